@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import sensible from '@fastify/sensible'
+import swagger from '@fastify/swagger'
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { DB } from './db/schema.ts'
+import { installErrorHandling } from './http/error-handler.ts'
+import { healthRoutes } from './http/health.routes.ts'
+import type { DataKeyRing } from './keys/data-key-ring.ts'
+import type { KeyProvider } from './keys/key-provider.ts'
+import { openApiInfo } from './openapi.ts'
+import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
+import { createTokenSetService } from './token-sets/token-set.service.ts'
+
+export interface AppDeps {
+  db: Kysely<DB>
+  keyProvider: KeyProvider
+  keyRing: DataKeyRing
+  logger: Logger
+  bodyLimitBytes: number
+  now?: () => Date
+}
+
+export const API_PREFIX = '/v1'
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The app is a function of its dependencies: no environment, no ports, no signals here. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    // A caller's request id is kept when it is well-formed, so one id follows a request across services.
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  await app.register(sensible)
+  await app.register(swagger, { openapi: openApiInfo, transform: jsonSchemaTransform })
+  installErrorHandling(app)
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    // Responses may carry tokens: no cache anywhere may keep them.
+    reply.header('cache-control', 'no-store')
+  })
+
+  const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, ...(deps.now ? { now: deps.now } : {}) })
+  await app.register(healthRoutes, { db: deps.db, keyProvider: deps.keyProvider })
+  await app.register(tokenSetRoutes, { prefix: API_PREFIX, tokenSets })
+  return app
+}

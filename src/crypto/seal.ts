@@ -1,0 +1,67 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, type KeyObject } from 'node:crypto'
+import { IntegrityError } from '../errors.ts'
+
+/**
+ * Sealed-secret format, version 1:
+ *
+ *   [0]        format version (0x01)
+ *   [1..33)    HKDF salt, 32 random bytes, fresh for every seal
+ *   [33..45)   AES-GCM IV, 12 random bytes
+ *   [45..n-16) ciphertext
+ *   [n-16..n)  GCM tag, 16 bytes
+ *
+ * The key that encrypts is derived per seal: HKDF-SHA256(masterKey, salt, INFO) → 32 bytes. A master key
+ * therefore never encrypts directly, and a random 96-bit IV under a key that is used once is safe at any
+ * volume. The format version byte is authenticated together with the caller's associated data.
+ */
+export const SEAL_FORMAT_VERSION = 1
+const SALT_LENGTH = 32
+const IV_LENGTH = 12
+const TAG_LENGTH = 16
+const KEY_LENGTH = 32
+const HEADER_LENGTH = 1 + SALT_LENGTH + IV_LENGTH
+const INFO = Buffer.from('secret-vault v1 aes-256-gcm secret key')
+
+function assertMasterKey(masterKey: KeyObject): void {
+  if (masterKey.type !== 'secret' || masterKey.symmetricKeySize !== KEY_LENGTH) {
+    // A programming or configuration error, never a property of stored data.
+    throw new TypeError(`a sealing key must be a ${KEY_LENGTH}-byte secret key`)
+  }
+}
+
+function deriveKey(masterKey: KeyObject, salt: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterKey, salt, INFO, KEY_LENGTH))
+}
+
+function authenticatedData(associatedData: Buffer): Buffer {
+  return Buffer.concat([Buffer.of(SEAL_FORMAT_VERSION), associatedData])
+}
+
+export function seal(masterKey: KeyObject, plaintext: Buffer, associatedData: Buffer): Buffer {
+  assertMasterKey(masterKey)
+  const salt = randomBytes(SALT_LENGTH)
+  const iv = randomBytes(IV_LENGTH)
+  const cipher = createCipheriv('aes-256-gcm', deriveKey(masterKey, salt), iv, { authTagLength: TAG_LENGTH })
+  cipher.setAAD(authenticatedData(associatedData))
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  return Buffer.concat([Buffer.of(SEAL_FORMAT_VERSION), salt, iv, ciphertext, cipher.getAuthTag()])
+}
+
+/** Opens a sealed secret. Every failure, whatever its cause, is the same IntegrityError. */
+export function open(masterKey: KeyObject, sealed: Uint8Array, associatedData: Buffer): Buffer {
+  assertMasterKey(masterKey)
+  const blob = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
+  if (blob.length < HEADER_LENGTH + TAG_LENGTH || blob[0] !== SEAL_FORMAT_VERSION) throw new IntegrityError()
+  const salt = blob.subarray(1, 1 + SALT_LENGTH)
+  const iv = blob.subarray(1 + SALT_LENGTH, HEADER_LENGTH)
+  const ciphertext = blob.subarray(HEADER_LENGTH, blob.length - TAG_LENGTH)
+  const tag = blob.subarray(blob.length - TAG_LENGTH)
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', deriveKey(masterKey, salt), iv, { authTagLength: TAG_LENGTH })
+    decipher.setAAD(authenticatedData(associatedData))
+    decipher.setAuthTag(tag)
+    return Buffer.concat([decipher.update(ciphertext), decipher.final()])
+  } catch {
+    throw new IntegrityError()
+  }
+}

@@ -1,0 +1,56 @@
+import type { ColumnType, Generated } from 'kysely'
+
+/** Row types as the database returns them. `bytea` arrives as Buffer from pg and Uint8Array from PGlite. */
+type Bytes = Uint8Array
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>
+
+export interface TenantsTable {
+  tenant_id: string
+  created_at: CreatedAt
+}
+
+export type DataKeyState = 'active' | 'decrypt_only'
+
+export interface DataKeysTable {
+  tenant_id: string
+  version: number
+  state: DataKeyState
+  root_key_id: string
+  wrapped_key: Bytes
+  created_at: CreatedAt
+  retired_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+export type TokenSetState = 'active' | 'reauth_required'
+export type ConnectorType = 'social' | 'enterprise_sso'
+
+export interface TokenSetsTable {
+  tenant_id: string
+  id: string
+  user_id: string
+  connector_type: ConnectorType
+  connector_id: string
+  target: string | null
+  issuer: string | null
+  provider_subject: string | null
+  token_type: string
+  scope: string
+  expires_at: Date | null
+  issued_at: Date
+  state: TokenSetState
+  key_version: number
+  access_token_sealed: Bytes
+  refresh_token_sealed: Bytes | null
+  id_token_sealed: Bytes | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface DB {
+  tenants: TenantsTable
+  data_keys: DataKeysTable
+  token_sets: TokenSetsTable
+}
+
+export type { Generated }

@@ -1,0 +1,79 @@
+/**
+ * The one error taxonomy of the service. Every failure a caller can see is a VaultError with a stable
+ * `code`; the HTTP error handler maps it to a status and a body. Messages are written for humans and never
+ * contain secret material: callers' input is never echoed back.
+ */
+export type ErrorCode =
+  // request shape
+  | 'request.invalid'
+  | 'request.invalid_json'
+  | 'request.body_too_large'
+  | 'request.unsupported_media_type'
+  | 'route.not_found'
+  | 'method.not_allowed'
+  // token sets
+  | 'token_set.not_found'
+  | 'token_set.reconnect_required'
+  // keys and crypto
+  | 'crypto.integrity'
+  | 'key.unavailable'
+  | 'key.unknown_root_key'
+  // generic
+  | 'service.unavailable'
+  | 'internal'
+
+const statusByCode: Record<ErrorCode, number> = {
+  'request.invalid': 400,
+  'request.invalid_json': 400,
+  'request.body_too_large': 413,
+  'request.unsupported_media_type': 415,
+  'route.not_found': 404,
+  'method.not_allowed': 405,
+  'token_set.not_found': 404,
+  'token_set.reconnect_required': 409,
+  'crypto.integrity': 500,
+  'key.unavailable': 503,
+  'key.unknown_root_key': 500,
+  'service.unavailable': 503,
+  internal: 500,
+}
+
+export interface ValidationIssue {
+  path: string
+  message: string
+}
+
+export class VaultError extends Error {
+  readonly code: ErrorCode
+  readonly statusCode: number
+  readonly issues: ValidationIssue[] | undefined
+  readonly retryAfterSeconds: number | undefined
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; issues?: ValidationIssue[]; retryAfterSeconds?: number } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'VaultError'
+    this.code = code
+    this.statusCode = statusByCode[code]
+    this.issues = options.issues
+    this.retryAfterSeconds = options.retryAfterSeconds
+  }
+}
+
+/**
+ * The single error every failed decryption becomes, whatever went wrong (tag mismatch, truncated blob,
+ * unknown format, wrong associated data, wrong key). Distinguishing them would hand an attacker an oracle.
+ */
+export class IntegrityError extends VaultError {
+  constructor() {
+    super('crypto.integrity', 'A stored secret failed its integrity check')
+    this.name = 'IntegrityError'
+  }
+}
+
+export function isVaultError(error: unknown): error is VaultError {
+  return error instanceof VaultError
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod'
+
+export const errorResponseSchema = z.object({
+  code: z.string().describe('Stable, machine-readable error code, e.g. token_set.not_found'),
+  message: z.string().describe('Human-readable explanation; never contains secret material'),
+  request_id: z.string(),
+  issues: z
+    .array(z.object({ path: z.string(), message: z.string() }))
+    .optional()
+    .describe('For request.invalid: which inputs were wrong and why'),
+})
+
+export type ErrorResponse = z.infer<typeof errorResponseSchema>
+
+/** Declares the error responses a route can give, for its schema and so for openapi.yaml. */
+export function errorResponses(...statuses: number[]): Record<number, typeof errorResponseSchema> {
+  return Object.fromEntries([...statuses, 500].map((status) => [status, errorResponseSchema]))
+}

@@ -1,0 +1,49 @@
+import { sql } from 'kysely'
+import type { TenantTransaction } from '../db/tenant-scope.ts'
+
+export interface WrappedDataKey {
+  tenantId: string
+  version: number
+  rootKeyId: string
+  wrappedKey: Uint8Array
+}
+
+export async function findActiveDataKey(trx: TenantTransaction, tenantId: string): Promise<WrappedDataKey | undefined> {
+  const row = await trx
+    .selectFrom('data_keys')
+    .select(['tenant_id', 'version', 'root_key_id', 'wrapped_key'])
+    .where('tenant_id', '=', tenantId)
+    .where('state', '=', 'active')
+    .executeTakeFirst()
+  return row && { tenantId: row.tenant_id, version: row.version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key }
+}
+
+export async function nextDataKeyVersion(trx: TenantTransaction, tenantId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('data_keys')
+    .select(sql<number>`coalesce(max(version), 0) + 1`.as('next'))
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow()
+  return row.next
+}
+
+/**
+ * Inserts the tenant (if new) and its first active data key. Returns false when another transaction won
+ * the race: the unique index on the active key turns the loser's insert into a no-op.
+ */
+export async function insertActiveDataKey(trx: TenantTransaction, key: WrappedDataKey): Promise<boolean> {
+  await trx.insertInto('tenants').values({ tenant_id: key.tenantId }).onConflict((c) => c.doNothing()).execute()
+  const inserted = await trx
+    .insertInto('data_keys')
+    .values({
+      tenant_id: key.tenantId,
+      version: key.version,
+      state: 'active',
+      root_key_id: key.rootKeyId,
+      wrapped_key: Buffer.from(key.wrappedKey),
+    })
+    .onConflict((c) => c.doNothing())
+    .returning('version')
+    .executeTakeFirst()
+  return inserted !== undefined
+}

@@ -1,0 +1,62 @@
+import { buildApp, API_PREFIX } from './app.ts'
+import { ConfigError, loadConfig } from './config.ts'
+import { createLogger } from './logger.ts'
+import { openRuntime } from './runtime.ts'
+
+/** Grace period for in-flight requests after SIGTERM/SIGINT before the process gives up on them. */
+const SHUTDOWN_DEADLINE_MS = 10_000
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env)
+  const logger = createLogger(config.logLevel)
+  const runtime = await openRuntime(config, logger)
+  const app = await buildApp({
+    db: runtime.database.db,
+    keyProvider: runtime.keyProvider,
+    keyRing: runtime.keyRing,
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+  })
+
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    logger.info({ signal }, 'shutting down')
+    const deadline = setTimeout(() => {
+      logger.error('in-flight requests did not finish in time; exiting')
+      process.exit(1)
+    }, SHUTDOWN_DEADLINE_MS)
+    deadline.unref()
+    app
+      .close()
+      .then(() => runtime.close())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      })
+  }
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
+
+  const address = await app.listen({ port: config.port, host: config.host })
+  logger.info(
+    {
+      address,
+      database: runtime.database.kind,
+      keyProvider: runtime.keyProvider.name,
+      try: `curl ${address}/readyz ; curl ${address}${API_PREFIX}/tenants/demo/users/alice/connections`,
+    },
+    `secret-vault listening on ${address} (API under ${address}${API_PREFIX}, contract in openapi.yaml)`,
+  )
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`secret-vault: ${error.message}\n`)
+  } else {
+    process.stderr.write(`secret-vault: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  }
+  process.exit(1)
+})

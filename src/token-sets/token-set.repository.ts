@@ -1,0 +1,234 @@
+import { sql } from 'kysely'
+import type { ConnectorType, TokenSetState } from '../db/schema.ts'
+import type { TenantTransaction } from '../db/tenant-scope.ts'
+import type { WrappedDataKey } from '../keys/data-key.repository.ts'
+
+export interface TokenSetKey {
+  tenantId: string
+  userId: string
+  connectorType: ConnectorType
+  connectorId: string
+}
+
+/** Everything about a token set that may be shown: no sealed column. */
+export interface TokenSetMetadataRow {
+  id: string
+  tenant_id: string
+  user_id: string
+  connector_type: ConnectorType
+  connector_id: string
+  target: string | null
+  issuer: string | null
+  provider_subject: string | null
+  token_type: string
+  scope: string
+  expires_at: Date | null
+  has_refresh_token: boolean
+  has_id_token: boolean
+  state: TokenSetState
+  key_version: number
+  issued_at: Date
+  created_at: Date
+  updated_at: Date
+}
+
+export interface SealedTokens {
+  access_token_sealed: Uint8Array
+  refresh_token_sealed: Uint8Array | null
+  id_token_sealed: Uint8Array | null
+}
+
+export interface TokenSetForRead {
+  id: string
+  token_type: string
+  scope: string
+  expires_at: Date | null
+  state: TokenSetState
+  access_token_sealed: Uint8Array
+  dataKey: WrappedDataKey
+}
+
+export type TokenSetForUpdate = TokenSetMetadataRow & SealedTokens & { dataKey: WrappedDataKey }
+
+export interface TokenSetWrite {
+  target: string | null
+  issuer: string | null
+  provider_subject: string | null
+  token_type: string
+  scope: string
+  expires_at: Date | null
+  issued_at: Date
+  key_version: number
+  access_token_sealed: Buffer
+  refresh_token_sealed: Uint8Array | null
+  id_token_sealed: Buffer | null
+}
+
+const metadataColumnNames = [
+  'id',
+  'tenant_id',
+  'user_id',
+  'connector_type',
+  'connector_id',
+  'target',
+  'issuer',
+  'provider_subject',
+  'token_type',
+  'scope',
+  'expires_at',
+  'state',
+  'key_version',
+  'issued_at',
+  'created_at',
+  'updated_at',
+] as const
+const qualifiedMetadataColumns = metadataColumnNames.map((column) => `ts.${column}` as const)
+
+/** Metadata derived from the sealed columns without reading them out. */
+function presenceFlags(table: 'ts' | 'token_sets') {
+  return [
+    sql<boolean>`${sql.ref(`${table}.refresh_token_sealed`)} IS NOT NULL`.as('has_refresh_token'),
+    sql<boolean>`${sql.ref(`${table}.id_token_sealed`)} IS NOT NULL`.as('has_id_token'),
+  ]
+}
+
+function keyFilter(key: TokenSetKey) {
+  return {
+    'ts.tenant_id': key.tenantId,
+    'ts.user_id': key.userId,
+    'ts.connector_type': key.connectorType,
+    'ts.connector_id': key.connectorId,
+  } as const
+}
+
+function dataKeyOf(row: { tenant_id: string; key_version: number; root_key_id: string; wrapped_key: Uint8Array }): WrappedDataKey {
+  return { tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key }
+}
+
+/** One round trip: the sealed access token together with the wrapped data key that opens it. */
+export async function findTokenSetForRead(trx: TenantTransaction, key: TokenSetKey): Promise<TokenSetForRead | undefined> {
+  const row = await trx
+    .selectFrom('token_sets as ts')
+    .innerJoin('data_keys as dk', (join) =>
+      join.onRef('dk.tenant_id', '=', 'ts.tenant_id').onRef('dk.version', '=', 'ts.key_version'),
+    )
+    .select([
+      'ts.id',
+      'ts.tenant_id',
+      'ts.token_type',
+      'ts.scope',
+      'ts.expires_at',
+      'ts.state',
+      'ts.key_version',
+      'ts.access_token_sealed',
+      'dk.root_key_id',
+      'dk.wrapped_key',
+    ])
+    .where((eb) => eb.and(keyFilter(key)))
+    .executeTakeFirst()
+  if (row === undefined) return undefined
+  return {
+    id: row.id,
+    token_type: row.token_type,
+    scope: row.scope,
+    expires_at: row.expires_at,
+    state: row.state,
+    access_token_sealed: row.access_token_sealed,
+    dataKey: dataKeyOf(row),
+  }
+}
+
+/** Locks the row for the rest of the transaction, so concurrent pushes to one token set serialise. */
+export async function findTokenSetForUpdate(trx: TenantTransaction, key: TokenSetKey): Promise<TokenSetForUpdate | undefined> {
+  const row = await trx
+    .selectFrom('token_sets as ts')
+    .innerJoin('data_keys as dk', (join) =>
+      join.onRef('dk.tenant_id', '=', 'ts.tenant_id').onRef('dk.version', '=', 'ts.key_version'),
+    )
+    .select([...qualifiedMetadataColumns, ...presenceFlags('ts')])
+    .select(['ts.access_token_sealed', 'ts.refresh_token_sealed', 'ts.id_token_sealed', 'dk.root_key_id', 'dk.wrapped_key'])
+    .where((eb) => eb.and(keyFilter(key)))
+    .forUpdate('ts')
+    .executeTakeFirst()
+  if (row === undefined) return undefined
+  const { root_key_id, wrapped_key, ...tokenSet } = row
+  return { ...tokenSet, dataKey: dataKeyOf(row) }
+}
+
+/** Returns undefined when a concurrent transaction inserted the same (user, connector) first. */
+export async function insertTokenSet(
+  trx: TenantTransaction,
+  key: TokenSetKey,
+  id: string,
+  write: TokenSetWrite,
+): Promise<TokenSetMetadataRow | undefined> {
+  return trx
+    .insertInto('token_sets')
+    .values({
+      tenant_id: key.tenantId,
+      id,
+      user_id: key.userId,
+      connector_type: key.connectorType,
+      connector_id: key.connectorId,
+      state: 'active',
+      ...write,
+    })
+    .onConflict((c) => c.columns(['tenant_id', 'user_id', 'connector_type', 'connector_id']).doNothing())
+    .returning([...metadataColumnNames, ...presenceFlags('token_sets')])
+    .executeTakeFirst()
+}
+
+export async function updateTokenSet(
+  trx: TenantTransaction,
+  tenantId: string,
+  id: string,
+  write: TokenSetWrite,
+): Promise<TokenSetMetadataRow> {
+  return trx
+    .updateTable('token_sets as ts')
+    .set({ ...write, state: 'active', updated_at: sql<Date>`now()` })
+    .where('ts.tenant_id', '=', tenantId)
+    .where('ts.id', '=', id)
+    .returning([...qualifiedMetadataColumns, ...presenceFlags('ts')])
+    .executeTakeFirstOrThrow()
+}
+
+export async function listTokenSetsOfUser(trx: TenantTransaction, tenantId: string, userId: string): Promise<TokenSetMetadataRow[]> {
+  return trx
+    .selectFrom('token_sets as ts')
+    .select([...qualifiedMetadataColumns, ...presenceFlags('ts')])
+    .where('ts.tenant_id', '=', tenantId)
+    .where('ts.user_id', '=', userId)
+    .orderBy('ts.connector_type')
+    .orderBy('ts.connector_id')
+    .execute()
+}
+
+export async function deleteTokenSet(trx: TenantTransaction, key: TokenSetKey): Promise<number> {
+  const result = await trx.deleteFrom('token_sets as ts').where((eb) => eb.and(keyFilter(key))).executeTakeFirst()
+  return Number(result.numDeletedRows)
+}
+
+export async function deleteTokenSetsOfUser(trx: TenantTransaction, tenantId: string, userId: string): Promise<number> {
+  const result = await trx
+    .deleteFrom('token_sets')
+    .where('tenant_id', '=', tenantId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}
+
+export async function deleteTokenSetsOfConnector(
+  trx: TenantTransaction,
+  tenantId: string,
+  connectorType: ConnectorType,
+  connectorId: string,
+): Promise<number> {
+  const result = await trx
+    .deleteFrom('token_sets')
+    .where('tenant_id', '=', tenantId)
+    .where('connector_type', '=', connectorType)
+    .where('connector_id', '=', connectorId)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

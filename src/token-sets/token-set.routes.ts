@@ -1,0 +1,119 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { errorResponses } from '../http/error-response.ts'
+import type { TokenSetService } from './token-set.service.ts'
+import {
+  accessTokenResponseSchema,
+  connectionListSchema,
+  connectionParamsSchema,
+  connectorParamsSchema,
+  deletedCountSchema,
+  pushTokenSetBodySchema,
+  pushTokenSetResponseSchema,
+  userParamsSchema,
+} from './token-set.schemas.ts'
+
+export interface TokenSetRoutesOptions {
+  tokenSets: TokenSetService
+}
+
+const userPath = '/tenants/:tenantId/users/:userId/connections'
+const connectionPath = `${userPath}/:connectorType/:connectorId`
+
+/** Routes validate and map; the service holds the rules. */
+export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = async (app, { tokenSets }) => {
+  app.put(
+    `${connectionPath}/token-set`,
+    {
+      schema: {
+        operationId: 'pushTokenSet',
+        tags: ['token sets'],
+        summary: "Store the provider's token response for a user's connection (identity core, after sign-in)",
+        params: connectionParamsSchema,
+        body: pushTokenSetBodySchema,
+        response: { 200: pushTokenSetResponseSchema, 201: pushTokenSetResponseSchema, ...errorResponses(400, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const outcome = await tokenSets.pushTokenSet(request.params, request.body)
+      return reply.code(outcome.result === 'created' ? 201 : 200).send(outcome)
+    },
+  )
+
+  app.get(
+    `${connectionPath}/access-token`,
+    {
+      schema: {
+        operationId: 'readAccessToken',
+        tags: ['token sets'],
+        summary: "Read the connection's access token in the shape apps expect (account API)",
+        params: connectionParamsSchema,
+        response: { 200: accessTokenResponseSchema, ...errorResponses(400, 404, 409, 503) },
+      },
+    },
+    async (request) => tokenSets.readAccessToken(request.params),
+  )
+
+  app.get(
+    userPath,
+    {
+      schema: {
+        operationId: 'listConnections',
+        tags: ['token sets'],
+        summary: "List a user's stored connections: metadata only, never a token",
+        params: userParamsSchema,
+        response: { 200: connectionListSchema, ...errorResponses(400) },
+      },
+    },
+    async (request) => ({
+      connections: await tokenSets.listConnections(request.params.tenantId, request.params.userId),
+    }),
+  )
+
+  app.delete(
+    connectionPath,
+    {
+      schema: {
+        operationId: 'deleteTokenSet',
+        tags: ['token sets'],
+        summary: "Delete one connection's token set (the user unlinked the identity)",
+        params: connectionParamsSchema,
+        response: { 200: deletedCountSchema, ...errorResponses(400) },
+      },
+    },
+    async (request) => ({ deleted: await tokenSets.deleteTokenSet(request.params) }),
+  )
+
+  app.delete(
+    userPath,
+    {
+      schema: {
+        operationId: 'deleteUserTokenSets',
+        tags: ['token sets'],
+        summary: "Delete all of a user's token sets (the user was deleted)",
+        params: userParamsSchema,
+        response: { 200: deletedCountSchema, ...errorResponses(400) },
+      },
+    },
+    async (request) => ({ deleted: await tokenSets.deleteUserTokenSets(request.params.tenantId, request.params.userId) }),
+  )
+
+  app.delete(
+    '/tenants/:tenantId/connectors/:connectorType/:connectorId/token-sets',
+    {
+      schema: {
+        operationId: 'deleteConnectorTokenSets',
+        tags: ['token sets'],
+        summary: "Delete all token sets of a connector (connector deleted or token storage turned off)",
+        params: connectorParamsSchema,
+        response: { 200: deletedCountSchema, ...errorResponses(400) },
+      },
+    },
+    async (request) => ({
+      deleted: await tokenSets.deleteConnectorTokenSets(
+        request.params.tenantId,
+        request.params.connectorType,
+        request.params.connectorId,
+      ),
+    }),
+  )
+}

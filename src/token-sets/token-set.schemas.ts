@@ -1,0 +1,94 @@
+import { z } from 'zod'
+
+/**
+ * Wire schemas of the token-set API. Routes validate with them and openapi.yaml is generated from them, so
+ * the contract and the code cannot drift apart.
+ */
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/
+const idDescription = '1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit'
+const MAX_TOKEN_LENGTH = 16_384
+
+export const tenantIdSchema = z.string().regex(ID).describe(`Tenant id: ${idDescription}`)
+export const userIdSchema = z.string().regex(ID).describe(`User id: ${idDescription}`)
+export const connectorIdSchema = z.string().regex(ID).describe(`Connector id: ${idDescription}`)
+export const connectorTypeSchema = z.enum(['social', 'enterprise_sso'])
+
+export const userParamsSchema = z.object({ tenantId: tenantIdSchema, userId: userIdSchema })
+export const connectionParamsSchema = userParamsSchema.extend({
+  connectorType: connectorTypeSchema,
+  connectorId: connectorIdSchema,
+})
+export const connectorParamsSchema = z.object({
+  tenantId: tenantIdSchema,
+  connectorType: connectorTypeSchema,
+  connectorId: connectorIdSchema,
+})
+
+/**
+ * The provider's token response as the connector received it. Providers differ: expires_in may be a number
+ * or a numeric string, scope space- or comma-separated, token_type or refresh_token absent. Fields that are
+ * not listed (e.g. refresh_token_expires_in) are accepted and dropped.
+ */
+export const tokenResponseSchema = z.looseObject({
+  access_token: z.string().min(1).max(MAX_TOKEN_LENGTH),
+  token_type: z.string().min(1).max(64).nullish(),
+  expires_in: z.union([z.number().int().min(0).max(2 ** 31), z.string().regex(/^\s*\d{1,10}\s*$/)]).nullish(),
+  refresh_token: z.string().min(1).max(MAX_TOKEN_LENGTH).nullish(),
+  id_token: z.string().min(1).max(MAX_TOKEN_LENGTH).nullish(),
+  scope: z.string().max(4096).nullish(),
+})
+
+export const pushTokenSetBodySchema = z.strictObject({
+  target: z.string().min(1).max(128).optional().describe('Social connectors: the provider, e.g. "github". Required for social.'),
+  issuer: z.url().max(2048).optional().describe('Enterprise SSO connectors: the OIDC issuer. Required for enterprise_sso.'),
+  provider_subject: z.string().min(1).max(255).optional().describe("The user's id at the provider"),
+  issued_at: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('When the identity core received the token response; defaults to now. An older push never overwrites a newer one.'),
+  token_response: tokenResponseSchema,
+})
+
+export const connectionSchema = z.object({
+  id: z.uuid(),
+  tenant_id: z.string(),
+  user_id: z.string(),
+  connector_type: connectorTypeSchema,
+  connector_id: z.string(),
+  target: z.string().nullable(),
+  issuer: z.string().nullable(),
+  provider_subject: z.string().nullable(),
+  token_type: z.string(),
+  scope: z.string().describe('Granted scopes, space-separated'),
+  expires_at: z.string().nullable().describe('When the access token expires (RFC 3339), null when the provider said nothing'),
+  has_refresh_token: z.boolean(),
+  has_id_token: z.boolean(),
+  state: z.enum(['active', 'reauth_required']),
+  key_version: z.number().int(),
+  issued_at: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+})
+
+export const pushTokenSetResponseSchema = z.object({
+  result: z
+    .enum(['created', 'updated', 'ignored_stale'])
+    .describe('ignored_stale: the stored token set was issued later than this push, which changed nothing'),
+  connection: connectionSchema,
+})
+
+export const accessTokenResponseSchema = z.object({
+  access_token: z.string(),
+  token_type: z.string(),
+  scope: z.string(),
+  expires_in: z.number().int().nullable().describe('Seconds until expiry; null when the provider gave no expiry'),
+})
+
+export const connectionListSchema = z.object({ connections: z.array(connectionSchema) })
+export const deletedCountSchema = z.object({ deleted: z.number().int().min(0) })
+
+export type ConnectionParams = z.infer<typeof connectionParamsSchema>
+export type PushTokenSetBody = z.infer<typeof pushTokenSetBodySchema>
+export type TokenResponse = z.infer<typeof tokenResponseSchema>
+export type Connection = z.infer<typeof connectionSchema>
+export type AccessTokenResponse = z.infer<typeof accessTokenResponseSchema>

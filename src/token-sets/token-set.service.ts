@@ -1,0 +1,186 @@
+import { randomUUID, type KeyObject } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { open, seal } from '../crypto/seal.ts'
+import { tokenSecretAssociatedData, type SealedField } from '../crypto/token-binding.ts'
+import type { ConnectorType, DB } from '../db/schema.ts'
+import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
+import { VaultError } from '../errors.ts'
+import type { DataKeyRing } from '../keys/data-key-ring.ts'
+import { normalizeTokenResponse } from './normalize-token-response.ts'
+import * as repository from './token-set.repository.ts'
+import type { TokenSetForUpdate, TokenSetKey, TokenSetMetadataRow, TokenSetWrite } from './token-set.repository.ts'
+import type { AccessTokenResponse, Connection, PushTokenSetBody } from './token-set.schemas.ts'
+
+/** How far in the future a pushed issued_at may lie (clock skew between the identity core and the vault). */
+const MAX_ISSUED_AT_SKEW_MS = 5 * 60 * 1000
+
+export interface TokenSetServiceDeps {
+  db: Kysely<DB>
+  keyRing: DataKeyRing
+  now?: () => Date
+}
+
+export type PushResult = { result: 'created' | 'updated' | 'ignored_stale'; connection: Connection }
+
+export interface TokenSetService {
+  pushTokenSet(key: TokenSetKey, body: PushTokenSetBody): Promise<PushResult>
+  readAccessToken(key: TokenSetKey): Promise<AccessTokenResponse>
+  listConnections(tenantId: string, userId: string): Promise<Connection[]>
+  deleteTokenSet(key: TokenSetKey): Promise<number>
+  deleteUserTokenSets(tenantId: string, userId: string): Promise<number>
+  deleteConnectorTokenSets(tenantId: string, connectorType: ConnectorType, connectorId: string): Promise<number>
+}
+
+/** Raised inside a push transaction when a concurrent push created the same token set first. */
+class LostInsertRace extends Error {}
+
+export function toConnection(row: TokenSetMetadataRow): Connection {
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    user_id: row.user_id,
+    connector_type: row.connector_type,
+    connector_id: row.connector_id,
+    target: row.target,
+    issuer: row.issuer,
+    provider_subject: row.provider_subject,
+    token_type: row.token_type,
+    scope: row.scope,
+    expires_at: row.expires_at?.toISOString() ?? null,
+    has_refresh_token: row.has_refresh_token,
+    has_id_token: row.has_id_token,
+    state: row.state,
+    key_version: row.key_version,
+    issued_at: row.issued_at.toISOString(),
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+function validateConnectorIdentity(key: TokenSetKey, body: PushTokenSetBody): void {
+  if (key.connectorType === 'social' && body.target === undefined) {
+    throw new VaultError('request.invalid', 'A social connection needs a target (e.g. "github")', {
+      issues: [{ path: 'body.target', message: 'required for connector type social' }],
+    })
+  }
+  if (key.connectorType === 'enterprise_sso' && body.issuer === undefined) {
+    throw new VaultError('request.invalid', 'An enterprise SSO connection needs its OIDC issuer', {
+      issues: [{ path: 'body.issuer', message: 'required for connector type enterprise_sso' }],
+    })
+  }
+}
+
+export function createTokenSetService({ db, keyRing, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
+  function bind(key: TokenSetKey, tokenSetId: string, field: SealedField, keyVersion: number): Buffer {
+    return tokenSecretAssociatedData({ ...key, tokenSetId, field, keyVersion })
+  }
+
+  /**
+   * The stored refresh token survives a push that carries none. If the push moves the set to a newer data
+   * key, the kept token is opened under the old key and sealed again under the new one: a row never mixes
+   * key versions.
+   */
+  async function keptRefreshToken(
+    key: TokenSetKey,
+    existing: TokenSetForUpdate,
+    activeKey: KeyObject,
+    activeVersion: number,
+  ): Promise<Uint8Array | null> {
+    if (existing.refresh_token_sealed === null) return null
+    if (existing.key_version === activeVersion) return existing.refresh_token_sealed
+    const oldKey = await keyRing.unwrap(existing.dataKey)
+    const plaintext = open(oldKey, existing.refresh_token_sealed, bind(key, existing.id, 'refresh_token', existing.key_version))
+    return seal(activeKey, plaintext, bind(key, existing.id, 'refresh_token', activeVersion))
+  }
+
+  async function pushOnce(trx: TenantTransaction, key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date): Promise<PushResult> {
+    const existing = await repository.findTokenSetForUpdate(trx, key)
+    if (existing !== undefined && issuedAt < existing.issued_at) {
+      return { result: 'ignored_stale', connection: toConnection(existing) }
+    }
+    const tokens = normalizeTokenResponse(body.token_response, issuedAt)
+    const active = await keyRing.activeKey(trx, key.tenantId)
+    const id = existing?.id ?? randomUUID()
+    const sealField = (field: SealedField, value: string) =>
+      seal(active.key, Buffer.from(value, 'utf8'), bind(key, id, field, active.version))
+
+    const write: TokenSetWrite = {
+      target: body.target ?? null,
+      issuer: body.issuer ?? null,
+      provider_subject: body.provider_subject ?? null,
+      token_type: tokens.tokenType,
+      scope: tokens.scope,
+      expires_at: tokens.expiresAt,
+      issued_at: issuedAt,
+      key_version: active.version,
+      access_token_sealed: sealField('access_token', tokens.accessToken),
+      refresh_token_sealed:
+        tokens.refreshToken !== undefined
+          ? sealField('refresh_token', tokens.refreshToken)
+          : existing === undefined
+            ? null
+            : await keptRefreshToken(key, existing, active.key, active.version),
+      id_token_sealed: tokens.idToken === undefined ? null : sealField('id_token', tokens.idToken),
+    }
+    if (existing !== undefined) {
+      return { result: 'updated', connection: toConnection(await repository.updateTokenSet(trx, key.tenantId, id, write)) }
+    }
+    const inserted = await repository.insertTokenSet(trx, key, id, write)
+    if (inserted === undefined) throw new LostInsertRace()
+    return { result: 'created', connection: toConnection(inserted) }
+  }
+
+  return {
+    async pushTokenSet(key, body) {
+      validateConnectorIdentity(key, body)
+      const receivedAt = now()
+      const issuedAt = body.issued_at === undefined ? receivedAt : new Date(body.issued_at)
+      if (issuedAt.getTime() > receivedAt.getTime() + MAX_ISSUED_AT_SKEW_MS) {
+        throw new VaultError('request.invalid', 'issued_at lies in the future', {
+          issues: [{ path: 'body.issued_at', message: 'must not be more than 5 minutes ahead of the vault clock' }],
+        })
+      }
+      try {
+        return await inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, body, issuedAt))
+      } catch (error) {
+        if (!(error instanceof LostInsertRace)) throw error
+        // The concurrent push committed first; the retry sees its row, locks it and orders by issued_at.
+        return inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, body, issuedAt))
+      }
+    },
+
+    async readAccessToken(key) {
+      const tokenSet = await inTenantTransaction(db, key.tenantId, (trx) => repository.findTokenSetForRead(trx, key))
+      if (tokenSet === undefined) throw new VaultError('token_set.not_found', 'No token set is stored for this connection')
+      const expiresInMs = tokenSet.expires_at === null ? null : tokenSet.expires_at.getTime() - now().getTime()
+      if (tokenSet.state === 'reauth_required' || (expiresInMs !== null && expiresInMs <= 0)) {
+        throw new VaultError(
+          'token_set.reconnect_required',
+          'The stored access token has expired and cannot be refreshed: ask the user to connect the account again',
+        )
+      }
+      // Unwrapping and opening happen after the transaction: no connection is held during a provider call.
+      const dataKey = await keyRing.unwrap(tokenSet.dataKey)
+      const accessToken = open(dataKey, tokenSet.access_token_sealed, bind(key, tokenSet.id, 'access_token', tokenSet.dataKey.version))
+      return {
+        access_token: accessToken.toString('utf8'),
+        token_type: tokenSet.token_type,
+        scope: tokenSet.scope,
+        expires_in: expiresInMs === null ? null : Math.floor(expiresInMs / 1000),
+      }
+    },
+
+    async listConnections(tenantId, userId) {
+      const rows = await inTenantTransaction(db, tenantId, (trx) => repository.listTokenSetsOfUser(trx, tenantId, userId))
+      return rows.map(toConnection)
+    },
+
+    deleteTokenSet: (key) => inTenantTransaction(db, key.tenantId, (trx) => repository.deleteTokenSet(trx, key)),
+    deleteUserTokenSets: (tenantId, userId) =>
+      inTenantTransaction(db, tenantId, (trx) => repository.deleteTokenSetsOfUser(trx, tenantId, userId)),
+    deleteConnectorTokenSets: (tenantId, connectorType, connectorId) =>
+      inTenantTransaction(db, tenantId, (trx) =>
+        repository.deleteTokenSetsOfConnector(trx, tenantId, connectorType, connectorId),
+      ),
+  }
+}
