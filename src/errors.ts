@@ -3,24 +3,26 @@
  * `code`; the HTTP error handler maps it to a status and a body. Messages are written for humans and never
  * contain secret material: callers' input is never echoed back.
  */
-export type ErrorCode =
+export const ERROR_CODES = [
   // request shape
-  | 'request.invalid'
-  | 'request.invalid_json'
-  | 'request.body_too_large'
-  | 'request.unsupported_media_type'
-  | 'route.not_found'
-  | 'method.not_allowed'
+  'request.invalid',
+  'request.invalid_json',
+  'request.body_too_large',
+  'request.unsupported_media_type',
+  'route.not_found',
   // token sets
-  | 'token_set.not_found'
-  | 'token_set.reconnect_required'
+  'token_set.not_found',
+  'token_set.reconnect_required',
   // keys and crypto
-  | 'crypto.integrity'
-  | 'key.unavailable'
-  | 'key.unknown_root_key'
+  'crypto.integrity',
+  'key.unavailable',
+  'key.unknown_root_key',
   // generic
-  | 'service.unavailable'
-  | 'internal'
+  'service.unavailable',
+  'internal',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
 
 const statusByCode: Record<ErrorCode, number> = {
   'request.invalid': 400,
@@ -28,7 +30,6 @@ const statusByCode: Record<ErrorCode, number> = {
   'request.body_too_large': 413,
   'request.unsupported_media_type': 415,
   'route.not_found': 404,
-  'method.not_allowed': 405,
   'token_set.not_found': 404,
   'token_set.reconnect_required': 409,
   'crypto.integrity': 500,

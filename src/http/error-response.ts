@@ -1,7 +1,8 @@
 import { z } from 'zod'
+import { ERROR_CODES } from '../errors.ts'
 
 export const errorResponseSchema = z.object({
-  code: z.string().describe('Stable, machine-readable error code, e.g. token_set.not_found'),
+  code: z.enum(ERROR_CODES).describe('Stable, machine-readable error code'),
   message: z.string().describe('Human-readable explanation; never contains secret material'),
   request_id: z.string(),
   issues: z

@@ -56,8 +56,9 @@ export function createDataKeyRing({ provider, ttlMs, maxEntries }: DataKeyRingOp
   async function unwrap(wrapped: WrappedDataKey): Promise<KeyObject> {
     const status: LRUCache.Status<string, KeyObject, WrappedDataKey> = {}
     const key = await cache.fetch(cacheKey(wrapped), { context: wrapped, status })
-    if (status.fetch === 'hit') counters.hits += 1
-    else counters.misses += 1
+    // A miss is a provider call; waiting on another request's in-flight call counts as a hit.
+    if (status.fetch === 'miss' || status.fetch === 'refresh') counters.misses += 1
+    else counters.hits += 1
     if (key === undefined) throw new Error('data key fetch resolved to nothing')
     return key
   }

@@ -1,0 +1,35 @@
+import { createSecretKey } from 'node:crypto'
+import { Kysely, DummyDriver, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
+import { buildApp } from './app.ts'
+import type { DB } from './db/schema.ts'
+import { createDataKeyRing } from './keys/data-key-ring.ts'
+import { createLocalKeyProvider } from './keys/local-key-provider.ts'
+import { createLogger } from './logger.ts'
+import { renderOpenApi } from './openapi.ts'
+
+/**
+ * Renders openapi.yaml from the routes themselves. The app is built with inert dependencies (no database,
+ * a throwaway key) because only the route schemas are read.
+ */
+export async function generateOpenApiDocument(): Promise<string> {
+  const db = new Kysely<DB>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (kysely) => new PostgresIntrospector(kysely),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+  })
+  const keyProvider = createLocalKeyProvider([{ id: 'openapi', key: createSecretKey(Buffer.alloc(32)) }], 'openapi')
+  const app = await buildApp({
+    db,
+    keyProvider,
+    keyRing: createDataKeyRing({ provider: keyProvider, ttlMs: 1000, maxEntries: 1 }),
+    logger: createLogger('silent'),
+    bodyLimitBytes: 65_536,
+  })
+  await app.ready()
+  const document = renderOpenApi(app)
+  await app.close()
+  return document
+}

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+
+const root = path.resolve(import.meta.dirname, '..')
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the CLI as operators do: a separate process with its own environment. */
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['src/cli.ts', ...args], { cwd: root, env: { PATH: process.env.PATH, ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+const dataDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'vault-cli-')), 'data')
+
+t.test('migrate brings an embedded database up to date, twice without harm', async (t) => {
+  const env = { VAULT_DATA_DIR: dataDir() }
+  const first = await runCli(['migrate'], env)
+  t.equal(first.code, 0, first.stderr)
+  t.match(first.stdout, 'migrations: up to date')
+  const second = await runCli(['migrate'], env)
+  t.equal(second.code, 0, second.stderr)
+})
+
+t.test('an unknown command exits 2 with usage', async (t) => {
+  const run = await runCli(['frobnicate'], {})
+  t.equal(run.code, 2)
+  t.match(run.stderr, 'unknown command: frobnicate')
+  t.match(run.stderr, 'usage: secret-vault')
+})
+
+t.test('a wrong-length root key is refused at start, without echoing it', async (t) => {
+  const key = randomBytes(31).toString('base64')
+  const run = await runCli(['migrate'], { VAULT_DATA_DIR: dataDir(), VAULT_LOCAL_ROOT_KEYS: `k1=${key}` })
+  t.equal(run.code, 1)
+  t.match(run.stderr, 'exactly 32 bytes')
+  t.notMatch(run.stderr, key)
+})
+
+t.test('a PostgreSQL server without a configured root key is refused', async (t) => {
+  const run = await runCli(['migrate'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })
+  t.equal(run.code, 1)
+  t.match(run.stderr, 'VAULT_LOCAL_ROOT_KEYS')
+})

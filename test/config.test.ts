@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto'
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.ts'
+
+t.test('defaults serve the embedded database on localhost', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.port, 8080)
+  t.equal(config.host, '127.0.0.1')
+  t.same(config.database, { kind: 'pglite', dataDir: './.data/pglite' })
+  t.equal(config.keys.provider, 'local')
+  t.ok(Object.isFrozen(config))
+})
+
+t.test('a PostgreSQL server needs an operator-supplied root key', async (t) => {
+  t.throws(() => loadConfig({ DATABASE_URL: 'postgres://vault@db/vault' }), { message: /VAULT_LOCAL_ROOT_KEYS/ })
+  const key = `k1=${randomBytes(32).toString('base64')}`
+  const config = loadConfig({ DATABASE_URL: 'postgres://vault@db/vault', VAULT_LOCAL_ROOT_KEYS: key })
+  t.same(config.database, { kind: 'postgres', url: 'postgres://vault@db/vault', poolMax: 10 })
+})
+
+t.test('malformed values are refused with the variable named and the value not echoed', async (t) => {
+  const secret = randomBytes(32).toString('base64')
+  const cases: Array<[string, NodeJS.ProcessEnv]> = [
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['DATABASE_URL', { DATABASE_URL: `mysql://u:${secret}@db/x`, VAULT_LOCAL_ROOT_KEYS: `k=${secret}` }],
+    ['VAULT_LOCAL_ROOT_KEYS_FILE', { VAULT_LOCAL_ROOT_KEYS: `k=${secret}`, VAULT_LOCAL_ROOT_KEYS_FILE: '/keys' }],
+    ['VAULT_KEY_PROVIDER', { VAULT_KEY_PROVIDER: 'vault' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+  ]
+  for (const [variable, env] of cases) {
+    try {
+      loadConfig(env)
+      t.fail(`${variable} accepted`)
+    } catch (error) {
+      t.type(error, ConfigError)
+      t.match((error as Error).message, variable)
+      t.notMatch((error as Error).message, secret, `${variable}: value not echoed`)
+    }
+  }
+})

@@ -1,0 +1,110 @@
+import { createSecretKey, randomBytes } from 'node:crypto'
+import t, { type Test } from 'tap'
+import { open, seal } from '../../src/crypto/seal.ts'
+import { tokenSecretAssociatedData, type TokenSecretBinding } from '../../src/crypto/token-binding.ts'
+import { IntegrityError } from '../../src/errors.ts'
+
+const key = createSecretKey(randomBytes(32))
+const binding: TokenSecretBinding = {
+  tenantId: 'acme',
+  userId: 'alice',
+  connectorType: 'social',
+  connectorId: 'github-1',
+  tokenSetId: '0b6f7c9e-4d8a-4a53-9f43-7f2f0f8a1c11',
+  field: 'access_token',
+  keyVersion: 3,
+}
+const plaintext = Buffer.from('gho_exampleAccessToken123')
+
+function assertIntegrityError(t: Test, fn: () => unknown, message: string) {
+  t.throws(fn, { name: 'IntegrityError', code: 'crypto.integrity' }, message)
+}
+
+t.test('round trip', async (t) => {
+  const ad = tokenSecretAssociatedData(binding)
+  const sealed = seal(key, plaintext, ad)
+  t.same(open(key, sealed, ad), plaintext)
+  t.equal(sealed[0], 1, 'format version byte')
+  t.equal(sealed.length, 1 + 32 + 12 + plaintext.length + 16)
+  t.same(open(key, seal(key, Buffer.alloc(0), ad), ad), Buffer.alloc(0), 'empty plaintext')
+})
+
+t.test('two seals of the same plaintext differ (fresh salt and IV)', async (t) => {
+  const ad = tokenSecretAssociatedData(binding)
+  const a = seal(key, plaintext, ad)
+  const b = seal(key, plaintext, ad)
+  t.not(a.toString('hex'), b.toString('hex'))
+  t.not(a.subarray(1, 33).toString('hex'), b.subarray(1, 33).toString('hex'), 'salts differ')
+})
+
+t.test('every single-byte flip anywhere in the blob is an integrity error', async (t) => {
+  const ad = tokenSecretAssociatedData(binding)
+  const sealed = seal(key, plaintext, ad)
+  const regions = { version: [0, 1], salt: [1, 33], iv: [33, 45], ciphertext: [45, sealed.length - 16], tag: [sealed.length - 16, sealed.length] }
+  for (const [region, [from, to]] of Object.entries(regions)) {
+    let failures = 0
+    for (let i = from!; i < to!; i++) {
+      const tampered = Buffer.from(sealed)
+      tampered[i]! ^= 0x01
+      try {
+        open(key, tampered, ad)
+      } catch (error) {
+        if (error instanceof IntegrityError) failures++
+      }
+    }
+    t.equal(failures, to! - from!, `all ${to! - from!} flips in ${region} refused`)
+  }
+})
+
+t.test('truncated or extended blobs are integrity errors', async (t) => {
+  const ad = tokenSecretAssociatedData(binding)
+  const sealed = seal(key, plaintext, ad)
+  assertIntegrityError(t, () => open(key, sealed.subarray(0, sealed.length - 1), ad), 'one byte short')
+  assertIntegrityError(t, () => open(key, sealed.subarray(0, 10), ad), 'header only')
+  assertIntegrityError(t, () => open(key, Buffer.alloc(0), ad), 'empty')
+  assertIntegrityError(t, () => open(key, Buffer.concat([sealed, Buffer.of(0)]), ad), 'one byte long')
+})
+
+t.test('a ciphertext moved to another place does not open', async (t) => {
+  const sealed = seal(key, plaintext, tokenSecretAssociatedData(binding))
+  const moves: Array<[string, Partial<TokenSecretBinding>]> = [
+    ['another tenant', { tenantId: 'globex' }],
+    ['another user', { userId: 'bob' }],
+    ['another connector', { connectorId: 'github-2' }],
+    ['another connector type', { connectorType: 'enterprise_sso' }],
+    ['another token set', { tokenSetId: '1b6f7c9e-4d8a-4a53-9f43-7f2f0f8a1c11' }],
+    ['another field', { field: 'refresh_token' }],
+    ['another key version', { keyVersion: 4 }],
+  ]
+  for (const [name, change] of moves) {
+    assertIntegrityError(t, () => open(key, sealed, tokenSecretAssociatedData({ ...binding, ...change })), name)
+  }
+})
+
+t.test('the wrong key is an integrity error', async (t) => {
+  const ad = tokenSecretAssociatedData(binding)
+  assertIntegrityError(t, () => open(createSecretKey(randomBytes(32)), seal(key, plaintext, ad), ad), 'other key')
+})
+
+t.test('keys of the wrong size are refused before any byte is processed', async (t) => {
+  const ad = tokenSecretAssociatedData(binding)
+  for (const size of [0, 16, 31, 33, 64]) {
+    const wrong = createSecretKey(Buffer.alloc(size === 0 ? 1 : size, 7))
+    t.throws(() => seal(wrong, plaintext, ad), TypeError, `seal with ${size}-byte key`)
+    t.throws(() => open(wrong, seal(key, plaintext, ad), ad), TypeError, `open with ${size}-byte key`)
+  }
+})
+
+t.test('the integrity error carries no secret material', async (t) => {
+  const ad = tokenSecretAssociatedData(binding)
+  const sealed = seal(key, plaintext, ad)
+  sealed[50]! ^= 0xff
+  try {
+    open(key, sealed, ad)
+    t.fail('expected an integrity error')
+  } catch (error) {
+    const text = `${(error as Error).message} ${JSON.stringify(error)} ${(error as Error).stack}`
+    t.notMatch(text, plaintext.toString())
+    t.notMatch(text, sealed.toString('hex').slice(0, 16))
+  }
+})

@@ -1,0 +1,85 @@
+import { sql } from 'kysely'
+import t from 'tap'
+import { inTenantTransaction } from '../../src/db/tenant-scope.ts'
+import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
+import { githubPush, push } from '../support/http.ts'
+
+/** What the database itself enforces for the service role, whatever the application code does. */
+const database = await openTestDatabase(t)
+const { app } = await buildTestApp(t, database)
+const tenantA = uniqueTenant('a')
+const tenantB = uniqueTenant('b')
+await push(app, { tenant: tenantA }, githubPush('gho_a'))
+await push(app, { tenant: tenantB }, githubPush('gho_b'))
+
+const asService = <T>(tenant: string, work: Parameters<typeof inTenantTransaction<T>>[2]) => inTenantTransaction(database.db, tenant, work)
+
+t.test('the service role is neither owner nor superuser', async (t) => {
+  const role = await asService(tenantA, (trx) =>
+    sql<{ current_user: string; rolsuper: boolean; rolbypassrls: boolean }>`
+      SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user`.execute(trx),
+  )
+  t.same(role.rows, [{ current_user: 'secret_vault_app', rolsuper: false, rolbypassrls: false }])
+  const owners = await sql<{ tableowner: string }>`SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('tenants', 'data_keys', 'token_sets')`.execute(database.db)
+  t.notOk(owners.rows.some((row) => row.tableowner === 'secret_vault_app'))
+})
+
+t.test('row-level security is enabled and forced on every table', async (t) => {
+  const tables = await sql<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>`
+    SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
+    WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'kysely_%' ORDER BY relname`.execute(database.db)
+  t.same(tables.rows.map((row) => row.relname), ['data_keys', 'tenants', 'token_sets'])
+  t.ok(tables.rows.every((row) => row.relrowsecurity && row.relforcerowsecurity))
+})
+
+t.test("another tenant's rows are invisible, even without a WHERE clause", async (t) => {
+  for (const table of ['tenants', 'data_keys', 'token_sets'] as const) {
+    const seen = await asService(tenantA, (trx) => sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM ${sql.table(table)}`.execute(trx))
+    t.same(seen.rows.map((row) => row.tenant_id), [tenantA], table)
+  }
+})
+
+t.test('without a tenant setting no row is visible', async (t) => {
+  const rows = await database.db.transaction().execute(async (trx) => {
+    await sql`SELECT set_config('role', 'secret_vault_app', true)`.execute(trx)
+    return sql`SELECT * FROM token_sets`.execute(trx)
+  })
+  t.equal(rows.rows.length, 0)
+})
+
+t.test("updates and deletes cannot reach another tenant's rows", async (t) => {
+  const updated = await asService(tenantA, (trx) => sql`UPDATE token_sets SET scope = 'pwned' WHERE tenant_id = ${tenantB}`.execute(trx))
+  t.equal(Number(updated.numAffectedRows), 0)
+  const deleted = await asService(tenantA, (trx) => sql`DELETE FROM token_sets WHERE tenant_id = ${tenantB}`.execute(trx))
+  t.equal(Number(deleted.numAffectedRows), 0)
+  const intact = await sql<{ scope: string }>`SELECT scope FROM token_sets WHERE tenant_id = ${tenantB}`.execute(database.db)
+  t.not(intact.rows[0]!.scope, 'pwned')
+})
+
+t.test("writing a row into another tenant is refused", async (t) => {
+  await t.rejects(
+    asService(tenantA, (trx) => sql`UPDATE token_sets SET tenant_id = ${tenantB} WHERE tenant_id = ${tenantA}`.execute(trx)),
+    /row-level security|violates/,
+  )
+  await t.rejects(asService(tenantA, (trx) => sql`INSERT INTO tenants (tenant_id) VALUES (${tenantB + '-x'})`.execute(trx)), /row-level security/)
+})
+
+t.test("a token set referencing another tenant's data key is refused by the database", async (t) => {
+  const foreignVersion = await sql<{ version: number }>`SELECT version FROM data_keys WHERE tenant_id = ${tenantB}`.execute(database.db)
+  const row = (tenant: string, version: number) => sql`
+    INSERT INTO token_sets (tenant_id, id, user_id, connector_type, connector_id, token_type, scope, issued_at, state, key_version, access_token_sealed)
+    VALUES (${tenant}, gen_random_uuid(), 'eve', 'social', 'github', 'Bearer', '', now(), 'active', ${version}, '\\x00'::bytea)`
+  // As tenant B's row: RLS refuses the tenant.
+  await t.rejects(asService(tenantA, (trx) => row(tenantB, foreignVersion.rows[0]!.version).execute(trx)), /row-level security/)
+  // As tenant A's row pointing at a version only B has: the composite foreign key refuses it, even for the owner.
+  await t.rejects(row(tenantA, 99).execute(database.db), /foreign key/)
+})
+
+t.test('the service role cannot delete or alter data keys', async (t) => {
+  await t.rejects(asService(tenantA, (trx) => sql`DELETE FROM data_keys`.execute(trx)), /permission denied/)
+  await t.rejects(asService(tenantA, (trx) => sql`UPDATE data_keys SET state = 'decrypt_only'`.execute(trx)), /permission denied/)
+})
+
+t.test('a data key that protects a token set cannot be deleted, even by the owner', async (t) => {
+  await t.rejects(sql`DELETE FROM data_keys WHERE tenant_id = ${tenantA}`.execute(database.db), /foreign key/)
+})

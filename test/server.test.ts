@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { once } from 'node:events'
+import t from 'tap'
+
+const root = path.resolve(import.meta.dirname, '..')
+
+t.test('npm start serves on the embedded default with a loudly announced development key', async (t) => {
+  const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'vault-server-')), 'data')
+  const child = spawn(process.execPath, ['src/server.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, VAULT_DATA_DIR: dataDir, PORT: '0' },
+  })
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  let output = ''
+  child.stderr.on('data', (chunk) => (output += chunk))
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      output += chunk
+      const match = /secret-vault listening on (http:\/\/[^\s]+)/.exec(output)
+      if (match) resolve(match[1]!)
+    })
+    child.on('exit', () => reject(new Error(`server exited early:\n${output}`)))
+  })
+  t.match(output, 'DEVELOPMENT ROOT KEY')
+  t.ok(existsSync(path.join(dataDir, 'root-keys')))
+
+  const url = `${address}/v1/tenants/demo/users/alice/connections/social/github`
+  const pushed = await fetch(`${url}/token-set`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ target: 'github', token_response: { access_token: 'gho_process', scope: 'repo' } }),
+  })
+  t.equal(pushed.status, 201)
+  const read = await fetch(`${url}/access-token`)
+  t.same(await read.json(), { access_token: 'gho_process', token_type: 'Bearer', scope: 'repo', expires_in: null })
+  t.equal((await fetch(`${address}/readyz`)).status, 200)
+
+  child.kill('SIGTERM')
+  const [code] = await once(child, 'exit')
+  t.equal(code, 0, 'a clean shutdown on SIGTERM')
+  t.match(output, 'shutting down')
+  t.notMatch(output, 'gho_process', 'the token never reached the log')
+})

@@ -1,0 +1,88 @@
+import { createSecretKey, randomBytes } from 'node:crypto'
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { sql } from 'kysely'
+import type { Test } from 'tap'
+import { buildApp } from '../../src/app.ts'
+import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
+import type { KeyProvider } from '../../src/keys/key-provider.ts'
+import { createLocalKeyProvider, type LocalRootKey } from '../../src/keys/local-key-provider.ts'
+import { createLogger } from '../../src/logger.ts'
+import { createTestDatabase, type TestDatabase } from './test-database.ts'
+
+export function randomRootKey(id: string): LocalRootKey {
+  return { id, key: createSecretKey(randomBytes(32)) }
+}
+
+/** Wraps a provider and counts its calls, so tests can assert how often the provider was asked. */
+export function countingProvider(inner: KeyProvider): KeyProvider & { calls: Record<string, number> } {
+  const calls: Record<string, number> = { generateDataKey: 0, decryptDataKey: 0, reEncryptDataKey: 0 }
+  return {
+    name: inner.name,
+    activeRootKeyId: inner.activeRootKeyId,
+    knownRootKeyIds: inner.knownRootKeyIds,
+    calls,
+    generateDataKey: (context) => ((calls.generateDataKey! += 1), inner.generateDataKey(context)),
+    decryptDataKey: (...args) => ((calls.decryptDataKey! += 1), inner.decryptDataKey(...args)),
+    reEncryptDataKey: (...args) => ((calls.reEncryptDataKey! += 1), inner.reEncryptDataKey(...args)),
+    checkHealth: () => inner.checkHealth(),
+  }
+}
+
+export interface TestContext {
+  app: FastifyInstance
+  database: TestDatabase
+  provider: ReturnType<typeof countingProvider>
+  keyRing: DataKeyRing
+  /** Every log line the app wrote, as raw JSON text. */
+  logs: string[]
+  clock: { now: Date }
+}
+
+/** One database per test file: call once at the top of a file. */
+export async function openTestDatabase(t: Test): Promise<TestDatabase> {
+  const database = await createTestDatabase()
+  t.teardown(() => database.close())
+  return database
+}
+
+/** Builds the app over a test database, closing it when the test ends. */
+export async function buildTestApp(
+  t: Test,
+  database: TestDatabase,
+  options: { provider?: KeyProvider; bodyLimitBytes?: number } = {},
+): Promise<TestContext> {
+  const logs: string[] = []
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter((line) => line !== ''))
+      done()
+    },
+  })
+  const provider = countingProvider(options.provider ?? createLocalKeyProvider([randomRootKey('root-1')], 'root-1'))
+  const keyRing = createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 100 })
+  const clock = { now: new Date() }
+  const app = await buildApp({
+    db: database.db,
+    keyProvider: provider,
+    keyRing,
+    logger: createLogger('trace', sink),
+    bodyLimitBytes: options.bodyLimitBytes ?? 65_536,
+    now: () => clock.now,
+  })
+  t.teardown(() => app.close())
+  return { app, database, provider, keyRing, logs, clock }
+}
+
+let tenantCounter = 0
+/** A tenant id unique within the run, so subtests sharing a database never see each other's rows. */
+export function uniqueTenant(prefix = 'tenant'): string {
+  tenantCounter += 1
+  return `${prefix}-${process.pid}-${tenantCounter}`
+}
+
+/** Counts rows as the owner, bypassing RLS: what is really stored. */
+export async function countRows(database: TestDatabase, table: 'token_sets' | 'data_keys' | 'tenants', tenantId: string): Promise<number> {
+  const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE tenant_id = ${tenantId}`.execute(database.db)
+  return result.rows[0]!.n
+}
