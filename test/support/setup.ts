@@ -1,4 +1,4 @@
-// Runs once before the test files (tap's `before`): migrates the template every test database is cloned from.
+// Runs once before the test files (npm test runs it before tap): migrates the template every test database is cloned from.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'

@@ -5,7 +5,7 @@ import pg from 'pg'
 import { openDatabase, type Database } from '../../src/db/database.ts'
 
 /**
- * Every test file gets a database of its own, cloned from a template that test/support/setup.ts migrated
+ * Every test file gets a database of its own, cloned from a template that test/support/setup.ts (run by npm test)
  * once before the run: PGlite by default, or a PostgreSQL server when TEST_DATABASE_URL is set.
  */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL

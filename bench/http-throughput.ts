@@ -1,0 +1,159 @@
+// Push and read throughput and p99 of the vault against the unencrypted baseline, on a real PostgreSQL
+// server, in one run: same machine, same database server, same concurrency, load from a separate process.
+//
+//   npm run bench:http -- [--seconds 10] [--connections 32] [--users 1000] [--rounds 3]
+//
+// BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names a server and an admin
+// database; the benchmark creates and drops its own database there.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { migrateToLatest } from '../src/db/migrate.ts'
+
+const { values: options } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    users: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '3' },
+  },
+})
+const root = path.resolve(import.meta.dirname, '..')
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const benchDb = 'secret_vault_bench'
+const benchUrl = (() => {
+  const url = new URL(adminUrl)
+  url.pathname = `/${benchDb}`
+  return url.toString()
+})()
+
+async function admin(query: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  await client.query(query)
+  await client.end()
+}
+
+function start(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [script], { cwd: root, env: { PATH: process.env.PATH, ...env } })
+  let output = ''
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk
+      const match = /listening on (http:\/\/[0-9.:]+)/.exec(output)
+      if (match) resolve({ child, url: match[1]! })
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}:\n${output}`)))
+  })
+}
+
+interface LoadResult {
+  requestsPerSecond: number
+  p50Ms: number
+  p99Ms: number
+  non2xx: number
+  errors: number
+  total: number
+}
+
+function load(url: string, kind: 'push' | 'read'): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bench/load.ts', url, kind, options.seconds!, options.connections!, options.users!], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk) => (output += chunk))
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output) as LoadResult) : reject(new Error(`load exited ${code}`))))
+  })
+}
+
+async function seed(url: string): Promise<void> {
+  // Every user gets a token set first, so reads always hit.
+  const users = Number(options.users)
+  for (let i = 0; i < users; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, users - i) }, (_, j) =>
+        fetch(`${url}/v1/tenants/bench/users/u${i + j}/connections/social/github/token-set`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ target: 'github', token_response: { access_token: `seed${i + j}`, refresh_token: 'r', expires_in: 28800 } }),
+        }).then((res) => {
+          if (!res.ok) throw new Error(`seed failed: ${res.status}`)
+        }),
+      ),
+    )
+  }
+}
+
+await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
+await admin(`CREATE DATABASE ${benchDb}`)
+const migrator = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: benchUrl, max: 1 }) }) })
+await migrateToLatest(migrator)
+await migrator.destroy()
+
+const common = { DATABASE_URL: benchUrl, DATABASE_POOL_MAX: '10', LOG_LEVEL: 'warn', PORT: '0' }
+const vault = await start('src/server.ts', { ...common, VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}` })
+const baseline = await start('bench/baseline-server.ts', common)
+const results: Record<string, LoadResult[]> = { 'vault push': [], 'baseline push': [], 'vault read': [], 'baseline read': [] }
+try {
+  await seed(vault.url)
+  await seed(baseline.url)
+  for (let round = 0; round < Number(options.rounds); round++) {
+    // Alternate who goes first, so neither side always gets the warmer machine.
+    const order = round % 2 === 0 ? (['vault', 'baseline'] as const) : (['baseline', 'vault'] as const)
+    for (const kind of ['push', 'read'] as const) {
+      for (const who of order) {
+        const result = await load(who === 'vault' ? vault.url : baseline.url, kind)
+        results[`${who} ${kind}`]!.push(result)
+        process.stderr.write(`round ${round + 1} ${who} ${kind}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}\n`)
+      }
+    }
+  }
+} finally {
+  vault.child.kill('SIGTERM')
+  baseline.child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+const summary = Object.fromEntries(
+  Object.entries(results).map(([name, runs]) => [
+    name,
+    {
+      requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
+      p99Ms: median(runs.map((run) => run.p99Ms)),
+      non2xx: runs.reduce((sum, run) => sum + run.non2xx + run.errors, 0),
+    },
+  ]),
+)
+const ratio = (kind: 'push' | 'read') => ({
+  throughput: summary[`vault ${kind}`]!.requestsPerSecond / summary[`baseline ${kind}`]!.requestsPerSecond,
+  p99: summary[`vault ${kind}`]!.p99Ms / summary[`baseline ${kind}`]!.p99Ms,
+})
+const report = { options, node: process.version, summary, ratios: { push: ratio('push'), read: ratio('read') } }
+mkdirSync(path.join(root, 'bench/results'), { recursive: true })
+writeFileSync(path.join(root, 'bench/results/http-throughput.json'), `${JSON.stringify(report, null, 2)}\n`)
+
+const row = (kind: 'push' | 'read') => {
+  const v = summary[`vault ${kind}`]!
+  const b = summary[`baseline ${kind}`]!
+  const r = ratio(kind)
+  return `| ${kind} | ${b.requestsPerSecond.toFixed(0)} | ${v.requestsPerSecond.toFixed(0)} | ${r.throughput.toFixed(2)}× | ${b.p99Ms} | ${v.p99Ms} | ${r.p99.toFixed(2)}× |`
+}
+process.stdout.write(
+  [
+    `median of ${options.rounds} rounds, ${options.seconds}s each, ${options.connections} connections, ${options.users} users`,
+    '| operation | baseline req/s | vault req/s | throughput ratio | baseline p99 ms | vault p99 ms | p99 ratio |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    row('push'),
+    row('read'),
+  ].join('\n') + '\n',
+)
