@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { Kysely, PostgresDialect } from 'kysely'
@@ -38,19 +39,26 @@ async function admin(query: string): Promise<void> {
   await client.end()
 }
 
-function start(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [script], { cwd: root, env: { PATH: process.env.PATH, ...env } })
-  let output = ''
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk
-      const match = /listening on (http:\/\/[0-9.:]+)/.exec(output)
-      if (match) resolve({ child, url: match[1]! })
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}:\n${output}`)))
-  })
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Starts a server process on a free port and waits until it answers. */
+async function start(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const child = spawn(process.execPath, [script], { cwd: root, env: { PATH: process.env.PATH, ...env, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] })
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`)
+    const up = await fetch(`${url}/healthz`).then((res) => res.status < 500, () => false)
+    if (up) return { child, url }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${script} did not start`)
 }
 
 interface LoadResult {
@@ -98,7 +106,7 @@ const migrator = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.P
 await migrateToLatest(migrator)
 await migrator.destroy()
 
-const common = { DATABASE_URL: benchUrl, DATABASE_POOL_MAX: '10', LOG_LEVEL: 'warn', PORT: '0' }
+const common = { DATABASE_URL: benchUrl, DATABASE_POOL_MAX: '10', LOG_LEVEL: 'warn' }
 const vault = await start('src/server.ts', { ...common, VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}` })
 const baseline = await start('bench/baseline-server.ts', common)
 const results: Record<string, LoadResult[]> = { 'vault push': [], 'baseline push': [], 'vault read': [], 'baseline read': [] }
