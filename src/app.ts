@@ -2,15 +2,20 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import sensible from '@fastify/sensible'
 import swagger from '@fastify/swagger'
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
+import { auditPlugin } from './audit/audit.plugin.ts'
+import { auditRoutes } from './audit/audit.routes.ts'
+import { createAuditService } from './audit/audit.service.ts'
+import { authPlugin } from './auth/auth.plugin.ts'
+import type { Authenticator } from './auth/authenticator.ts'
 import type { DB } from './db/schema.ts'
 import { installErrorHandling } from './http/error-handler.ts'
 import { healthRoutes } from './http/health.routes.ts'
 import type { DataKeyRing } from './keys/data-key-ring.ts'
 import type { KeyProvider } from './keys/key-provider.ts'
-import { openApiInfo } from './openapi.ts'
+import { openApiInfo, openApiTransform } from './openapi.ts'
 import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
 import { createTokenSetService } from './token-sets/token-set.service.ts'
 
@@ -18,6 +23,7 @@ export interface AppDeps {
   db: Kysely<DB>
   keyProvider: KeyProvider
   keyRing: DataKeyRing
+  authenticator: Authenticator
   logger: Logger
   bodyLimitBytes: number
   now?: () => Date
@@ -43,8 +49,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   await app.register(sensible)
-  await app.register(swagger, { openapi: openApiInfo, transform: jsonSchemaTransform })
+  await app.register(swagger, { openapi: openApiInfo, transform: openApiTransform })
   installErrorHandling(app)
+  await app.register(authPlugin, { authenticator: deps.authenticator })
+  const audit = createAuditService({ db: deps.db })
+  await app.register(auditPlugin, { audit })
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -55,5 +64,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, ...(deps.now ? { now: deps.now } : {}) })
   await app.register(healthRoutes, { db: deps.db, keyProvider: deps.keyProvider })
   await app.register(tokenSetRoutes, { prefix: API_PREFIX, tokenSets })
+  await app.register(auditRoutes, { prefix: API_PREFIX, audit })
   return app
 }

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util'
+import { mintDevelopmentToken, readDevelopmentSigningKey } from './auth/development-issuer.ts'
+import { ALL_SCOPES } from './auth/scopes.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { createLogger } from './logger.ts'
 import { openRuntime } from './runtime.ts'
@@ -7,11 +9,17 @@ const USAGE = `usage: secret-vault <command>
 
 commands:
   migrate     apply pending database migrations (run as the tables' owner)
+  token mint [--scope S]... [--tenant T]... [--client-id ID] [--ttl SECONDS]
+              print a short-lived access token from the embedded development issuer
+              (default: every scope, no tenant binding, 1 hour); not available with an external issuer
   help        show this text
 
 Configuration comes from the same environment variables as the service (see README.md).`
 
 type Command = (args: string[]) => Promise<number>
+
+/** Wrong command-line use: exit code 2, like an unknown command. */
+class UsageError extends Error {}
 
 const commands: Record<string, Command> = {
   async migrate(args) {
@@ -21,6 +29,39 @@ const commands: Record<string, Command> = {
     const runtime = await openRuntime(config, logger, { migrate: true })
     await runtime.close()
     process.stdout.write('migrations: up to date\n')
+    return 0
+  },
+  async token(args) {
+    const { positionals, values } = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        scope: { type: 'string', multiple: true },
+        tenant: { type: 'string', multiple: true },
+        'client-id': { type: 'string', default: 'dev-cli' },
+        ttl: { type: 'string', default: '3600' },
+      },
+    })
+    if (positionals[0] !== 'mint' || positionals.length !== 1) throw new UsageError('usage: token mint [options]')
+    const config = loadConfig(process.env)
+    if (config.auth.issuer !== undefined) {
+      throw new ConfigError(`tokens come from your identity platform (${config.auth.issuer}); token mint only serves the embedded issuer`)
+    }
+    const scopes = (values.scope ?? [...ALL_SCOPES]).flatMap((scope) => scope.split(/[ ,]+/)).filter((s) => s !== '')
+    const unknown = scopes.filter((scope) => !(ALL_SCOPES as readonly string[]).includes(scope))
+    if (unknown.length > 0) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; known: ${ALL_SCOPES.join(', ')}`)
+    const ttlSeconds = Number(values.ttl)
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) throw new UsageError('--ttl must be 1..86400 seconds')
+    const token = await mintDevelopmentToken(readDevelopmentSigningKey(config.dataDir), {
+      audience: config.auth.audience,
+      clientId: values['client-id'],
+      scopes,
+      tenants: values.tenant ?? [],
+      tenantClaim: config.auth.tenantClaim,
+      ttlSeconds,
+    })
+    process.stdout.write(`${token}\n`)
     return 0
   },
   async help() {
@@ -42,6 +83,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`secret-vault: ${(error as Error).message}\n`)
+      process.exit(2)
+    }
     const message = error instanceof ConfigError || error instanceof TypeError ? error.message : String(error)
     process.stderr.write(`secret-vault: ${message}\n`)
     process.exit(1)

@@ -4,6 +4,8 @@ import { z } from 'zod'
  * Every environment variable the service reads, in one schema. Only the entry points call `loadConfig`;
  * everything else receives the frozen result. Secrets have no defaults.
  */
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+
 const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback)
 
 export const configSchema = z
@@ -21,6 +23,19 @@ export const configSchema = z
     VAULT_DATA_KEY_CACHE_TTL_SECONDS: integer(300, 1, 86_400),
     VAULT_DATA_KEY_CACHE_MAX_ENTRIES: integer(10_000, 1, 10_000_000),
     VAULT_BODY_LIMIT_BYTES: integer(65_536, 1024, 10_485_760),
+    VAULT_AUTH_ISSUER: z.string().min(1).optional(),
+    VAULT_AUTH_AUDIENCE: z.string().min(1).default('secret-vault'),
+    VAULT_AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+    VAULT_AUTH_JWKS_FILE: z.string().min(1).optional(),
+    // Asymmetric algorithms only: a shared HMAC secret would let the vault mint its own callers' tokens.
+    VAULT_AUTH_ALGORITHMS: z
+      .string()
+      .default('RS256,PS256,ES256,EdDSA')
+      .transform((list) => list.split(',').map((alg) => alg.trim()))
+      .pipe(z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1)),
+    VAULT_AUTH_CLOCK_TOLERANCE_SECONDS: integer(30, 0, 300),
+    VAULT_AUTH_TENANT_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_:.-]*$/).default('tenant_ids'),
+    VAULT_AUTH_JWKS_COOLDOWN_SECONDS: integer(30, 0, 3600),
   })
   .refine((env) => !(env.VAULT_LOCAL_ROOT_KEYS !== undefined && env.VAULT_LOCAL_ROOT_KEYS_FILE !== undefined), {
     message: 'set VAULT_LOCAL_ROOT_KEYS or VAULT_LOCAL_ROOT_KEYS_FILE, not both',
@@ -40,6 +55,22 @@ export const configSchema = z
     },
   )
 
+  .refine((env) => !(env.VAULT_AUTH_JWKS_URL !== undefined && env.VAULT_AUTH_JWKS_FILE !== undefined), {
+    message: 'set VAULT_AUTH_JWKS_URL or VAULT_AUTH_JWKS_FILE, not both',
+    path: ['VAULT_AUTH_JWKS_FILE'],
+  })
+  .refine(
+    (env) =>
+      (env.VAULT_AUTH_JWKS_URL === undefined && env.VAULT_AUTH_JWKS_FILE === undefined) === (env.VAULT_AUTH_ISSUER === undefined),
+    { message: 'VAULT_AUTH_ISSUER and one of VAULT_AUTH_JWKS_URL / VAULT_AUTH_JWKS_FILE go together', path: ['VAULT_AUTH_ISSUER'] },
+  )
+  .refine((env) => env.DATABASE_URL === undefined || env.VAULT_AUTH_ISSUER !== undefined, {
+    message:
+      'with DATABASE_URL set, callers must be verified against your identity platform: set VAULT_AUTH_ISSUER and ' +
+      'VAULT_AUTH_JWKS_URL (a development signing key is only generated for the embedded database)',
+    path: ['VAULT_AUTH_ISSUER'],
+  })
+
 export type ConfigEnv = z.infer<typeof configSchema>
 
 export interface Config {
@@ -58,6 +89,17 @@ export interface Config {
   }
   readonly dataKeyCache: { readonly ttlMs: number; readonly maxEntries: number }
   readonly bodyLimitBytes: number
+  readonly auth: {
+    /** External issuer; undefined means the embedded development issuer with a generated signing key. */
+    readonly issuer: string | undefined
+    readonly audience: string
+    readonly jwksUrl: string | undefined
+    readonly jwksFile: string | undefined
+    readonly algorithms: readonly string[]
+    readonly clockToleranceSeconds: number
+    readonly tenantClaim: string
+    readonly jwksCooldownMs: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -92,5 +134,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     dataKeyCache: { ttlMs: e.VAULT_DATA_KEY_CACHE_TTL_SECONDS * 1000, maxEntries: e.VAULT_DATA_KEY_CACHE_MAX_ENTRIES },
     bodyLimitBytes: e.VAULT_BODY_LIMIT_BYTES,
+    auth: {
+      issuer: e.VAULT_AUTH_ISSUER,
+      audience: e.VAULT_AUTH_AUDIENCE,
+      jwksUrl: e.VAULT_AUTH_JWKS_URL,
+      jwksFile: e.VAULT_AUTH_JWKS_FILE,
+      algorithms: e.VAULT_AUTH_ALGORITHMS,
+      clockToleranceSeconds: e.VAULT_AUTH_CLOCK_TOLERANCE_SECONDS,
+      tenantClaim: e.VAULT_AUTH_TENANT_CLAIM,
+      jwksCooldownMs: e.VAULT_AUTH_JWKS_COOLDOWN_SECONDS * 1000,
+    },
   })
 }

@@ -10,6 +10,11 @@ export const ERROR_CODES = [
   'request.body_too_large',
   'request.unsupported_media_type',
   'route.not_found',
+  // authentication and authorization
+  'auth.missing_token',
+  'auth.invalid_token',
+  'auth.insufficient_scope',
+  'auth.tenant_forbidden',
   // token sets
   'token_set.not_found',
   'token_set.reconnect_required',
@@ -30,6 +35,10 @@ const statusByCode: Record<ErrorCode, number> = {
   'request.body_too_large': 413,
   'request.unsupported_media_type': 415,
   'route.not_found': 404,
+  'auth.missing_token': 401,
+  'auth.invalid_token': 401,
+  'auth.insufficient_scope': 403,
+  'auth.tenant_forbidden': 403,
   'token_set.not_found': 404,
   'token_set.reconnect_required': 409,
   'crypto.integrity': 500,
@@ -49,11 +58,13 @@ export class VaultError extends Error {
   readonly statusCode: number
   readonly issues: ValidationIssue[] | undefined
   readonly retryAfterSeconds: number | undefined
+  /** RFC 6750 challenge for 401/403 responses. */
+  readonly wwwAuthenticate: string | undefined
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { cause?: unknown; issues?: ValidationIssue[]; retryAfterSeconds?: number } = {},
+    options: { cause?: unknown; issues?: ValidationIssue[]; retryAfterSeconds?: number; wwwAuthenticate?: string } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'VaultError'
@@ -61,6 +72,7 @@ export class VaultError extends Error {
     this.statusCode = statusByCode[code]
     this.issues = options.issues
     this.retryAfterSeconds = options.retryAfterSeconds
+    this.wwwAuthenticate = options.wwwAuthenticate
   }
 }
 

@@ -1,6 +1,8 @@
 import { createSecretKey } from 'node:crypto'
 import { Kysely, DummyDriver, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
+import { createLocalJWKSet } from 'jose'
 import { buildApp } from './app.ts'
+import { createAuthenticator } from './auth/authenticator.ts'
 import type { DB } from './db/schema.ts'
 import { createDataKeyRing } from './keys/data-key-ring.ts'
 import { createLocalKeyProvider } from './keys/local-key-provider.ts'
@@ -25,6 +27,14 @@ export async function generateOpenApiDocument(): Promise<string> {
     db,
     keyProvider,
     keyRing: createDataKeyRing({ provider: keyProvider, ttlMs: 1000, maxEntries: 1 }),
+    authenticator: createAuthenticator({
+      keys: createLocalJWKSet({ keys: [] }),
+      issuer: 'openapi',
+      audience: 'openapi',
+      algorithms: ['ES256'],
+      clockToleranceSeconds: 0,
+      tenantClaim: 'tenant_ids',
+    }),
     logger: createLogger('silent'),
     bodyLimitBytes: 65_536,
   })

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify'
+import { jsonSchemaTransform } from 'fastify-type-provider-zod'
 import { stringify } from 'yaml'
+import { SCOPE_DESCRIPTIONS } from './auth/scopes.ts'
 
 export const openApiInfo = {
   openapi: '3.1.0',
@@ -8,13 +10,33 @@ export const openApiInfo = {
     version: '1.0.0',
     description:
       'Keeps federated OAuth/OIDC token sets safe. The identity core pushes provider token responses; the account ' +
-      'API reads access tokens back. Every error body carries a stable `code` and the `request_id`.',
+      'API reads access tokens back. Callers authenticate with OAuth 2.0 client-credentials access tokens (JWT) ' +
+      'whose scopes grant least privilege and which may be bound to tenants. Every error body carries a stable ' +
+      '`code` and the `request_id`.',
   },
   servers: [{ url: 'http://127.0.0.1:8080' }],
   tags: [
     { name: 'token sets', description: 'Store, read, list and delete token sets' },
+    { name: 'audit', description: 'The append-only audit trail' },
     { name: 'operations', description: 'Liveness and readiness' },
   ],
+  components: {
+    securitySchemes: {
+      bearer: {
+        type: 'oauth2' as const,
+        description: 'An access token from the identity platform (client credentials), sent as `Authorization: Bearer <jwt>`.',
+        flows: { clientCredentials: { tokenUrl: 'https://identity.example.com/oidc/token', scopes: SCOPE_DESCRIPTIONS } },
+      },
+    },
+  },
+}
+
+/** Route schemas to OpenAPI, with each route's required scope (its config.scope) as its security. */
+export const openApiTransform: typeof jsonSchemaTransform = (input) => {
+  const transformed = jsonSchemaTransform(input)
+  const scope = (input.route.config as { scope?: string } | undefined)?.scope
+  if (scope === undefined) return transformed
+  return { ...transformed, schema: { ...transformed.schema, security: [{ bearer: [scope] }] } }
 }
 
 /** The contract as YAML, generated from the routes' own zod schemas. */

@@ -2,6 +2,8 @@ import type { Logger } from 'pino'
 import { ConfigError, type Config } from './config.ts'
 import { openDatabase, type Database } from './db/database.ts'
 import { createMigrator, migrateToLatest } from './db/migrate.ts'
+import { createAuthenticatorFromConfig } from './auth/authenticator-from-config.ts'
+import type { Authenticator } from './auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from './keys/data-key-ring.ts'
 import { createKeyProviderFromConfig } from './keys/key-provider-from-config.ts'
 import type { KeyProvider } from './keys/key-provider.ts'
@@ -10,6 +12,7 @@ export interface Runtime {
   database: Database
   keyProvider: KeyProvider
   keyRing: DataKeyRing
+  authenticator: Authenticator
   close(): Promise<void>
 }
 
@@ -43,5 +46,6 @@ export async function openRuntime(config: Config, logger: Logger, options: { mig
     ttlMs: config.dataKeyCache.ttlMs,
     maxEntries: config.dataKeyCache.maxEntries,
   })
-  return { database, keyProvider, keyRing, close: () => database.close() }
+  const authenticator = await createAuthenticatorFromConfig(config, logger)
+  return { database, keyProvider, keyRing, authenticator, close: () => database.close() }
 }

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     db: runtime.database.db,
     keyProvider: runtime.keyProvider,
     keyRing: runtime.keyRing,
+    authenticator: runtime.authenticator,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
   })
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
       address,
       database: runtime.database.kind,
       keyProvider: runtime.keyProvider.name,
-      try: `curl ${address}/readyz ; curl ${address}${API_PREFIX}/tenants/demo/users/alice/connections`,
+      try: `TOKEN=$(npm run -s cli -- token mint) && curl -H "Authorization: Bearer $TOKEN" ${address}${API_PREFIX}/tenants/demo/users/alice/connections`,
     },
     `secret-vault listening on ${address} (API under ${address}${API_PREFIX}, contract in openapi.yaml)`,
   )

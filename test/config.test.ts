@@ -14,8 +14,28 @@ t.test('defaults serve the embedded database on localhost', async (t) => {
 t.test('a PostgreSQL server needs an operator-supplied root key', async (t) => {
   t.throws(() => loadConfig({ DATABASE_URL: 'postgres://vault@db/vault' }), { message: /VAULT_LOCAL_ROOT_KEYS/ })
   const key = `k1=${randomBytes(32).toString('base64')}`
-  const config = loadConfig({ DATABASE_URL: 'postgres://vault@db/vault', VAULT_LOCAL_ROOT_KEYS: key })
+  const auth = { VAULT_AUTH_ISSUER: 'https://id.example.com/oidc', VAULT_AUTH_JWKS_URL: 'https://id.example.com/oidc/jwks' }
+  const config = loadConfig({ DATABASE_URL: 'postgres://vault@db/vault', VAULT_LOCAL_ROOT_KEYS: key, ...auth })
   t.same(config.database, { kind: 'postgres', url: 'postgres://vault@db/vault', poolMax: 10 })
+})
+
+t.test('a PostgreSQL server needs an external token issuer: no development issuer there', async (t) => {
+  const key = `k1=${randomBytes(32).toString('base64')}`
+  t.throws(() => loadConfig({ DATABASE_URL: 'postgres://vault@db/vault', VAULT_LOCAL_ROOT_KEYS: key }), { message: /VAULT_AUTH_ISSUER/ })
+})
+
+t.test('auth settings: issuer and keys go together, algorithms are asymmetric only', async (t) => {
+  t.throws(() => loadConfig({ VAULT_AUTH_ISSUER: 'https://id' }), { message: /VAULT_AUTH_ISSUER/ })
+  t.throws(() => loadConfig({ VAULT_AUTH_JWKS_URL: 'https://id/jwks' }), { message: /VAULT_AUTH_ISSUER/ })
+  t.throws(
+    () => loadConfig({ VAULT_AUTH_ISSUER: 'https://id', VAULT_AUTH_JWKS_URL: 'https://id/jwks', VAULT_AUTH_JWKS_FILE: '/jwks.json' }),
+    { message: /not both/ },
+  )
+  for (const algorithms of ['HS256', 'none', 'RS256,HS512', '']) {
+    t.throws(() => loadConfig({ VAULT_AUTH_ALGORITHMS: algorithms }), { message: /VAULT_AUTH_ALGORITHMS/ }, algorithms)
+  }
+  t.same(loadConfig({ VAULT_AUTH_ALGORITHMS: 'ES256, EdDSA' }).auth.algorithms, ['ES256', 'EdDSA'])
+  t.same(loadConfig({}).auth.issuer, undefined, 'embedded default: the development issuer')
 })
 
 t.test('malformed values are refused with the variable named and the value not echoed', async (t) => {

@@ -47,7 +47,25 @@ export interface TokenSetsTable {
   updated_at: UpdatedAt
 }
 
+export type AuditOutcome = 'success' | 'denied' | 'failed'
+
+export interface AuditEventsTable {
+  tenant_id: string
+  id: ColumnType<string, never, never>
+  occurred_at: CreatedAt
+  client_id: string | null
+  action: string
+  outcome: AuditOutcome
+  error_code: string | null
+  user_id: string | null
+  connector_type: string | null
+  connector_id: string | null
+  request_id: string
+  key_version: number | null
+}
+
 export interface DB {
+  audit_events: AuditEventsTable
   tenants: TenantsTable
   data_keys: DataKeysTable
   token_sets: TokenSetsTable

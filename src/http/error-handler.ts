@@ -3,6 +3,13 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { type ErrorCode, VaultError, type ValidationIssue } from '../errors.ts'
 import type { ErrorResponse } from './error-response.ts'
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The error code this request ended with, for the audit trail and metrics; null on success. */
+    errorCode: string | null
+  }
+}
+
 /** Fastify's own request errors, by their code, mapped to ours. Their messages are not passed on. */
 const fastifyErrors: Record<string, { code: ErrorCode; message: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'request.invalid_json', message: 'The request body is not valid JSON' },
@@ -17,7 +24,7 @@ const fastifyErrors: Record<string, { code: ErrorCode; message: string }> = {
 
 function validationIssues(error: FastifyError): ValidationIssue[] {
   if (!hasZodFastifySchemaValidationErrors(error)) return []
-  const context = error.validationContext ?? 'request'
+  const context = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'request')
   return error.validation.map((issue) => ({
     path: [context, ...issue.instancePath.split('/').filter((part) => part !== '')].join('.'),
     // zod's messages name expectations ("expected string"), never the received value.
@@ -41,15 +48,18 @@ function toVaultError(error: FastifyError): VaultError {
 }
 
 export function sendError(reply: FastifyReply, request: FastifyRequest, error: VaultError): FastifyReply {
+  request.errorCode = error.code
   const body: ErrorResponse = { code: error.code, message: error.message, request_id: request.id }
   if (error.issues !== undefined) body.issues = error.issues
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
+  if (error.wwwAuthenticate !== undefined) reply.header('www-authenticate', error.wwwAuthenticate)
   // 5xx messages are generic on the wire; the specific code stays (it is not secret).
   if (error.statusCode >= 500 && error.code === 'internal') body.message = 'Internal error'
   return reply.code(error.statusCode).type('application/json; charset=utf-8').send(body)
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
+  app.decorateRequest('errorCode', null)
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const vaultError = toVaultError(error)
     if (vaultError.statusCode >= 500) {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { SCOPES } from '../auth/scopes.ts'
 import { errorResponses } from '../http/error-response.ts'
 import type { TokenSetService } from './token-set.service.ts'
 import {
@@ -19,22 +20,24 @@ export interface TokenSetRoutesOptions {
 const userPath = '/tenants/:tenantId/users/:userId/connections'
 const connectionPath = `${userPath}/:connectorType/:connectorId`
 
-/** Routes validate and map; the service holds the rules. */
+/** Routes validate, authorize (config.scope) and map; the service holds the rules. Each leaves an audit event. */
 export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = async (app, { tokenSets }) => {
   app.put(
     `${connectionPath}/token-set`,
     {
+      config: { scope: SCOPES.tokenSetsWrite, audit: 'token_set.push' },
       schema: {
         operationId: 'pushTokenSet',
         tags: ['token sets'],
         summary: "Store the provider's token response for a user's connection (identity core, after sign-in)",
         params: connectionParamsSchema,
         body: pushTokenSetBodySchema,
-        response: { 200: pushTokenSetResponseSchema, 201: pushTokenSetResponseSchema, ...errorResponses(400, 413, 415) },
+        response: { 200: pushTokenSetResponseSchema, 201: pushTokenSetResponseSchema, ...errorResponses(401, 403, 400, 413, 415) },
       },
     },
     async (request, reply) => {
       const outcome = await tokenSets.pushTokenSet(request.params, request.body)
+      request.auditKeyVersion = outcome.connection.key_version
       return reply.code(outcome.result === 'created' ? 201 : 200).send(outcome)
     },
   )
@@ -42,26 +45,32 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
   app.get(
     `${connectionPath}/access-token`,
     {
+      config: { scope: SCOPES.tokenSetsRead, audit: 'token_set.read' },
       schema: {
         operationId: 'readAccessToken',
         tags: ['token sets'],
         summary: "Read the connection's access token in the shape apps expect (account API)",
         params: connectionParamsSchema,
-        response: { 200: accessTokenResponseSchema, ...errorResponses(400, 404, 409, 503) },
+        response: { 200: accessTokenResponseSchema, ...errorResponses(401, 403, 400, 404, 409, 503) },
       },
     },
-    async (request) => tokenSets.readAccessToken(request.params),
+    async (request) => {
+      const { accessToken, keyVersion } = await tokenSets.readAccessToken(request.params)
+      request.auditKeyVersion = keyVersion
+      return accessToken
+    },
   )
 
   app.get(
     userPath,
     {
+      config: { scope: SCOPES.connectionsRead, audit: 'connection.list' },
       schema: {
         operationId: 'listConnections',
         tags: ['token sets'],
         summary: "List a user's stored connections: metadata only, never a token",
         params: userParamsSchema,
-        response: { 200: connectionListSchema, ...errorResponses(400) },
+        response: { 200: connectionListSchema, ...errorResponses(401, 403, 400) },
       },
     },
     async (request) => ({
@@ -72,12 +81,13 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
   app.delete(
     connectionPath,
     {
+      config: { scope: SCOPES.tokenSetsWrite, audit: 'token_set.delete' },
       schema: {
         operationId: 'deleteTokenSet',
         tags: ['token sets'],
         summary: "Delete one connection's token set (the user unlinked the identity)",
         params: connectionParamsSchema,
-        response: { 200: deletedCountSchema, ...errorResponses(400) },
+        response: { 200: deletedCountSchema, ...errorResponses(401, 403, 400) },
       },
     },
     async (request) => ({ deleted: await tokenSets.deleteTokenSet(request.params) }),
@@ -86,12 +96,13 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
   app.delete(
     userPath,
     {
+      config: { scope: SCOPES.tokenSetsWrite, audit: 'user.token_sets.delete' },
       schema: {
         operationId: 'deleteUserTokenSets',
         tags: ['token sets'],
         summary: "Delete all of a user's token sets (the user was deleted)",
         params: userParamsSchema,
-        response: { 200: deletedCountSchema, ...errorResponses(400) },
+        response: { 200: deletedCountSchema, ...errorResponses(401, 403, 400) },
       },
     },
     async (request) => ({ deleted: await tokenSets.deleteUserTokenSets(request.params.tenantId, request.params.userId) }),
@@ -100,12 +111,13 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
   app.delete(
     '/tenants/:tenantId/connectors/:connectorType/:connectorId/token-sets',
     {
+      config: { scope: SCOPES.tokenSetsWrite, audit: 'connector.token_sets.delete' },
       schema: {
         operationId: 'deleteConnectorTokenSets',
         tags: ['token sets'],
         summary: "Delete all token sets of a connector (connector deleted or token storage turned off)",
         params: connectorParamsSchema,
-        response: { 200: deletedCountSchema, ...errorResponses(400) },
+        response: { 200: deletedCountSchema, ...errorResponses(401, 403, 400) },
       },
     },
     async (request) => ({

@@ -24,7 +24,7 @@ export type PushResult = { result: 'created' | 'updated' | 'ignored_stale'; conn
 
 export interface TokenSetService {
   pushTokenSet(key: TokenSetKey, body: PushTokenSetBody): Promise<PushResult>
-  readAccessToken(key: TokenSetKey): Promise<AccessTokenResponse>
+  readAccessToken(key: TokenSetKey): Promise<{ accessToken: AccessTokenResponse; keyVersion: number }>
   listConnections(tenantId: string, userId: string): Promise<Connection[]>
   deleteTokenSet(key: TokenSetKey): Promise<number>
   deleteUserTokenSets(tenantId: string, userId: string): Promise<number>
@@ -163,10 +163,13 @@ export function createTokenSetService({ db, keyRing, now = () => new Date() }: T
       const dataKey = await keyRing.unwrap(tokenSet.dataKey)
       const accessToken = open(dataKey, tokenSet.access_token_sealed, bind(key, tokenSet.id, 'access_token', tokenSet.dataKey.version))
       return {
-        access_token: accessToken.toString('utf8'),
-        token_type: tokenSet.token_type,
-        scope: tokenSet.scope,
-        expires_in: expiresInMs === null ? null : Math.floor(expiresInMs / 1000),
+        accessToken: {
+          access_token: accessToken.toString('utf8'),
+          token_type: tokenSet.token_type,
+          scope: tokenSet.scope,
+          expires_in: expiresInMs === null ? null : Math.floor(expiresInMs / 1000),
+        },
+        keyVersion: tokenSet.dataKey.version,
       }
     },
 

@@ -28,12 +28,12 @@ t.test('row-level security is enabled and forced on every table', async (t) => {
   const tables = await sql<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>`
     SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
     WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'kysely_%' ORDER BY relname`.execute(database.db)
-  t.same(tables.rows.map((row) => row.relname), ['data_keys', 'tenants', 'token_sets'])
+  t.same(tables.rows.map((row) => row.relname), ['audit_events', 'data_keys', 'tenants', 'token_sets'])
   t.ok(tables.rows.every((row) => row.relrowsecurity && row.relforcerowsecurity))
 })
 
 t.test("another tenant's rows are invisible, even without a WHERE clause", async (t) => {
-  for (const table of ['tenants', 'data_keys', 'token_sets'] as const) {
+  for (const table of ['tenants', 'data_keys', 'token_sets', 'audit_events'] as const) {
     const seen = await asService(tenantA, (trx) => sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM ${sql.table(table)}`.execute(trx))
     t.same(seen.rows.map((row) => row.tenant_id), [tenantA], table)
   }
@@ -78,6 +78,16 @@ t.test("a token set referencing another tenant's data key is refused by the data
 t.test('the service role cannot delete or alter data keys', async (t) => {
   await t.rejects(asService(tenantA, (trx) => sql`DELETE FROM data_keys`.execute(trx)), /permission denied/)
   await t.rejects(asService(tenantA, (trx) => sql`UPDATE data_keys SET state = 'decrypt_only'`.execute(trx)), /permission denied/)
+})
+
+t.test('the service role may append to the audit trail but never update or delete it', async (t) => {
+  const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenantA}`.execute(database.db)
+  t.ok(before.rows[0]!.n > 0, 'the pushes above were audited')
+  await t.rejects(asService(tenantA, (trx) => sql`UPDATE audit_events SET outcome = 'success'`.execute(trx)), /permission denied/)
+  await t.rejects(asService(tenantA, (trx) => sql`DELETE FROM audit_events`.execute(trx)), /permission denied/)
+  await t.rejects(asService(tenantA, (trx) => sql`TRUNCATE audit_events`.execute(trx)), /permission denied/)
+  const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenantA}`.execute(database.db)
+  t.equal(after.rows[0]!.n, before.rows[0]!.n)
 })
 
 t.test('a data key that protects a token set cannot be deleted, even by the owner', async (t) => {

@@ -3,12 +3,15 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
+import { createLocalJWKSet } from 'jose'
 import { buildApp } from '../../src/app.ts'
+import { createAuthenticator, type Authenticator } from '../../src/auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
 import type { KeyProvider } from '../../src/keys/key-provider.ts'
 import { createLocalKeyProvider, type LocalRootKey } from '../../src/keys/local-key-provider.ts'
 import { createLogger } from '../../src/logger.ts'
 import { createTestDatabase, type TestDatabase } from './test-database.ts'
+import { createTestIssuer, type TestIssuer } from './test-issuer.ts'
 
 export function randomRootKey(id: string): LocalRootKey {
   return { id, key: createSecretKey(randomBytes(32)) }
@@ -37,6 +40,18 @@ export interface TestContext {
   /** Every log line the app wrote, as raw JSON text. */
   logs: string[]
   clock: { now: Date }
+  issuer: TestIssuer
+}
+
+export function testAuthenticator(issuer: TestIssuer): Authenticator {
+  return createAuthenticator({
+    keys: createLocalJWKSet(issuer.jwks),
+    issuer: issuer.issuer,
+    audience: issuer.audience,
+    algorithms: ['ES256', 'RS256', 'EdDSA'],
+    clockToleranceSeconds: 5,
+    tenantClaim: 'tenant_ids',
+  })
 }
 
 /** One database per test file: call once at the top of a file. */
@@ -50,7 +65,7 @@ export async function openTestDatabase(t: Test): Promise<TestDatabase> {
 export async function buildTestApp(
   t: Test,
   database: TestDatabase,
-  options: { provider?: KeyProvider; bodyLimitBytes?: number } = {},
+  options: { provider?: KeyProvider; bodyLimitBytes?: number; authenticator?: Authenticator } = {},
 ): Promise<TestContext> {
   const logs: string[] = []
   const sink = new Writable({
@@ -62,16 +77,27 @@ export async function buildTestApp(
   const provider = countingProvider(options.provider ?? createLocalKeyProvider([randomRootKey('root-1')], 'root-1'))
   const keyRing = createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 100 })
   const clock = { now: new Date() }
+  const issuer = await createTestIssuer()
   const app = await buildApp({
     db: database.db,
     keyProvider: provider,
     keyRing,
+    authenticator: options.authenticator ?? testAuthenticator(issuer),
     logger: createLogger('trace', sink),
     bodyLimitBytes: options.bodyLimitBytes ?? 65_536,
     now: () => clock.now,
   })
   t.teardown(() => app.close())
-  return { app, database, provider, keyRing, logs, clock }
+  // Requests are authenticated as a full-scope, tenant-unbound caller unless a test sets its own
+  // Authorization header (an empty one sends none): tests of authentication do exactly that.
+  const fullAccess = `Bearer ${await issuer.mint({}, { expiresIn: 3600 })}`
+  const inject = app.inject.bind(app)
+  app.inject = ((options: any) => {
+    const headers = { authorization: fullAccess, ...options.headers }
+    if (headers.authorization === '') delete headers.authorization
+    return inject({ ...options, headers })
+  }) as typeof app.inject
+  return { app, database, provider, keyRing, logs, clock, issuer }
 }
 
 let tenantCounter = 0

@@ -42,6 +42,13 @@ t.test('no token value reaches a log line', async (t) => {
   await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, payload: { target: 'github', token_response: { access_token: secret('big').repeat(400) } } })
   await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, payload: { target: 'github', leaked: secret('unknown'), token_response: { access_token: secret('at3') } } })
   await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: `Bearer ${secret('authz')}`, cookie: `s=${secret('cookie')}` } })
+  // Caller credentials are secrets too: valid and refused bearer tokens alike.
+  const callerToken = await ctx.issuer.mint({ client_id: 'log-test' })
+  secrets.add(callerToken)
+  await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: `Bearer ${callerToken}` } })
+  const narrowToken = await ctx.issuer.mint({ scope: 'audit:read' })
+  secrets.add(narrowToken)
+  await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: `Bearer ${narrowToken}` } })
   // An integrity failure and an internal database error.
   await sql`UPDATE token_sets SET access_token_sealed = (SELECT access_token_sealed FROM token_sets WHERE tenant_id = ${tenant} AND connector_id = 'google') WHERE tenant_id = ${tenant} AND connector_id = 'facebook'`.execute(database.db)
   t.equal((await readAccessToken(app, { tenant, connector: 'facebook' })).json().code, 'crypto.integrity')

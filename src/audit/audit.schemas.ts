@@ -1,0 +1,55 @@
+import { z } from 'zod'
+import { connectorIdSchema, connectorTypeSchema, tenantIdSchema, userIdSchema } from '../token-sets/token-set.schemas.ts'
+
+export const AUDIT_ACTIONS = [
+  'token_set.push',
+  'token_set.read',
+  'token_set.delete',
+  'connection.list',
+  'user.token_sets.delete',
+  'connector.token_sets.delete',
+  'audit.list',
+] as const
+export type AuditAction = (typeof AUDIT_ACTIONS)[number]
+export const AUDIT_OUTCOMES = ['success', 'denied', 'failed'] as const
+
+export const auditParamsSchema = z.object({ tenantId: tenantIdSchema })
+
+export const auditQuerySchema = z.strictObject({
+  user_id: userIdSchema.optional(),
+  connector_type: connectorTypeSchema.optional(),
+  connector_id: connectorIdSchema.optional(),
+  action: z.enum(AUDIT_ACTIONS).optional(),
+  outcome: z.enum(AUDIT_OUTCOMES).optional(),
+  since: z.iso.datetime({ offset: true }).optional().describe('Events at or after this time'),
+  until: z.iso.datetime({ offset: true }).optional().describe('Events before this time'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/)
+    .optional()
+    .describe('next_cursor of the previous page'),
+})
+
+export const auditEventSchema = z.object({
+  id: z.string(),
+  occurred_at: z.string(),
+  client_id: z.string().nullable(),
+  action: z.string(),
+  outcome: z.enum(AUDIT_OUTCOMES),
+  error_code: z.string().nullable(),
+  user_id: z.string().nullable(),
+  connector_type: z.string().nullable(),
+  connector_id: z.string().nullable(),
+  request_id: z.string(),
+  key_version: z.number().int().nullable(),
+})
+
+export const auditPageSchema = z.object({
+  events: z.array(auditEventSchema).describe('Newest first'),
+  next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page'),
+})
+
+export type AuditQuery = z.infer<typeof auditQuerySchema>
+export type AuditEvent = z.infer<typeof auditEventSchema>
+export type AuditPage = z.infer<typeof auditPageSchema>

@@ -1,0 +1,55 @@
+import type { Kysely } from 'kysely'
+import type { DB } from '../db/schema.ts'
+import { inTenantTransaction } from '../db/tenant-scope.ts'
+import { VaultError } from '../errors.ts'
+import { findAuditEvents, insertAuditEvent, type AuditEventInsert } from './audit.repository.ts'
+import type { AuditPage, AuditQuery } from './audit.schemas.ts'
+
+export interface AuditService {
+  record(event: AuditEventInsert): Promise<void>
+  list(tenantId: string, query: AuditQuery): Promise<AuditPage>
+}
+
+/** Cursors are opaque to callers: the id of the last event of a page, base64url-encoded. */
+function encodeCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url')
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8')
+  if (!/^\d{1,19}$/.test(id)) {
+    throw new VaultError('request.invalid', 'The cursor is not one this service issued', {
+      issues: [{ path: 'query.cursor', message: 'unknown cursor' }],
+    })
+  }
+  return id
+}
+
+export function createAuditService({ db }: { db: Kysely<DB> }): AuditService {
+  return {
+    record: (event) => inTenantTransaction(db, event.tenant_id, (trx) => insertAuditEvent(trx, event)),
+
+    async list(tenantId, { cursor, ...query }) {
+      const beforeId = cursor === undefined ? undefined : decodeCursor(cursor)
+      const rows = await inTenantTransaction(db, tenantId, (trx) => findAuditEvents(trx, tenantId, { ...query, beforeId }))
+      const page = rows.slice(0, query.limit)
+      const last = page.at(-1)
+      return {
+        events: page.map((row) => ({
+          id: String(row.id),
+          occurred_at: row.occurred_at.toISOString(),
+          client_id: row.client_id,
+          action: row.action,
+          outcome: row.outcome,
+          error_code: row.error_code,
+          user_id: row.user_id,
+          connector_type: row.connector_type,
+          connector_id: row.connector_id,
+          request_id: row.request_id,
+          key_version: row.key_version,
+        })),
+        next_cursor: rows.length > query.limit && last !== undefined ? encodeCursor(String(last.id)) : null,
+      }
+    },
+  }
+}

@@ -1,0 +1,108 @@
+import { sql } from 'kysely'
+import t from 'tap'
+import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
+import { connectionPath, githubPush, push, readAccessToken } from '../support/http.ts'
+
+const database = await openTestDatabase(t)
+const ctx = await buildTestApp(t, database)
+const { app, issuer } = ctx
+
+async function auditOf(tenant: string) {
+  const res = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/audit-events?limit=500` })
+  t.equal(res.statusCode, 200)
+  return res.json().events as Array<Record<string, unknown>>
+}
+
+t.test('every push, read, list and delete leaves one event, newest first, never a token', async (t) => {
+  const tenant = uniqueTenant()
+  const caller = `Bearer ${await issuer.mint({ client_id: 'identity-core' })}`
+  await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, headers: { authorization: caller }, payload: githubPush('gho_audited', {}, { refresh_token: 'ghr_audited' }) })
+  await readAccessToken(app, { tenant })
+  await readAccessToken(app, { tenant, user: 'ghost' })
+  await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/alice/connections` })
+  await app.inject({ method: 'DELETE', url: connectionPath({ tenant }) })
+  const events = await auditOf(tenant)
+  t.match(events.slice(0, 5).reverse(), [
+    { action: 'token_set.push', outcome: 'success', client_id: 'identity-core', user_id: 'alice', connector_type: 'social', connector_id: 'github', key_version: 1, error_code: null },
+    { action: 'token_set.read', outcome: 'success', key_version: 1 },
+    { action: 'token_set.read', outcome: 'failed', error_code: 'token_set.not_found', user_id: 'ghost', key_version: null },
+    { action: 'connection.list', outcome: 'success' },
+    { action: 'token_set.delete', outcome: 'success' },
+  ])
+  t.ok(events.every((event) => typeof event.request_id === 'string' && (event.request_id as string).length > 0))
+  const raw = await sql`SELECT * FROM audit_events WHERE tenant_id = ${tenant}`.execute(database.db)
+  t.notMatch(JSON.stringify(raw.rows), /gho_|ghr_/, 'no token in any audit column')
+})
+
+t.test('filters and cursor pagination', async (t) => {
+  const tenant = uniqueTenant()
+  for (let i = 0; i < 7; i++) await push(app, { tenant, user: `u${i % 2}` }, githubPush(`gho_${i}`))
+  await readAccessToken(app, { tenant, user: 'u0' })
+  const byUser = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/audit-events?user_id=u1&action=token_set.push` })
+  t.equal(byUser.json().events.length, 3)
+  t.ok(byUser.json().events.every((e: any) => e.user_id === 'u1' && e.action === 'token_set.push'))
+  const byOutcome = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/audit-events?outcome=failed` })
+  t.same(byOutcome.json().events, [])
+
+  const seen: string[] = []
+  let cursor: string | null = null
+  let pages = 0
+  do {
+    const url: string = `/v1/tenants/${tenant}/audit-events?limit=3${cursor ? `&cursor=${cursor}` : ''}`
+    const page: { events: Array<{ id: string }>; next_cursor: string | null } = (await app.inject({ method: 'GET', url })).json()
+    seen.push(...page.events.map((e) => e.id))
+    cursor = page.next_cursor
+    pages += 1
+  } while (cursor !== null && pages < 10)
+  // 8 operations, plus the 2 listings above and the listings of the earlier pages.
+  t.equal(new Set(seen).size, seen.length, 'no event twice')
+  t.same(seen, [...seen].sort((a, b) => Number(b) - Number(a)), 'newest first')
+  t.ok(seen.length >= 10)
+
+  const future = encodeURIComponent(new Date(Date.now() + 60_000).toISOString())
+  t.same((await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/audit-events?since=${future}` })).json().events, [])
+  const past = encodeURIComponent(new Date(Date.now() - 60_000).toISOString())
+  t.same((await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/audit-events?until=${past}` })).json().events, [])
+})
+
+t.test('malformed audit queries are refused with their code', async (t) => {
+  const tenant = uniqueTenant()
+  for (const [query, path] of [
+    ['limit=0', 'query.limit'],
+    ['limit=501', 'query.limit'],
+    ['outcome=maybe', 'query.outcome'],
+    ['action=token_set.steal', 'query.action'],
+    ['since=yesterday', 'query.since'],
+    ['cursor=%2F%2F', 'query.cursor'],
+    ['cursor=bm90LWEtbnVtYmVy', 'query.cursor'],
+    ['unknown=1', 'query'],
+  ] as const) {
+    const res = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/audit-events?${query}` })
+    t.equal(res.statusCode, 400, query)
+    t.equal(res.json().code, 'request.invalid', query)
+    t.ok(res.json().issues.some((issue: { path: string }) => issue.path === path), `${query} → ${path}`)
+  }
+})
+
+t.test("a tenant's audit trail is its own", async (t) => {
+  const mine = uniqueTenant()
+  const theirs = uniqueTenant()
+  await push(app, { tenant: theirs }, githubPush('gho_theirs'))
+  const bound = `Bearer ${await issuer.mint({ scope: 'audit:read', tenant_ids: [mine] })}`
+  t.equal((await app.inject({ method: 'GET', url: `/v1/tenants/${theirs}/audit-events`, headers: { authorization: bound } })).json().code, 'auth.tenant_forbidden')
+  const own = await app.inject({ method: 'GET', url: `/v1/tenants/${mine}/audit-events`, headers: { authorization: bound } })
+  t.ok(own.json().events.every((e: any) => e.action === 'audit.list'), 'only its own listing events')
+})
+
+t.test('when the audit trail cannot be written, no token leaves the vault', async (t) => {
+  const tenant = uniqueTenant()
+  await push(app, { tenant }, githubPush('gho_unaudited'))
+  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_reads CHECK (action <> 'token_set.read') NOT VALID`.execute(database.db)
+  t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_reads`.execute(database.db))
+  const res = await readAccessToken(app, { tenant })
+  t.equal(res.statusCode, 503)
+  t.equal(res.json().code, 'service.unavailable')
+  t.equal(res.headers['retry-after'], '1')
+  t.notMatch(res.body, 'gho_unaudited')
+  t.ok(ctx.logs.some((line) => line.includes('audit event could not be written')))
+})

@@ -1,0 +1,134 @@
+import { createPublicKey } from 'node:crypto'
+import { SignJWT, base64url } from 'jose'
+import { sql } from 'kysely'
+import t from 'tap'
+import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
+import { connectionPath, githubPush } from '../support/http.ts'
+
+/**
+ * Every route × every way a caller can be wrong → the exact status and code, a WWW-Authenticate challenge
+ * on 401, and the audit row the attempt leaves behind.
+ */
+const database = await openTestDatabase(t)
+const ctx = await buildTestApp(t, database)
+const { app, issuer } = ctx
+const tenant = uniqueTenant()
+await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, payload: githubPush('gho_matrix') })
+
+const routes = [
+  { method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, scope: 'token_sets:write', action: 'token_set.push', payload: githubPush('gho_x') },
+  { method: 'GET', url: `${connectionPath({ tenant })}/access-token`, scope: 'token_sets:read', action: 'token_set.read' },
+  { method: 'GET', url: `/v1/tenants/${tenant}/users/alice/connections`, scope: 'connections:read', action: 'connection.list' },
+  { method: 'DELETE', url: connectionPath({ tenant, connector: 'other' }), scope: 'token_sets:write', action: 'token_set.delete' },
+  { method: 'DELETE', url: `/v1/tenants/${tenant}/users/nobody/connections`, scope: 'token_sets:write', action: 'user.token_sets.delete' },
+  { method: 'DELETE', url: `/v1/tenants/${tenant}/connectors/social/nothing/token-sets`, scope: 'token_sets:write', action: 'connector.token_sets.delete' },
+  { method: 'GET', url: `/v1/tenants/${tenant}/audit-events`, scope: 'audit:read', action: 'audit.list' },
+] as const
+
+function unsigned(payload: Record<string, unknown>): string {
+  const encode = (value: object) => base64url.encode(JSON.stringify(value))
+  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(payload)}.`
+}
+
+const now = () => Math.floor(Date.now() / 1000)
+const attempts: Array<{ name: string; token: (route: (typeof routes)[number]) => Promise<string | null>; status: number; code: string }> = [
+  { name: 'no token', token: async () => null, status: 401, code: 'auth.missing_token' },
+  { name: 'not a bearer token', token: async () => 'Basic dXNlcjpwYXNz', status: 401, code: 'auth.invalid_token' },
+  { name: 'garbage', token: async () => 'Bearer not.a.jwt', status: 401, code: 'auth.invalid_token' },
+  { name: 'expired', token: async () => `Bearer ${await issuer.mint({}, { expiresIn: -60 })}`, status: 401, code: 'auth.invalid_token' },
+  { name: 'not yet valid', token: async () => `Bearer ${await issuer.mint({}, { notBefore: 600 })}`, status: 401, code: 'auth.invalid_token' },
+  { name: 'wrong issuer', token: async () => `Bearer ${await issuer.mint({}, { issuer: 'https://evil.test' })}`, status: 401, code: 'auth.invalid_token' },
+  { name: 'wrong audience', token: async () => `Bearer ${await issuer.mint({}, { audience: 'another-api' })}`, status: 401, code: 'auth.invalid_token' },
+  {
+    name: 'alg none',
+    token: async () => `Bearer ${unsigned({ iss: issuer.issuer, aud: 'secret-vault', exp: now() + 300, scope: 'token_sets:write token_sets:read connections:read audit:read', client_id: 'x' })}`,
+    status: 401,
+    code: 'auth.invalid_token',
+  },
+  {
+    name: 'HS256 signed with the public key',
+    token: async () => {
+      const publicPem = createPublicKey({ key: issuer.signingKey.publicJwk as any, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
+      const jwt = await new SignJWT({ scope: 'token_sets:write token_sets:read connections:read audit:read', client_id: 'x' })
+        .setProtectedHeader({ alg: 'HS256', kid: issuer.signingKey.kid })
+        .setIssuer(issuer.issuer)
+        .setAudience('secret-vault')
+        .setExpirationTime(now() + 300)
+        .sign(new TextEncoder().encode(String(publicPem)))
+      return `Bearer ${jwt}`
+    },
+    status: 401,
+    code: 'auth.invalid_token',
+  },
+  { name: 'unknown kid', token: async () => `Bearer ${await issuer.mint({}, { kid: 'unknown-key' })}`, status: 401, code: 'auth.invalid_token' },
+  {
+    name: 'missing scope',
+    token: async (route) => `Bearer ${await issuer.mint({ client_id: 'narrow', scope: ['token_sets:write', 'token_sets:read', 'connections:read', 'audit:read'].filter((s) => s !== route.scope).join(' ') })}`,
+    status: 403,
+    code: 'auth.insufficient_scope',
+  },
+  {
+    name: 'other tenant',
+    token: async () => `Bearer ${await issuer.mint({ client_id: 'other-tenant-core', tenant_ids: ['someone-else'] })}`,
+    status: 403,
+    code: 'auth.tenant_forbidden',
+  },
+]
+
+for (const route of routes) {
+  t.test(`${route.method} ${route.action}`, async (t) => {
+    for (const attempt of attempts) {
+      const authorization = await attempt.token(route)
+      const res = await app.inject({
+        method: route.method,
+        url: route.url,
+        headers: { authorization: authorization ?? '' },
+        ...('payload' in route ? { payload: route.payload } : {}),
+      })
+      t.equal(res.statusCode, attempt.status, `${attempt.name}: status`)
+      const body = res.json()
+      t.equal(body.code, attempt.code, `${attempt.name}: code`)
+      if (attempt.status === 401) t.match(res.headers['www-authenticate'], /^Bearer realm="secret-vault"/, `${attempt.name}: challenge`)
+      if (attempt.code === 'auth.insufficient_scope') t.match(res.headers['www-authenticate'], `scope="${route.scope}"`)
+      t.notMatch(res.body, 'gho_', `${attempt.name}: no token in the body`)
+      const audit = await sql<{ action: string; outcome: string; error_code: string; client_id: string | null }>`
+        SELECT action, outcome, error_code, client_id FROM audit_events WHERE tenant_id = ${tenant} AND request_id = ${body.request_id}`.execute(database.db)
+      t.same(audit.rows.map(({ action, outcome, error_code }) => ({ action, outcome, error_code })), [{ action: route.action, outcome: 'denied', error_code: attempt.code }], `${attempt.name}: one audit row`)
+      if (attempt.status === 403) t.ok(audit.rows[0]?.client_id, `${attempt.name}: the caller is named`)
+    }
+  })
+}
+
+t.test('a refusal does not reveal whether a token set exists', async (t) => {
+  const token = `Bearer ${await issuer.mint({ scope: 'connections:read' })}`
+  const existing = await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: token } })
+  const missing = await app.inject({ method: 'GET', url: `${connectionPath({ tenant, user: 'ghost' })}/access-token`, headers: { authorization: token } })
+  t.equal(existing.statusCode, missing.statusCode)
+  const { request_id: _a, ...a } = existing.json()
+  const { request_id: _b, ...b } = missing.json()
+  t.same(a, b)
+})
+
+t.test('a token bound to its tenant works there, and scopes grant exactly their routes', async (t) => {
+  const reader = `Bearer ${await issuer.mint({ client_id: 'account-api', scope: 'token_sets:read', tenant_ids: [tenant] })}`
+  const read = await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: reader } })
+  t.equal(read.statusCode, 200)
+  const push = await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, headers: { authorization: reader }, payload: githubPush('gho_no') })
+  t.equal(push.json().code, 'auth.insufficient_scope')
+  const single = `Bearer ${await issuer.mint({ client_id: 'account-api', scope: 'token_sets:read', tenant_ids: tenant })}`
+  t.equal((await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: single } })).statusCode, 200, 'a single tenant as a string')
+  const malformed = `Bearer ${await issuer.mint({ scope: 'token_sets:read', tenant_ids: { tenant } })}`
+  t.equal((await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: malformed } })).json().code, 'auth.tenant_forbidden', 'a malformed binding grants nothing')
+  const scp = `Bearer ${await issuer.mint({ scope: undefined, scp: ['token_sets:read'] })}`
+  t.equal((await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: scp } })).statusCode, 200, 'scp array')
+})
+
+t.test('an unauthenticated request is refused before its body is parsed', async (t) => {
+  const res = await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, headers: { authorization: '', 'content-type': 'application/json' }, payload: '{not json' })
+  t.equal(res.json().code, 'auth.missing_token')
+})
+
+t.test('health and readiness stay public', async (t) => {
+  t.equal((await app.inject({ method: 'GET', url: '/healthz', headers: { authorization: '' } })).statusCode, 200)
+  t.equal((await app.inject({ method: 'GET', url: '/readyz', headers: { authorization: '' } })).statusCode, 200)
+})
