@@ -11,6 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { migrateToLatest } from '../src/db/migrate.ts'
@@ -74,6 +77,7 @@ function load(url: string, kind: 'push' | 'read'): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bench/load.ts', url, kind, options.seconds!, options.connections!, options.users!], {
       cwd: root,
+      env: { ...process.env, BENCH_TOKEN: token },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let output = ''
@@ -90,7 +94,7 @@ async function seed(url: string): Promise<void> {
       Array.from({ length: Math.min(50, users - i) }, (_, j) =>
         fetch(`${url}/v1/tenants/bench/users/u${i + j}/connections/social/github/token-set`, {
           method: 'PUT',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify({ target: 'github', token_response: { access_token: `seed${i + j}`, refresh_token: 'r', expires_in: 28800 } }),
         }).then((res) => {
           if (!res.ok) throw new Error(`seed failed: ${res.status}`)
@@ -100,6 +104,17 @@ async function seed(url: string): Promise<void> {
   }
 }
 
+// The vault authenticates its callers as in production: a static JWKS file and one long-lived token.
+const signing = await generateKeyPair('ES256')
+const jwksFile = path.join(mkdtempSync(path.join(tmpdir(), 'vault-bench-')), 'jwks.json')
+writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(signing.publicKey)), kid: 'bench', alg: 'ES256' }] }))
+const token = await new SignJWT({ client_id: 'bench', scope: 'token_sets:write token_sets:read' })
+  .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+  .setIssuer('https://bench.invalid')
+  .setAudience('secret-vault')
+  .setExpirationTime('4h')
+  .sign(signing.privateKey)
+
 await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
 await admin(`CREATE DATABASE ${benchDb}`)
 const migrator = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: benchUrl, max: 1 }) }) })
@@ -107,7 +122,12 @@ await migrateToLatest(migrator)
 await migrator.destroy()
 
 const common = { DATABASE_URL: benchUrl, DATABASE_POOL_MAX: '10', LOG_LEVEL: 'warn' }
-const vault = await start('src/server.ts', { ...common, VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}` })
+const vault = await start('src/server.ts', {
+  ...common,
+  VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}`,
+  VAULT_AUTH_ISSUER: 'https://bench.invalid',
+  VAULT_AUTH_JWKS_FILE: jwksFile,
+})
 const baseline = await start('bench/baseline-server.ts', common)
 const results: Record<string, LoadResult[]> = { 'vault push': [], 'baseline push': [], 'vault read': [], 'baseline read': [] }
 try {

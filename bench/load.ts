@@ -1,10 +1,12 @@
 // The load generator, run in its own process so it does not share an event loop with either server.
 // Usage: node bench/load.ts <base-url> <push|read> <seconds> <connections> <users>
+// BENCH_TOKEN, when set, is sent as the bearer token (the baseline ignores it).
 import autocannon from 'autocannon'
 
 const [baseUrl, kind, seconds, connections, users] = process.argv.slice(2)
 const userCount = Number(users)
 let counter = 0
+const auth: Record<string, string> = process.env.BENCH_TOKEN ? { authorization: `Bearer ${process.env.BENCH_TOKEN}` } : {}
 
 function nextUser(): string {
   counter = (counter + 1) % userCount
@@ -21,11 +23,11 @@ const result = await autocannon({
       setupRequest: (request) => {
         const user = nextUser()
         const path = `/v1/tenants/bench/users/${user}/connections/social/github/${kind === 'push' ? 'token-set' : 'access-token'}`
-        if (kind !== 'push') return { ...request, path }
+        if (kind !== 'push') return { ...request, path, headers: auth }
         return {
           ...request,
           path,
-          headers: { 'content-type': 'application/json' },
+          headers: { ...auth, 'content-type': 'application/json' },
           body: JSON.stringify({
             target: 'github',
             provider_subject: user,
