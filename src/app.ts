@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import sensible from '@fastify/sensible'
+import underPressure from '@fastify/under-pressure'
 import swagger from '@fastify/swagger'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Kysely } from 'kysely'
@@ -11,7 +12,10 @@ import { createAuditService } from './audit/audit.service.ts'
 import { authPlugin } from './auth/auth.plugin.ts'
 import type { Authenticator } from './auth/authenticator.ts'
 import type { DB } from './db/schema.ts'
-import { installErrorHandling } from './http/error-handler.ts'
+import { VaultError } from './errors.ts'
+import { installErrorHandling, sendError } from './http/error-handler.ts'
+import { metricsRoutes } from './http/operations.routes.ts'
+import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { healthRoutes } from './http/health.routes.ts'
 import type { DataKeyRing } from './keys/data-key-ring.ts'
 import type { KeyProvider } from './keys/key-provider.ts'
@@ -26,7 +30,28 @@ export interface AppDeps {
   authenticator: Authenticator
   logger: Logger
   bodyLimitBytes: number
+  /** Defaults to fresh, unshared metrics. */
+  metrics?: Metrics
+  overload?: OverloadOptions
   now?: () => Date
+}
+
+/** Load shedding: past these, API requests get 503 service.unavailable with Retry-After (0 disables one). */
+export interface OverloadOptions {
+  maxEventLoopDelayMs: number
+  maxEventLoopUtilization: number
+  maxHeapUsedBytes: number
+  retryAfterSeconds: number
+  requestTimeoutMs: number
+  sampleIntervalMs?: number
+}
+
+export const DEFAULT_OVERLOAD: OverloadOptions = {
+  maxEventLoopDelayMs: 1000,
+  maxEventLoopUtilization: 0.98,
+  maxHeapUsedBytes: 0,
+  retryAfterSeconds: 2,
+  requestTimeoutMs: 30_000,
 }
 
 export const API_PREFIX = '/v1'
@@ -34,9 +59,14 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** The app is a function of its dependencies: no environment, no ports, no signals here. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const overload = deps.overload ?? DEFAULT_OVERLOAD
+  const metrics = deps.metrics ?? createMetrics()
+  metrics.observeDataKeyCacheSize(() => deps.keyRing.stats().size)
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
+    // A client that trickles its request is cut off rather than holding a socket forever.
+    requestTimeout: overload.requestTimeoutMs,
     // A caller's request id is kept when it is well-formed, so one id follows a request across services.
     genReqId: (request) => {
       const incoming = request.headers['x-request-id']
@@ -51,18 +81,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sensible)
   await app.register(swagger, { openapi: openApiInfo, transform: openApiTransform })
   installErrorHandling(app)
-  await app.register(authPlugin, { authenticator: deps.authenticator })
-  const audit = createAuditService({ db: deps.db })
-  await app.register(auditPlugin, { audit })
-
+  // First of all hooks, so that every response — shed, refused or served — carries these.
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
     // Responses may carry tokens: no cache anywhere may keep them.
     reply.header('cache-control', 'no-store')
   })
+  await app.register(underPressure, {
+    maxEventLoopDelay: overload.maxEventLoopDelayMs,
+    maxEventLoopUtilization: overload.maxEventLoopUtilization,
+    maxHeapUsedBytes: overload.maxHeapUsedBytes,
+    ...(overload.sampleIntervalMs === undefined ? {} : { sampleInterval: overload.sampleIntervalMs }),
+    pressureHandler: (request, reply) => {
+      sendError(reply, request, new VaultError('service.unavailable', 'The service is overloaded; retry shortly', {
+        retryAfterSeconds: overload.retryAfterSeconds,
+      }))
+    },
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }
+    metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000)
+    if (request.errorCode !== null) metrics.errors.inc({ code: request.errorCode })
+  })
+  await app.register(authPlugin, { authenticator: deps.authenticator })
+  const audit = createAuditService({ db: deps.db })
+  await app.register(auditPlugin, { audit, onAuditFailure: () => metrics.auditWriteFailures.inc() })
+
 
   const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, ...(deps.now ? { now: deps.now } : {}) })
   await app.register(healthRoutes, { db: deps.db, keyProvider: deps.keyProvider })
+  await app.register(metricsRoutes, { metrics })
   await app.register(tokenSetRoutes, { prefix: API_PREFIX, tokenSets })
   await app.register(auditRoutes, { prefix: API_PREFIX, audit })
   return app

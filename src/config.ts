@@ -23,6 +23,12 @@ export const configSchema = z
     VAULT_DATA_KEY_CACHE_TTL_SECONDS: integer(300, 1, 86_400),
     VAULT_DATA_KEY_CACHE_MAX_ENTRIES: integer(10_000, 1, 10_000_000),
     VAULT_BODY_LIMIT_BYTES: integer(65_536, 1024, 10_485_760),
+    VAULT_MAX_EVENT_LOOP_DELAY_MS: integer(1000, 0, 60_000),
+    VAULT_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0.98),
+    VAULT_MAX_HEAP_USED_BYTES: integer(0, 0, 2 ** 40),
+    VAULT_OVERLOAD_RETRY_AFTER_SECONDS: integer(2, 1, 600),
+    VAULT_REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
+    VAULT_SHUTDOWN_DEADLINE_MS: integer(10_000, 0, 600_000),
     VAULT_AUTH_ISSUER: z.string().min(1).optional(),
     VAULT_AUTH_AUDIENCE: z.string().min(1).default('secret-vault'),
     VAULT_AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -89,6 +95,14 @@ export interface Config {
   }
   readonly dataKeyCache: { readonly ttlMs: number; readonly maxEntries: number }
   readonly bodyLimitBytes: number
+  readonly overload: {
+    readonly maxEventLoopDelayMs: number
+    readonly maxEventLoopUtilization: number
+    readonly maxHeapUsedBytes: number
+    readonly retryAfterSeconds: number
+    readonly requestTimeoutMs: number
+  }
+  readonly shutdownDeadlineMs: number
   readonly auth: {
     /** External issuer; undefined means the embedded development issuer with a generated signing key. */
     readonly issuer: string | undefined
@@ -134,6 +148,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     dataKeyCache: { ttlMs: e.VAULT_DATA_KEY_CACHE_TTL_SECONDS * 1000, maxEntries: e.VAULT_DATA_KEY_CACHE_MAX_ENTRIES },
     bodyLimitBytes: e.VAULT_BODY_LIMIT_BYTES,
+    overload: {
+      maxEventLoopDelayMs: e.VAULT_MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: e.VAULT_MAX_EVENT_LOOP_UTILIZATION,
+      maxHeapUsedBytes: e.VAULT_MAX_HEAP_USED_BYTES,
+      retryAfterSeconds: e.VAULT_OVERLOAD_RETRY_AFTER_SECONDS,
+      requestTimeoutMs: e.VAULT_REQUEST_TIMEOUT_MS,
+    },
+    shutdownDeadlineMs: e.VAULT_SHUTDOWN_DEADLINE_MS,
     auth: {
       issuer: e.VAULT_AUTH_ISSUER,
       audience: e.VAULT_AUTH_AUDIENCE,

@@ -6,13 +6,16 @@ import { createAuthenticatorFromConfig } from './auth/authenticator-from-config.
 import type { Authenticator } from './auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from './keys/data-key-ring.ts'
 import { createKeyProviderFromConfig } from './keys/key-provider-from-config.ts'
+import { instrumentKeyProvider } from './keys/instrumented-key-provider.ts'
 import type { KeyProvider } from './keys/key-provider.ts'
+import { createMetrics, type Metrics } from './observability/metrics.ts'
 
 export interface Runtime {
   database: Database
   keyProvider: KeyProvider
   keyRing: DataKeyRing
   authenticator: Authenticator
+  metrics: Metrics
   close(): Promise<void>
 }
 
@@ -21,7 +24,8 @@ export interface Runtime {
  * server must have been migrated by the `migrate` command, and the runtime refuses to start otherwise.
  */
 export async function openRuntime(config: Config, logger: Logger, options: { migrate?: boolean } = {}): Promise<Runtime> {
-  const keyProvider = createKeyProviderFromConfig(config, logger)
+  const metrics = createMetrics()
+  const keyProvider = instrumentKeyProvider(createKeyProviderFromConfig(config, logger), metrics)
   const database = await openDatabase(
     config.database.kind === 'postgres' ? config.database : { kind: 'pglite', dataDir: config.database.dataDir },
   )
@@ -45,7 +49,8 @@ export async function openRuntime(config: Config, logger: Logger, options: { mig
     provider: keyProvider,
     ttlMs: config.dataKeyCache.ttlMs,
     maxEntries: config.dataKeyCache.maxEntries,
+    onLookup: (result) => metrics.dataKeyCacheLookups.inc({ result }),
   })
   const authenticator = await createAuthenticatorFromConfig(config, logger)
-  return { database, keyProvider, keyRing, authenticator, close: () => database.close() }
+  return { database, keyProvider, keyRing, authenticator, metrics, close: () => database.close() }
 }

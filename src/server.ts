@@ -3,9 +3,6 @@ import { ConfigError, loadConfig } from './config.ts'
 import { createLogger } from './logger.ts'
 import { openRuntime } from './runtime.ts'
 
-/** Grace period for in-flight requests after SIGTERM/SIGINT before the process gives up on them. */
-const SHUTDOWN_DEADLINE_MS = 10_000
-
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
   const logger = createLogger(config.logLevel)
@@ -15,10 +12,14 @@ async function main(): Promise<void> {
     keyProvider: runtime.keyProvider,
     keyRing: runtime.keyRing,
     authenticator: runtime.authenticator,
+    metrics: runtime.metrics,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
+    overload: config.overload,
   })
 
+  // SIGTERM: stop accepting (new requests get 503), let in-flight requests finish within the deadline,
+  // then close the pool. Every write that was answered 2xx was committed before its answer.
   let closing = false
   const shutdown = (signal: string) => {
     if (closing) return
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
     const deadline = setTimeout(() => {
       logger.error('in-flight requests did not finish in time; exiting')
       process.exit(1)
-    }, SHUTDOWN_DEADLINE_MS)
+    }, config.shutdownDeadlineMs)
     deadline.unref()
     app
       .close()

@@ -62,6 +62,7 @@ export const auditPlugin = fp(
         onAuditFailure?.()
         request.log.error({ action, cause: { type: (error as Error).name } }, 'audit event could not be written')
         if (reply.statusCode >= 400) return payload
+        request.errorCode = 'service.unavailable'
         reply.code(503).type('application/json; charset=utf-8').header('retry-after', '1')
         return JSON.stringify({
           code: 'service.unavailable',

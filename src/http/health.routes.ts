@@ -29,6 +29,8 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
   app.get(
     '/healthz',
     {
+      // Probes answer even under load: shedding liveness would get a busy replica restarted.
+      config: { pressureHandler: () => undefined },
       schema: {
         operationId: 'health',
         tags: ['operations'],
@@ -42,6 +44,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
   app.get(
     '/readyz',
     {
+      config: { pressureHandler: () => undefined },
       schema: {
         operationId: 'readiness',
         tags: ['operations'],

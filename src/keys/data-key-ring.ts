@@ -9,6 +9,8 @@ export interface DataKeyRingOptions {
   /** How long an unwrapped data key may stay in memory. */
   ttlMs: number
   maxEntries: number
+  /** Told of every lookup, for metrics. */
+  onLookup?: (result: 'hit' | 'miss') => void
 }
 
 export interface ActiveDataKey {
@@ -42,7 +44,7 @@ function cacheKey(wrapped: WrappedDataKey): string {
   return `${wrapped.tenantId}\u0000${wrapped.version}\u0000${Buffer.from(wrapped.wrappedKey).toString('base64')}`
 }
 
-export function createDataKeyRing({ provider, ttlMs, maxEntries }: DataKeyRingOptions): DataKeyRing {
+export function createDataKeyRing({ provider, ttlMs, maxEntries, onLookup }: DataKeyRingOptions): DataKeyRing {
   const counters = { hits: 0, misses: 0 }
   const cache = new LRUCache<string, KeyObject, WrappedDataKey>({
     max: maxEntries,
@@ -57,8 +59,9 @@ export function createDataKeyRing({ provider, ttlMs, maxEntries }: DataKeyRingOp
     const status: LRUCache.Status<string, KeyObject, WrappedDataKey> = {}
     const key = await cache.fetch(cacheKey(wrapped), { context: wrapped, status })
     // A miss is a provider call; waiting on another request's in-flight call counts as a hit.
-    if (status.fetch === 'miss' || status.fetch === 'refresh') counters.misses += 1
-    else counters.hits += 1
+    const result = status.fetch === 'miss' || status.fetch === 'refresh' ? 'miss' : 'hit'
+    counters[result === 'miss' ? 'misses' : 'hits'] += 1
+    onLookup?.(result)
     if (key === undefined) throw new Error('data key fetch resolved to nothing')
     return key
   }

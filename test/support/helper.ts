@@ -4,12 +4,13 @@ import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
 import { createLocalJWKSet } from 'jose'
-import { buildApp } from '../../src/app.ts'
+import { buildApp, type OverloadOptions } from '../../src/app.ts'
 import { createAuthenticator, type Authenticator } from '../../src/auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
 import type { KeyProvider } from '../../src/keys/key-provider.ts'
 import { createLocalKeyProvider, type LocalRootKey } from '../../src/keys/local-key-provider.ts'
 import { createLogger } from '../../src/logger.ts'
+import type { Metrics } from '../../src/observability/metrics.ts'
 import { createTestDatabase, type TestDatabase } from './test-database.ts'
 import { createTestIssuer, type TestIssuer } from './test-issuer.ts'
 
@@ -65,7 +66,14 @@ export async function openTestDatabase(t: Test): Promise<TestDatabase> {
 export async function buildTestApp(
   t: Test,
   database: TestDatabase,
-  options: { provider?: KeyProvider; bodyLimitBytes?: number; authenticator?: Authenticator } = {},
+  options: {
+    provider?: KeyProvider
+    keyRing?: DataKeyRing
+    bodyLimitBytes?: number
+    authenticator?: Authenticator
+    metrics?: Metrics
+    overload?: OverloadOptions
+  } = {},
 ): Promise<TestContext> {
   const logs: string[] = []
   const sink = new Writable({
@@ -75,7 +83,7 @@ export async function buildTestApp(
     },
   })
   const provider = countingProvider(options.provider ?? createLocalKeyProvider([randomRootKey('root-1')], 'root-1'))
-  const keyRing = createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 100 })
+  const keyRing = options.keyRing ?? createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 100 })
   const clock = { now: new Date() }
   const issuer = await createTestIssuer()
   const app = await buildApp({
@@ -86,6 +94,8 @@ export async function buildTestApp(
     logger: createLogger('trace', sink),
     bodyLimitBytes: options.bodyLimitBytes ?? 65_536,
     now: () => clock.now,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    ...(options.overload === undefined ? {} : { overload: options.overload }),
   })
   t.teardown(() => app.close())
   // Requests are authenticated as a full-scope, tenant-unbound caller unless a test sets its own

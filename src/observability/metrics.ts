@@ -1,0 +1,67 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+/**
+ * The service's Prometheus metrics, on a registry of their own (one per app, so tests can build many).
+ * Labels are bounded sets — route templates, status codes, error codes, provider operations — never a
+ * tenant, user, connector id or anything secret.
+ */
+export interface Metrics {
+  registry: Registry
+  httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>
+  errors: Counter<'code'>
+  keyProviderCalls: Counter<'operation' | 'outcome'>
+  dataKeyCacheLookups: Counter<'result'>
+  auditWriteFailures: Counter
+  /** Registers the data-key cache's current size, read at each scrape. */
+  observeDataKeyCacheSize(read: () => number): void
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'secret_vault_' })
+  const cacheSizeReaders: Array<() => number> = []
+  new Gauge({
+    name: 'secret_vault_data_key_cache_entries',
+    help: 'Unwrapped tenant data keys held in memory',
+    registers: [registry],
+    collect() {
+      this.set(cacheSizeReaders.reduce((sum, read) => sum + read(), 0))
+    },
+  })
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'secret_vault_http_request_duration_seconds',
+      help: 'HTTP request latency by route template and status',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'secret_vault_errors_total',
+      help: 'Requests that ended in an error, by stable error code (crypto.integrity counts integrity failures)',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    keyProviderCalls: new Counter({
+      name: 'secret_vault_key_provider_calls_total',
+      help: 'Calls to the root-key provider (KMS or local), by operation and outcome',
+      labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    dataKeyCacheLookups: new Counter({
+      name: 'secret_vault_data_key_cache_lookups_total',
+      help: 'Data-key cache lookups: hit (served from memory, or joined an in-flight unwrap) or miss (provider call)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    auditWriteFailures: new Counter({
+      name: 'secret_vault_audit_write_failures_total',
+      help: 'Audit events that could not be written',
+      registers: [registry],
+    }),
+    observeDataKeyCacheSize(read) {
+      cacheSizeReaders.push(read)
+    },
+  }
+}

@@ -1,0 +1,42 @@
+import { sql } from 'kysely'
+import t from 'tap'
+import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
+import { instrumentKeyProvider } from '../../src/keys/instrumented-key-provider.ts'
+import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
+import { createMetrics } from '../../src/observability/metrics.ts'
+import { buildTestApp, openTestDatabase, randomRootKey, uniqueTenant } from '../support/helper.ts'
+import { connectionPath, githubPush, push, readAccessToken } from '../support/http.ts'
+
+const database = await openTestDatabase(t)
+
+t.test('request latency, errors, provider calls, cache and audit failures — with bounded labels only', async (t) => {
+  const metrics = createMetrics()
+  const provider = instrumentKeyProvider(createLocalKeyProvider([randomRootKey('root-1')], 'root-1'), metrics)
+  const keyRing = createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 10, onLookup: (result) => metrics.dataKeyCacheLookups.inc({ result }) })
+  const { app } = await buildTestApp(t, database, { provider, keyRing, metrics })
+  const tenant = uniqueTenant('metric-tenant')
+  await push(app, { tenant, user: 'metric-user' }, githubPush('gho_metric_secret'))
+  await readAccessToken(app, { tenant, user: 'metric-user' })
+  await readAccessToken(app, { tenant, user: 'nobody' })
+  await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: '' } })
+  await sql`UPDATE token_sets SET access_token_sealed = overlay(access_token_sealed placing '\\x00'::bytea from 60 for 1) WHERE tenant_id = ${tenant}`.execute(database.db)
+  await readAccessToken(app, { tenant, user: 'metric-user' })
+  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_lists CHECK (action <> 'connection.list') NOT VALID`.execute(database.db)
+  t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_lists`.execute(database.db))
+  await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/metric-user/connections` })
+
+  const res = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: '' } })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], 'text/plain')
+  const text = res.body
+  t.match(text, /secret_vault_http_request_duration_seconds_count\{method="PUT",route="\/v1\/tenants\/:tenantId\/users\/:userId\/connections\/:connectorType\/:connectorId\/token-set",status_code="201"\} 1/)
+  t.match(text, /secret_vault_errors_total\{code="token_set.not_found"\} 1/)
+  t.match(text, /secret_vault_errors_total\{code="auth.missing_token"\} 1/)
+  t.match(text, /secret_vault_errors_total\{code="crypto.integrity"\} 1/, 'integrity failures')
+  t.match(text, /secret_vault_audit_write_failures_total 1/)
+  t.match(text, /secret_vault_key_provider_calls_total\{operation="generate_data_key",outcome="success"\} 1/)
+  t.match(text, /secret_vault_data_key_cache_lookups_total\{result="hit"\} \d+/)
+  t.match(text, /secret_vault_data_key_cache_entries 1/)
+  t.match(text, /secret_vault_process_resident_memory_bytes/)
+  for (const forbidden of [tenant, 'metric-user', 'gho_metric_secret', 'github"']) t.notMatch(text, forbidden, `no ${forbidden} in any label`)
+})
