@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { mintDevelopmentToken, readDevelopmentSigningKey } from './auth/development-issuer.ts'
 import { ALL_SCOPES } from './auth/scopes.ts'
 import { ConfigError, loadConfig } from './config.ts'
+import { VaultError } from './errors.ts'
 import { createLogger } from './logger.ts'
 import { openRuntime } from './runtime.ts'
 
@@ -87,7 +88,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`secret-vault: ${(error as Error).message}\n`)
       process.exit(2)
     }
-    const message = error instanceof ConfigError || error instanceof TypeError ? error.message : String(error)
+    const message = error instanceof ConfigError || error instanceof VaultError || error instanceof TypeError ? error.message : String(error)
     process.stderr.write(`secret-vault: ${message}\n`)
     process.exit(1)
   },

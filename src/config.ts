@@ -4,6 +4,10 @@ import { z } from 'zod'
  * Every environment variable the service reads, in one schema. Only the entry points call `loadConfig`;
  * everything else receives the frozen result. Secrets have no defaults.
  */
+function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '')
+}
+
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
 
 const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback)
@@ -16,7 +20,13 @@ export const configSchema = z
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     DATABASE_POOL_MAX: integer(10, 1, 1000),
     VAULT_DATA_DIR: z.string().min(1).default('./.data'),
-    VAULT_KEY_PROVIDER: z.enum(['local']).default('local'),
+    VAULT_KEY_PROVIDER: z.enum(['local', 'aws-kms']).default('local'),
+    VAULT_KMS_KEY_IDS: z.string().min(1).optional(),
+    VAULT_KMS_ACTIVE_KEY_ID: z.string().min(1).optional(),
+    VAULT_KMS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
+    VAULT_KMS_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    VAULT_KMS_TIMEOUT_MS: integer(2000, 100, 60_000),
+    VAULT_KMS_MAX_ATTEMPTS: integer(3, 1, 10),
     VAULT_LOCAL_ROOT_KEYS: z.string().min(1).optional(),
     VAULT_LOCAL_ROOT_KEYS_FILE: z.string().min(1).optional(),
     VAULT_ACTIVE_ROOT_KEY_ID: z.string().min(1).optional(),
@@ -61,6 +71,22 @@ export const configSchema = z
     },
   )
 
+  .refine((env) => env.VAULT_KEY_PROVIDER !== 'aws-kms' || env.VAULT_KMS_KEY_IDS !== undefined, {
+    message: 'the aws-kms key provider needs VAULT_KMS_KEY_IDS (key ids, ARNs or aliases, comma-separated)',
+    path: ['VAULT_KMS_KEY_IDS'],
+  })
+  .refine(
+    (env) =>
+      env.VAULT_KEY_PROVIDER !== 'aws-kms' || (env.VAULT_LOCAL_ROOT_KEYS === undefined && env.VAULT_LOCAL_ROOT_KEYS_FILE === undefined),
+    { message: 'local root keys are set but VAULT_KEY_PROVIDER is aws-kms: remove them', path: ['VAULT_LOCAL_ROOT_KEYS'] },
+  )
+  .refine(
+    (env) => {
+      const ids = splitList(env.VAULT_KMS_KEY_IDS)
+      return env.VAULT_KMS_ACTIVE_KEY_ID === undefined ? ids.length <= 1 : ids.includes(env.VAULT_KMS_ACTIVE_KEY_ID)
+    },
+    { message: 'set VAULT_KMS_ACTIVE_KEY_ID to one of VAULT_KMS_KEY_IDS (required when there are several)', path: ['VAULT_KMS_ACTIVE_KEY_ID'] },
+  )
   .refine((env) => !(env.VAULT_AUTH_JWKS_URL !== undefined && env.VAULT_AUTH_JWKS_FILE !== undefined), {
     message: 'set VAULT_AUTH_JWKS_URL or VAULT_AUTH_JWKS_FILE, not both',
     path: ['VAULT_AUTH_JWKS_FILE'],
@@ -88,7 +114,15 @@ export interface Config {
     | { readonly kind: 'pglite'; readonly dataDir: string }
   readonly dataDir: string
   readonly keys: {
-    readonly provider: 'local'
+    readonly provider: 'local' | 'aws-kms'
+    readonly kms: {
+      readonly keyIds: readonly string[]
+      readonly activeKeyId: string | undefined
+      readonly region: string | undefined
+      readonly endpoint: string | undefined
+      readonly timeoutMs: number
+      readonly maxAttempts: number
+    }
     readonly localRootKeys: string | undefined
     readonly localRootKeysFile: string | undefined
     readonly activeRootKeyId: string | undefined
@@ -142,6 +176,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     dataDir: e.VAULT_DATA_DIR,
     keys: {
       provider: e.VAULT_KEY_PROVIDER,
+      kms: {
+        keyIds: splitList(e.VAULT_KMS_KEY_IDS),
+        activeKeyId: e.VAULT_KMS_ACTIVE_KEY_ID ?? splitList(e.VAULT_KMS_KEY_IDS)[0],
+        region: e.VAULT_KMS_REGION,
+        endpoint: e.VAULT_KMS_ENDPOINT,
+        timeoutMs: e.VAULT_KMS_TIMEOUT_MS,
+        maxAttempts: e.VAULT_KMS_MAX_ATTEMPTS,
+      },
       localRootKeys: e.VAULT_LOCAL_ROOT_KEYS,
       localRootKeysFile: e.VAULT_LOCAL_ROOT_KEYS_FILE,
       activeRootKeyId: e.VAULT_ACTIVE_ROOT_KEY_ID,

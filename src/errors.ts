@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'crypto.integrity',
   'key.unavailable',
   'key.unknown_root_key',
+  'key.provider_misconfigured',
   // generic
   'service.unavailable',
   'internal',
@@ -44,6 +45,7 @@ const statusByCode: Record<ErrorCode, number> = {
   'crypto.integrity': 500,
   'key.unavailable': 503,
   'key.unknown_root_key': 500,
+  'key.provider_misconfigured': 500,
   'service.unavailable': 503,
   internal: 500,
 }

@@ -25,7 +25,7 @@ export interface Runtime {
  */
 export async function openRuntime(config: Config, logger: Logger, options: { migrate?: boolean } = {}): Promise<Runtime> {
   const metrics = createMetrics()
-  const keyProvider = instrumentKeyProvider(createKeyProviderFromConfig(config, logger), metrics)
+  const keyProvider = instrumentKeyProvider(await createKeyProviderFromConfig(config, logger), metrics)
   const database = await openDatabase(
     config.database.kind === 'postgres' ? config.database : { kind: 'pglite', dataDir: config.database.dataDir },
   )
@@ -43,6 +43,7 @@ export async function openRuntime(config: Config, logger: Logger, options: { mig
     }
   } catch (error) {
     await database.close()
+    keyProvider.close()
     throw error
   }
   const keyRing = createDataKeyRing({
@@ -52,5 +53,10 @@ export async function openRuntime(config: Config, logger: Logger, options: { mig
     onLookup: (result) => metrics.dataKeyCacheLookups.inc({ result }),
   })
   const authenticator = await createAuthenticatorFromConfig(config, logger)
-  return { database, keyProvider, keyRing, authenticator, metrics, close: () => database.close() }
+  return { database, keyProvider, keyRing, authenticator, metrics,
+    close: async () => {
+      keyProvider.close()
+      await database.close()
+    },
+  }
 }

@@ -1,5 +1,6 @@
 import { buildApp, API_PREFIX } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
+import { VaultError } from './errors.ts'
 import { createLogger } from './logger.ts'
 import { openRuntime } from './runtime.ts'
 
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof VaultError) {
     process.stderr.write(`secret-vault: ${error.message}\n`)
   } else {
     process.stderr.write(`secret-vault: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)

@@ -57,3 +57,18 @@ t.test('a PostgreSQL server without a configured root key is refused', async (t)
   t.equal(run.code, 1)
   t.match(run.stderr, 'VAULT_LOCAL_ROOT_KEYS')
 })
+
+t.test('an unreachable KMS stops the start with a message that says so', async (t) => {
+  const run = await runCli(['migrate'], {
+    VAULT_DATA_DIR: dataDir(),
+    VAULT_KEY_PROVIDER: 'aws-kms',
+    VAULT_KMS_KEY_IDS: 'alias/secret-vault',
+    VAULT_KMS_REGION: 'eu-west-1',
+    VAULT_KMS_ENDPOINT: 'http://127.0.0.1:9',
+    VAULT_KMS_MAX_ATTEMPTS: '1',
+    AWS_ACCESS_KEY_ID: 'AKIDTEST',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  })
+  t.equal(run.code, 1)
+  t.match(run.stderr, /KMS key alias\/secret-vault: KMS did not answer/)
+})

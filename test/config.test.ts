@@ -59,3 +59,33 @@ t.test('malformed values are refused with the variable named and the value not e
     }
   }
 })
+
+t.test('aws-kms: key ids required, an active one among several, no stray local keys', async (t) => {
+  t.throws(() => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms' }), { message: /VAULT_KMS_KEY_IDS/ })
+  t.throws(() => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a,alias/b' }), { message: /VAULT_KMS_ACTIVE_KEY_ID/ })
+  t.throws(
+    () => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a', VAULT_KMS_ACTIVE_KEY_ID: 'alias/z' }),
+    { message: /VAULT_KMS_ACTIVE_KEY_ID/ },
+  )
+  t.throws(
+    () => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a', VAULT_LOCAL_ROOT_KEYS: `k=${randomBytes(32).toString('base64')}` }),
+    { message: /remove them/ },
+  )
+  t.throws(() => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a', VAULT_KMS_REGION: 'moon' }), { message: /VAULT_KMS_REGION/ })
+  const config = loadConfig({
+    VAULT_KEY_PROVIDER: 'aws-kms',
+    VAULT_KMS_KEY_IDS: 'alias/a, arn:aws:kms:eu-west-1:111122223333:key/1234',
+    VAULT_KMS_ACTIVE_KEY_ID: 'alias/a',
+    VAULT_KMS_REGION: 'eu-west-1',
+  })
+  t.same(config.keys.kms, {
+    keyIds: ['alias/a', 'arn:aws:kms:eu-west-1:111122223333:key/1234'],
+    activeKeyId: 'alias/a',
+    region: 'eu-west-1',
+    endpoint: undefined,
+    timeoutMs: 2000,
+    maxAttempts: 3,
+  })
+  const db = { DATABASE_URL: 'postgres://v@db/v', VAULT_AUTH_ISSUER: 'https://id', VAULT_AUTH_JWKS_URL: 'https://id/jwks' }
+  t.equal(loadConfig({ ...db, VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a' }).keys.provider, 'aws-kms', 'KMS needs no local key')
+})

@@ -23,5 +23,6 @@ export function instrumentKeyProvider(provider: KeyProvider, metrics: Pick<Metri
     decryptDataKey: counted('decrypt_data_key', provider.decryptDataKey.bind(provider)),
     reEncryptDataKey: counted('re_encrypt_data_key', provider.reEncryptDataKey.bind(provider)),
     checkHealth: provider.checkHealth.bind(provider),
+    close: provider.close.bind(provider),
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
+import { createAwsKmsKeyProvider } from './aws-kms-key-provider.ts'
 import type { KeyProvider } from './key-provider.ts'
 import { createLocalKeyProvider } from './local-key-provider.ts'
 import {
@@ -10,8 +11,20 @@ import {
 } from './local-root-keys.ts'
 
 /** Builds the configured key provider; fails closed on a missing, malformed or wrong-length key. */
-export function createKeyProviderFromConfig(config: Config, logger: Logger): KeyProvider {
+export async function createKeyProviderFromConfig(config: Config, logger: Logger): Promise<KeyProvider> {
   const { keys } = config
+  if (keys.provider === 'aws-kms') {
+    // Credentials come from the SDK's default chain: environment, web identity (Kubernetes service
+    // accounts), instance or task role. DescribeKey on every configured key validates them at start.
+    return createAwsKmsKeyProvider({
+      keyIds: keys.kms.keyIds,
+      activeKeyId: keys.kms.activeKeyId!,
+      region: keys.kms.region,
+      endpoint: keys.kms.endpoint,
+      timeoutMs: keys.kms.timeoutMs,
+      maxAttempts: keys.kms.maxAttempts,
+    })
+  }
   let text: string
   let source: string
   if (keys.localRootKeys !== undefined) {

@@ -28,4 +28,6 @@ export interface KeyProvider {
   reEncryptDataKey(wrapped: Uint8Array, fromRootKeyId: string, toRootKeyId: string, context: DataKeyContext): Promise<Buffer>
   /** Resolves when the provider can serve; rejects with a message that says what is wrong. */
   checkHealth(): Promise<void>
+  /** Releases connections (KMS client sockets). */
+  close(): void
 }

@@ -50,5 +50,6 @@ export function createLocalKeyProvider(rootKeys: readonly LocalRootKey[], active
       return seal(rootKey(toRootKeyId), plaintext, wrapBinding(toRootKeyId, context))
     },
     async checkHealth() {},
+    close() {},
   }
 }

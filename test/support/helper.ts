@@ -30,6 +30,7 @@ export function countingProvider(inner: KeyProvider): KeyProvider & { calls: Rec
     decryptDataKey: (...args) => ((calls.decryptDataKey! += 1), inner.decryptDataKey(...args)),
     reEncryptDataKey: (...args) => ((calls.reEncryptDataKey! += 1), inner.reEncryptDataKey(...args)),
     checkHealth: () => inner.checkHealth(),
+    close: () => inner.close(),
   }
 }
 
