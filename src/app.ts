@@ -90,6 +90,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(underPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
     maxEventLoopUtilization: overload.maxEventLoopUtilization,
+    // Utilization over the last sample, not since start: a past burst must not keep a replica shedding.
+    eventLoopUtilizationMode: 'interval',
     maxHeapUsedBytes: overload.maxHeapUsedBytes,
     ...(overload.sampleIntervalMs === undefined ? {} : { sampleInterval: overload.sampleIntervalMs }),
     pressureHandler: (request, reply) => {
