@@ -3,6 +3,7 @@ import { mintDevelopmentToken, readDevelopmentSigningKey } from './auth/developm
 import { ALL_SCOPES } from './auth/scopes.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { VaultError } from './errors.ts'
+import { keysCommand, tenantsCommand, UsageError, verifyCommand } from './cli/key-commands.ts'
 import { createLogger } from './logger.ts'
 import { openRuntime } from './runtime.ts'
 
@@ -13,14 +14,25 @@ commands:
   token mint [--scope S]... [--tenant T]... [--client-id ID] [--ttl SECONDS]
               print a short-lived access token from the embedded development issuer
               (default: every scope, no tenant binding, 1 hour); not available with an external issuer
+  keys status [--tenant T] [--json]
+              root keys and every tenant's data-key versions, states and token-set counts
+  keys rotate (--tenant T | --all)
+              a new active data-key version; the old one becomes decrypt-only
+  keys reencrypt [--tenant T] [--batch N] [--max-rate R] [--json]
+              move token sets to the active data key; batched, resumable, idempotent
+  keys destroy --tenant T --version V
+              destroy a decrypt-only data-key version that no token set uses
+  keys rotate-root [--to KEY] [--dry-run] [--json]
+              re-wrap every data key under a root key (default: the active one); no token set is touched
+  tenants shred T --yes
+              crypto-shred a tenant: delete its token sets and data keys
+  verify [--tenant T] [--sample N] [--json]
+              open every token set (or a sample) and report integrity failures by id; exit 1 if any
   help        show this text
 
 Configuration comes from the same environment variables as the service (see README.md).`
 
 type Command = (args: string[]) => Promise<number>
-
-/** Wrong command-line use: exit code 2, like an unknown command. */
-class UsageError extends Error {}
 
 const commands: Record<string, Command> = {
   async migrate(args) {
@@ -65,6 +77,9 @@ const commands: Record<string, Command> = {
     process.stdout.write(`${token}\n`)
     return 0
   },
+  keys: keysCommand,
+  tenants: tenantsCommand,
+  verify: verifyCommand,
   async help() {
     process.stdout.write(`${USAGE}\n`)
     return 0

@@ -158,7 +158,8 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = configSchema.safeParse(env)
+  // An empty variable (VAR= in a shell, value: "" in a manifest) means unset.
+  const parsed = configSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')))
   if (!parsed.success) {
     // Name the variable and the rule; never echo the value (it may be a key).
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`)

@@ -2,8 +2,6 @@ import type { Logger } from 'pino'
 import { ConfigError, type Config } from './config.ts'
 import { openDatabase, type Database } from './db/database.ts'
 import { createMigrator, migrateToLatest } from './db/migrate.ts'
-import { createAuthenticatorFromConfig } from './auth/authenticator-from-config.ts'
-import type { Authenticator } from './auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from './keys/data-key-ring.ts'
 import { createKeyProviderFromConfig } from './keys/key-provider-from-config.ts'
 import { instrumentKeyProvider } from './keys/instrumented-key-provider.ts'
@@ -14,7 +12,6 @@ export interface Runtime {
   database: Database
   keyProvider: KeyProvider
   keyRing: DataKeyRing
-  authenticator: Authenticator
   metrics: Metrics
   close(): Promise<void>
 }
@@ -52,8 +49,7 @@ export async function openRuntime(config: Config, logger: Logger, options: { mig
     maxEntries: config.dataKeyCache.maxEntries,
     onLookup: (result) => metrics.dataKeyCacheLookups.inc({ result }),
   })
-  const authenticator = await createAuthenticatorFromConfig(config, logger)
-  return { database, keyProvider, keyRing, authenticator, metrics,
+  return { database, keyProvider, keyRing, metrics,
     close: async () => {
       keyProvider.close()
       await database.close()

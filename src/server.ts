@@ -1,6 +1,8 @@
 import { buildApp, API_PREFIX } from './app.ts'
+import { createAuthenticatorFromConfig } from './auth/authenticator-from-config.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { VaultError } from './errors.ts'
+import { listenForKeyEvents } from './key-lifecycle/key-events.ts'
 import { createLogger } from './logger.ts'
 import { openRuntime } from './runtime.ts'
 
@@ -12,7 +14,8 @@ async function main(): Promise<void> {
     db: runtime.database.db,
     keyProvider: runtime.keyProvider,
     keyRing: runtime.keyRing,
-    authenticator: runtime.authenticator,
+    // Only the server verifies callers; operator commands run with database and key-provider access.
+    authenticator: await createAuthenticatorFromConfig(config, logger),
     metrics: runtime.metrics,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -21,6 +24,13 @@ async function main(): Promise<void> {
 
   // SIGTERM: stop accepting (new requests get 503), let in-flight requests finish within the deadline,
   // then close the pool. Every write that was answered 2xx was committed before its answer.
+  // Operators' key changes reach this replica at once; the cache's time limit is the fallback (and the only
+  // mechanism on the embedded database, which one process owns).
+  const keyEvents =
+    config.database.kind === 'postgres'
+      ? listenForKeyEvents(config.database.url, (tenantId) => runtime.keyRing.forgetTenant(tenantId), logger)
+      : undefined
+
   let closing = false
   const shutdown = (signal: string) => {
     if (closing) return
@@ -33,6 +43,7 @@ async function main(): Promise<void> {
     deadline.unref()
     app
       .close()
+      .then(() => keyEvents?.close())
       .then(() => runtime.close())
       .then(() => process.exit(0))
       .catch((error: unknown) => {

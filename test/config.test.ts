@@ -31,7 +31,7 @@ t.test('auth settings: issuer and keys go together, algorithms are asymmetric on
     () => loadConfig({ VAULT_AUTH_ISSUER: 'https://id', VAULT_AUTH_JWKS_URL: 'https://id/jwks', VAULT_AUTH_JWKS_FILE: '/jwks.json' }),
     { message: /not both/ },
   )
-  for (const algorithms of ['HS256', 'none', 'RS256,HS512', '']) {
+  for (const algorithms of ['HS256', 'none', 'RS256,HS512', ',']) {
     t.throws(() => loadConfig({ VAULT_AUTH_ALGORITHMS: algorithms }), { message: /VAULT_AUTH_ALGORITHMS/ }, algorithms)
   }
   t.same(loadConfig({ VAULT_AUTH_ALGORITHMS: 'ES256, EdDSA' }).auth.algorithms, ['ES256', 'EdDSA'])
@@ -88,4 +88,10 @@ t.test('aws-kms: key ids required, an active one among several, no stray local k
   })
   const db = { DATABASE_URL: 'postgres://v@db/v', VAULT_AUTH_ISSUER: 'https://id', VAULT_AUTH_JWKS_URL: 'https://id/jwks' }
   t.equal(loadConfig({ ...db, VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a' }).keys.provider, 'aws-kms', 'KMS needs no local key')
+})
+
+t.test('an empty variable counts as unset', async (t) => {
+  const config = loadConfig({ PORT: '', VAULT_AUTH_JWKS_URL: '', VAULT_AUTH_ISSUER: '' })
+  t.equal(config.port, 8080)
+  t.equal(config.auth.issuer, undefined)
 })

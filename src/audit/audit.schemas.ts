@@ -9,6 +9,11 @@ export const AUDIT_ACTIONS = [
   'user.token_sets.delete',
   'connector.token_sets.delete',
   'audit.list',
+  'key.rotate',
+  'key.reencrypt',
+  'key.destroy',
+  'key.rotate_root',
+  'tenant.shred',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 export const AUDIT_OUTCOMES = ['success', 'denied', 'failed'] as const

@@ -32,5 +32,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     ...(target.loadDataDir === undefined ? {} : { loadDataDir: target.loadDataDir }),
   })
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) })
-  return { kind: 'pglite', db, close: () => db.destroy() }
+  const close = async () => {
+    await db.destroy()
+    // kysely only closes an instance it has started using: close one that was never queried too.
+    if (!pglite.closed) await pglite.close()
+  }
+  return { kind: 'pglite', db, close }
 }

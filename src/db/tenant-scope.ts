@@ -3,6 +3,8 @@ import type { DB } from './schema.ts'
 
 /** The role every service transaction runs as: not the tables' owner, not a superuser, so RLS binds it. */
 export const SERVICE_ROLE = 'secret_vault_app'
+/** The role operator commands run as: admitted to every tenant by explicit policies, still not the owner. */
+export const OPERATOR_ROLE = 'secret_vault_operator'
 
 export type TenantTransaction = Transaction<DB>
 
@@ -19,5 +21,15 @@ export function inTenantTransaction<T>(
   return db.transaction().execute(async (trx) => {
     await sql`SELECT set_config('role', ${SERVICE_ROLE}, true), set_config('vault.tenant_id', ${tenantId}, true)`.execute(trx)
     return work(trx)
+  })
+}
+
+export type OperatorTransaction = Transaction<DB> & { readonly __operator: true }
+
+/** Runs `work` in a transaction as the operator role, which may read and change every tenant's keys. */
+export function inOperatorTransaction<T>(db: Kysely<DB>, work: (trx: OperatorTransaction) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT set_config('role', ${OPERATOR_ROLE}, true)`.execute(trx)
+    return work(trx as OperatorTransaction)
   })
 }

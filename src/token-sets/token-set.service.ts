@@ -1,7 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { open, seal } from '../crypto/seal.ts'
-import { tokenSecretAssociatedData, type SealedField } from '../crypto/token-binding.ts'
+import type { SealedField } from '../crypto/token-binding.ts'
+import { openToken, resealToken, sealToken } from '../crypto/token-sealing.ts'
 import type { ConnectorType, DB } from '../db/schema.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
@@ -71,10 +71,6 @@ function validateConnectorIdentity(key: TokenSetKey, body: PushTokenSetBody): vo
 }
 
 export function createTokenSetService({ db, keyRing, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
-  function bind(key: TokenSetKey, tokenSetId: string, field: SealedField, keyVersion: number): Buffer {
-    return tokenSecretAssociatedData({ ...key, tokenSetId, field, keyVersion })
-  }
-
   /**
    * The stored refresh token survives a push that carries none. If the push moves the set to a newer data
    * key, the kept token is opened under the old key and sealed again under the new one: a row never mixes
@@ -89,8 +85,13 @@ export function createTokenSetService({ db, keyRing, now = () => new Date() }: T
     if (existing.refresh_token_sealed === null) return null
     if (existing.key_version === activeVersion) return existing.refresh_token_sealed
     const oldKey = await keyRing.unwrap(existing.dataKey)
-    const plaintext = open(oldKey, existing.refresh_token_sealed, bind(key, existing.id, 'refresh_token', existing.key_version))
-    return seal(activeKey, plaintext, bind(key, existing.id, 'refresh_token', activeVersion))
+    return resealToken(
+      { key: oldKey, version: existing.key_version },
+      { key: activeKey, version: activeVersion },
+      { ...key, tokenSetId: existing.id },
+      'refresh_token',
+      existing.refresh_token_sealed,
+    )
   }
 
   async function pushOnce(trx: TenantTransaction, key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date): Promise<PushResult> {
@@ -102,7 +103,7 @@ export function createTokenSetService({ db, keyRing, now = () => new Date() }: T
     const active = await keyRing.activeKey(trx, key.tenantId)
     const id = existing?.id ?? randomUUID()
     const sealField = (field: SealedField, value: string) =>
-      seal(active.key, Buffer.from(value, 'utf8'), bind(key, id, field, active.version))
+      sealToken(active.key, { ...key, tokenSetId: id }, field, active.version, Buffer.from(value, 'utf8'))
 
     const write: TokenSetWrite = {
       target: body.target ?? null,
@@ -161,7 +162,7 @@ export function createTokenSetService({ db, keyRing, now = () => new Date() }: T
       }
       // Unwrapping and opening happen after the transaction: no connection is held during a provider call.
       const dataKey = await keyRing.unwrap(tokenSet.dataKey)
-      const accessToken = open(dataKey, tokenSet.access_token_sealed, bind(key, tokenSet.id, 'access_token', tokenSet.dataKey.version))
+      const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, 'access_token', tokenSet.dataKey.version, tokenSet.access_token_sealed)
       return {
         accessToken: {
           access_token: accessToken.toString('utf8'),

@@ -1,0 +1,123 @@
+import { sql } from 'kysely'
+import type { OperatorTransaction } from '../db/tenant-scope.ts'
+import type { WrappedDataKey } from '../keys/data-key.repository.ts'
+
+export interface DataKeyStatusRow {
+  tenant_id: string
+  version: number
+  state: string
+  root_key_id: string
+  created_at: Date
+  retired_at: Date | null
+  token_sets: number
+}
+
+export async function dataKeyStatus(trx: OperatorTransaction, tenantId: string | undefined): Promise<DataKeyStatusRow[]> {
+  let query = trx
+    .selectFrom('data_keys as dk')
+    .leftJoin('token_sets as ts', (join) => join.onRef('ts.tenant_id', '=', 'dk.tenant_id').onRef('ts.key_version', '=', 'dk.version'))
+    .select(['dk.tenant_id', 'dk.version', 'dk.state', 'dk.root_key_id', 'dk.created_at', 'dk.retired_at'])
+    .select(sql<number>`count(ts.id)::int`.as('token_sets'))
+    .groupBy(['dk.tenant_id', 'dk.version'])
+    .orderBy('dk.tenant_id')
+    .orderBy('dk.version')
+  if (tenantId !== undefined) query = query.where('dk.tenant_id', '=', tenantId)
+  return query.execute()
+}
+
+export async function tenantIds(trx: OperatorTransaction): Promise<string[]> {
+  const rows = await trx.selectFrom('tenants').select('tenant_id').orderBy('tenant_id').execute()
+  return rows.map((row) => row.tenant_id)
+}
+
+/** The tenant's active key, locked: two rotations of one tenant serialise instead of racing. */
+export async function lockActiveDataKey(trx: OperatorTransaction, tenantId: string): Promise<WrappedDataKey | undefined> {
+  const row = await trx
+    .selectFrom('data_keys')
+    .select(['tenant_id', 'version', 'root_key_id', 'wrapped_key'])
+    .where('tenant_id', '=', tenantId)
+    .where('state', '=', 'active')
+    .forUpdate()
+    .executeTakeFirst()
+  return row && { tenantId: row.tenant_id, version: row.version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key }
+}
+
+export async function retireDataKey(trx: OperatorTransaction, tenantId: string, version: number): Promise<void> {
+  await trx
+    .updateTable('data_keys')
+    .set({ state: 'decrypt_only', retired_at: sql<Date>`now()` })
+    .where('tenant_id', '=', tenantId)
+    .where('version', '=', version)
+    .execute()
+}
+
+export async function insertDataKey(trx: OperatorTransaction, key: WrappedDataKey): Promise<void> {
+  await trx
+    .insertInto('data_keys')
+    .values({ tenant_id: key.tenantId, version: key.version, state: 'active', root_key_id: key.rootKeyId, wrapped_key: Buffer.from(key.wrappedKey) })
+    .execute()
+}
+
+export interface TokenSetToReencrypt {
+  tenant_id: string
+  id: string
+  user_id: string
+  connector_type: string
+  connector_id: string
+  key_version: number
+  access_token_sealed: Uint8Array
+  refresh_token_sealed: Uint8Array | null
+  id_token_sealed: Uint8Array | null
+  old_root_key_id: string
+  old_wrapped_key: Uint8Array
+  active_version: number
+  active_root_key_id: string
+  active_wrapped_key: Uint8Array
+}
+
+/**
+ * The next token sets not on their tenant's active key, locked; rows a push holds right now are skipped
+ * (that push writes them under the active key anyway).
+ */
+export async function lockTokenSetsToReencrypt(
+  trx: OperatorTransaction,
+  tenantId: string | undefined,
+  limit: number,
+): Promise<TokenSetToReencrypt[]> {
+  const result = await sql<TokenSetToReencrypt>`
+    SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id, ts.key_version,
+           ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed,
+           old.root_key_id AS old_root_key_id, old.wrapped_key AS old_wrapped_key,
+           act.version AS active_version, act.root_key_id AS active_root_key_id, act.wrapped_key AS active_wrapped_key
+    FROM token_sets ts
+    JOIN data_keys act ON act.tenant_id = ts.tenant_id AND act.state = 'active'
+    JOIN data_keys old ON old.tenant_id = ts.tenant_id AND old.version = ts.key_version
+    WHERE ts.key_version <> act.version ${tenantId === undefined ? sql`` : sql`AND ts.tenant_id = ${tenantId}`}
+    ORDER BY ts.tenant_id, ts.id
+    LIMIT ${limit}
+    FOR UPDATE OF ts SKIP LOCKED`.execute(trx)
+  return result.rows
+}
+
+export async function countTokenSetsToReencrypt(trx: OperatorTransaction, tenantId: string | undefined): Promise<number> {
+  const result = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM token_sets ts
+    JOIN data_keys act ON act.tenant_id = ts.tenant_id AND act.state = 'active'
+    WHERE ts.key_version <> act.version ${tenantId === undefined ? sql`` : sql`AND ts.tenant_id = ${tenantId}`}`.execute(trx)
+  return result.rows[0]!.n
+}
+
+/** Compare-and-swap on the key version: a row someone else moved meanwhile is left alone. */
+export async function updateReencryptedTokenSet(
+  trx: OperatorTransaction,
+  row: { tenant_id: string; id: string; from: number; to: number; access: Buffer; refresh: Buffer | null; idToken: Buffer | null },
+): Promise<boolean> {
+  const result = await trx
+    .updateTable('token_sets')
+    .set({ key_version: row.to, access_token_sealed: row.access, refresh_token_sealed: row.refresh, id_token_sealed: row.idToken })
+    .where('tenant_id', '=', row.tenant_id)
+    .where('id', '=', row.id)
+    .where('key_version', '=', row.from)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) === 1
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { SEALED_FIELDS } from '../crypto/token-binding.ts'
+import { resealToken } from '../crypto/token-sealing.ts'
+import type { DB } from '../db/schema.ts'
+import { inOperatorTransaction } from '../db/tenant-scope.ts'
+import type { DataKeyRing } from '../keys/data-key-ring.ts'
+import { recordKeyOperation } from './key-events.ts'
+import { countTokenSetsToReencrypt, lockTokenSetsToReencrypt, updateReencryptedTokenSet } from './key-lifecycle.repository.ts'
+
+export interface ReencryptOptions {
+  tenantId: string | undefined
+  batchSize: number
+  /** Token sets per second at most; undefined for as fast as possible. */
+  maxRate: number | undefined
+  /** Stops after the batch in flight commits (Ctrl-C). */
+  signal: AbortSignal
+  onProgress(progress: { done: number; total: number; ratePerSecond: number }): void
+}
+
+export interface ReencryptResult {
+  done: number
+  remaining: number
+  interrupted: boolean
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Moves token sets to their tenant's active data key, one batch per transaction. The work left is defined
+ * by the data ("not on the active version"), so the command is resumable after a crash or Ctrl-C and
+ * idempotent: a batch either commits whole or not at all, and a committed row is never taken again.
+ * Memory holds one batch, whatever the number of token sets.
+ */
+export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, options: ReencryptOptions): Promise<ReencryptResult> {
+  const total = await inOperatorTransaction(db, (trx) => countTokenSetsToReencrypt(trx, options.tenantId))
+  const started = Date.now()
+  const touchedTenants = new Set<string>()
+  let done = 0
+  let idleRounds = 0
+  while (!options.signal.aborted) {
+    const moved = await inOperatorTransaction(db, async (trx) => {
+      const rows = await lockTokenSetsToReencrypt(trx, options.tenantId, options.batchSize)
+      let count = 0
+      for (const row of rows) {
+        const from = { version: row.key_version, key: await keyRing.unwrap({ tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.old_root_key_id, wrappedKey: row.old_wrapped_key }) }
+        const to = { version: row.active_version, key: await keyRing.unwrap({ tenantId: row.tenant_id, version: row.active_version, rootKeyId: row.active_root_key_id, wrappedKey: row.active_wrapped_key }) }
+        const location = { tenantId: row.tenant_id, userId: row.user_id, connectorType: row.connector_type, connectorId: row.connector_id, tokenSetId: row.id }
+        const sealed = { access_token: row.access_token_sealed, refresh_token: row.refresh_token_sealed, id_token: row.id_token_sealed }
+        const [access, refresh, idToken] = SEALED_FIELDS.map((field) => {
+          const value = sealed[field]
+          return value === null ? null : resealToken(from, to, location, field, value)
+        })
+        if (await updateReencryptedTokenSet(trx, { tenant_id: row.tenant_id, id: row.id, from: from.version, to: to.version, access: access!, refresh: refresh ?? null, idToken: idToken ?? null })) {
+          count++
+          touchedTenants.add(row.tenant_id)
+        }
+      }
+      return { rows: rows.length, count }
+    })
+    done += moved.count
+    const elapsed = Math.max(1, Date.now() - started)
+    options.onProgress({ done, total: Math.max(total, done), ratePerSecond: (done * 1000) / elapsed })
+    if (moved.rows === 0) {
+      // Nothing unlocked left; rows held by pushes right now get a few chances before we stop.
+      const remaining = await inOperatorTransaction(db, (trx) => countTokenSetsToReencrypt(trx, options.tenantId))
+      if (remaining === 0 || ++idleRounds > 50) break
+      await sleep(100)
+      continue
+    }
+    idleRounds = 0
+    if (options.maxRate !== undefined) {
+      const ahead = (done * 1000) / options.maxRate - (Date.now() - started)
+      if (ahead > 0) await sleep(ahead)
+    }
+  }
+  if (touchedTenants.size > 0) {
+    await inOperatorTransaction(db, async (trx) => {
+      for (const tenantId of touchedTenants) {
+        await recordKeyOperation(trx, { tenantId, action: 'key.reencrypt', keyVersion: null, requestId: randomUUID() })
+      }
+    })
+  }
+  const remaining = await inOperatorTransaction(db, (trx) => countTokenSetsToReencrypt(trx, options.tenantId))
+  return { done, remaining, interrupted: options.signal.aborted }
+}

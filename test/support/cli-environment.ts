@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process'
+import { createSecretKey, randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { Test } from 'tap'
+import { openDatabase, type Database } from '../../src/db/database.ts'
+import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
+import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
+import { createTokenSetService, type TokenSetService } from '../../src/token-sets/token-set.service.ts'
+import { createTestDatabase, PGLITE_TEMPLATE_FILE, TEST_DATABASE_URL } from './test-database.ts'
+
+const root = path.resolve(import.meta.dirname, '../..')
+
+export interface CliRun {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * A database that the CLI (a separate process) and the test share, with the root keys both use. On PGlite
+ * one process at a time may open the data directory, so `withDatabase` opens and closes it around the
+ * test's own work; on PostgreSQL the connection stays open.
+ */
+export interface CliEnvironment {
+  env: Record<string, string>
+  rootKeys: Record<string, string>
+  withDatabase<T>(work: (db: Database, tokenSets: TokenSetService) => Promise<T>, rootKeyIds?: string[]): Promise<T>
+  run(args: string[], options?: { env?: Record<string, string>; killAfterMs?: number }): Promise<CliRun>
+}
+
+export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
+  const rootKeys: Record<string, string> = { 'root-1': randomBytes(32).toString('base64'), 'root-2': randomBytes(32).toString('base64') }
+  const env: Record<string, string> = { PATH: process.env.PATH!, LOG_LEVEL: 'warn', VAULT_LOCAL_ROOT_KEYS: `root-1=${rootKeys['root-1']}` }
+  let open: () => Promise<Database>
+  let release: (db: Database) => Promise<void>
+  if (TEST_DATABASE_URL !== undefined) {
+    const database = await createTestDatabase()
+    t.teardown(() => database.close())
+    Object.assign(env, { DATABASE_URL: database.url!, VAULT_AUTH_ISSUER: 'https://issuer.invalid', VAULT_AUTH_JWKS_URL: 'https://issuer.invalid/jwks' })
+    open = async () => database
+    release = async () => {}
+  } else {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'vault-cli-')), 'data')
+    const pgliteDir = path.join(dataDir, 'pglite')
+    const first = await openDatabase({ kind: 'pglite', dataDir: pgliteDir, loadDataDir: new Blob([readFileSync(PGLITE_TEMPLATE_FILE)]) })
+    await first.close()
+    env.VAULT_DATA_DIR = dataDir
+    open = () => openDatabase({ kind: 'pglite', dataDir: pgliteDir })
+    release = (db) => db.close()
+  }
+  return {
+    env,
+    rootKeys,
+    async withDatabase(work, rootKeyIds = ['root-1']) {
+      const db = await open()
+      try {
+        const provider = createLocalKeyProvider(
+          rootKeyIds.map((id) => ({ id, key: createSecretKey(Buffer.from(rootKeys[id]!, 'base64')) })),
+          rootKeyIds.at(-1)!,
+        )
+        const keyRing = createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 1000 })
+        return await work(db, createTokenSetService({ db: db.db, keyRing }))
+      } finally {
+        await release(db)
+      }
+    },
+    run(args, options = {}) {
+      return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['src/cli.ts', ...args], { cwd: root, env: { ...env, ...options.env } })
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (chunk) => (stdout += chunk))
+        child.stderr.on('data', (chunk) => (stderr += chunk))
+        child.on('error', reject)
+        if (options.killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), options.killAfterMs)
+        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+      })
+    },
+  }
+}
+
+/** Pushes `count` token sets for a tenant through the service; returns their access tokens by user. */
+export async function seedTokenSets(tokenSets: TokenSetService, tenantId: string, count: number): Promise<Map<string, string>> {
+  const tokens = new Map<string, string>()
+  for (let i = 0; i < count; i += 20) {
+    await Promise.all(
+      Array.from({ length: Math.min(20, count - i) }, (_, j) => {
+        const user = `u${i + j}`
+        const accessToken = `gho_${tenantId}_${user}_${randomBytes(6).toString('hex')}`
+        tokens.set(user, accessToken)
+        return tokenSets.pushTokenSet(
+          { tenantId, userId: user, connectorType: 'social', connectorId: 'github' },
+          { target: 'github', token_response: { access_token: accessToken, refresh_token: `ghr_${user}`, id_token: `idt_${user}` } },
+        )
+      }),
+    )
+  }
+  return tokens
+}
