@@ -107,17 +107,30 @@ export async function countTokenSetsToReencrypt(trx: OperatorTransaction, tenant
   return result.rows[0]!.n
 }
 
-/** Compare-and-swap on the key version: a row someone else moved meanwhile is left alone. */
-export async function updateReencryptedTokenSet(
-  trx: OperatorTransaction,
-  row: { tenant_id: string; id: string; from: number; to: number; access: Buffer; refresh: Buffer | null; idToken: Buffer | null },
-): Promise<boolean> {
-  const result = await trx
-    .updateTable('token_sets')
-    .set({ key_version: row.to, access_token_sealed: row.access, refresh_token_sealed: row.refresh, id_token_sealed: row.idToken })
-    .where('tenant_id', '=', row.tenant_id)
-    .where('id', '=', row.id)
-    .where('key_version', '=', row.from)
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows) === 1
+export interface ReencryptedTokenSet {
+  tenant_id: string
+  id: string
+  from: number
+  to: number
+  access: Buffer
+  refresh: Buffer | null
+  idToken: Buffer | null
+}
+
+/**
+ * Writes a whole batch in one statement. Compare-and-swap on the key version: a row someone else moved
+ * meanwhile is left alone. Returns how many rows moved.
+ */
+export async function updateReencryptedTokenSets(trx: OperatorTransaction, rows: readonly ReencryptedTokenSet[]): Promise<number> {
+  if (rows.length === 0) return 0
+  const column = <T>(pick: (row: ReencryptedTokenSet) => T) => rows.map(pick)
+  const result = await sql`
+    UPDATE token_sets AS ts
+    SET key_version = v.to_version, access_token_sealed = v.access, refresh_token_sealed = v.refresh, id_token_sealed = v.id_token
+    FROM unnest(
+      ${column((r) => r.tenant_id)}::text[], ${column((r) => r.id)}::uuid[], ${column((r) => r.from)}::int[], ${column((r) => r.to)}::int[],
+      ${column((r) => r.access)}::bytea[], ${column((r) => r.refresh)}::bytea[], ${column((r) => r.idToken)}::bytea[]
+    ) AS v(tenant_id, id, from_version, to_version, access, refresh, id_token)
+    WHERE ts.tenant_id = v.tenant_id AND ts.id = v.id AND ts.key_version = v.from_version`.execute(trx)
+  return Number(result.numAffectedRows ?? 0)
 }

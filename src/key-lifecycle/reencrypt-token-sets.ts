@@ -6,7 +6,12 @@ import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { recordKeyOperation } from './key-events.ts'
-import { countTokenSetsToReencrypt, lockTokenSetsToReencrypt, updateReencryptedTokenSet } from './key-lifecycle.repository.ts'
+import {
+  countTokenSetsToReencrypt,
+  lockTokenSetsToReencrypt,
+  updateReencryptedTokenSets,
+  type ReencryptedTokenSet,
+} from './key-lifecycle.repository.ts'
 
 export interface ReencryptOptions {
   tenantId: string | undefined
@@ -41,7 +46,7 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
   while (!options.signal.aborted) {
     const moved = await inOperatorTransaction(db, async (trx) => {
       const rows = await lockTokenSetsToReencrypt(trx, options.tenantId, options.batchSize)
-      let count = 0
+      const resealed: ReencryptedTokenSet[] = []
       for (const row of rows) {
         const from = { version: row.key_version, key: await keyRing.unwrap({ tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.old_root_key_id, wrappedKey: row.old_wrapped_key }) }
         const to = { version: row.active_version, key: await keyRing.unwrap({ tenantId: row.tenant_id, version: row.active_version, rootKeyId: row.active_root_key_id, wrappedKey: row.active_wrapped_key }) }
@@ -51,12 +56,10 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
           const value = sealed[field]
           return value === null ? null : resealToken(from, to, location, field, value)
         })
-        if (await updateReencryptedTokenSet(trx, { tenant_id: row.tenant_id, id: row.id, from: from.version, to: to.version, access: access!, refresh: refresh ?? null, idToken: idToken ?? null })) {
-          count++
-          touchedTenants.add(row.tenant_id)
-        }
+        resealed.push({ tenant_id: row.tenant_id, id: row.id, from: from.version, to: to.version, access: access!, refresh: refresh ?? null, idToken: idToken ?? null })
+        touchedTenants.add(row.tenant_id)
       }
-      return { rows: rows.length, count }
+      return { rows: rows.length, count: await updateReencryptedTokenSets(trx, resealed) }
     })
     done += moved.count
     const elapsed = Math.max(1, Date.now() - started)
