@@ -1,30 +1,19 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import t from 'tap'
+import { startServerProcess } from './support/server-process.ts'
 
 const root = path.resolve(import.meta.dirname, '..')
 
 t.test('SIGTERM under load: every push answered 2xx is in the database', async (t) => {
   const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'vault-shutdown-')), 'data')
-  const env = { PATH: process.env.PATH, VAULT_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' }
-  const child = spawn(process.execPath, ['src/server.ts'], { cwd: root, env })
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  let output = ''
-  child.stderr.on('data', (chunk) => (output += chunk))
-  const address = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      output += chunk
-      const match = /secret-vault listening on (http:\/\/[^\s]+)/.exec(output)
-      if (match) resolve(match[1]!)
-    })
-    child.on('exit', () => reject(new Error(`server exited early:\n${output}`)))
-  })
+  const env = { PATH: process.env.PATH!, VAULT_DATA_DIR: dataDir, LOG_LEVEL: 'info' }
+  const server = await startServerProcess(t, env)
+  const { child, address } = server
   const mint = spawnSync(process.execPath, ['src/cli.ts', 'token', 'mint'], { cwd: root, env, encoding: 'utf8' })
   const headers = { authorization: `Bearer ${mint.stdout.trim()}`, 'content-type': 'application/json' }
 
@@ -57,7 +46,7 @@ t.test('SIGTERM under load: every push answered 2xx is in the database', async (
   stop = true
   await Promise.all(workers)
   t.equal(code, 0, 'clean exit')
-  t.match(output, 'shutting down')
+  t.match(server.output(), 'shutting down')
   t.ok(acknowledged.length >= 50, `${acknowledged.length} pushes acknowledged, ${refused} refused`)
 
   const pglite = await PGlite.create({ dataDir: path.join(dataDir, 'pglite') })

@@ -1,33 +1,19 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { once } from 'node:events'
 import t from 'tap'
+import { startServerProcess } from './support/server-process.ts'
 
 const root = path.resolve(import.meta.dirname, '..')
 
 t.test('npm start serves on the embedded default with a loudly announced development key', async (t) => {
   const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'vault-server-')), 'data')
-  const child = spawn(process.execPath, ['src/server.ts'], {
-    cwd: root,
-    env: { PATH: process.env.PATH, VAULT_DATA_DIR: dataDir, PORT: '0' },
-  })
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  let output = ''
-  child.stderr.on('data', (chunk) => (output += chunk))
-  const address = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      output += chunk
-      const match = /secret-vault listening on (http:\/\/[^\s]+)/.exec(output)
-      if (match) resolve(match[1]!)
-    })
-    child.on('exit', () => reject(new Error(`server exited early:\n${output}`)))
-  })
-  t.match(output, 'DEVELOPMENT ROOT KEY')
-  t.match(output, 'DEVELOPMENT TOKEN ISSUER')
+  const server = await startServerProcess(t, { VAULT_DATA_DIR: dataDir })
+  const { child, address } = server
+  t.match(server.output(), 'DEVELOPMENT ROOT KEY')
+  t.match(server.output(), 'DEVELOPMENT TOKEN ISSUER')
   t.ok(existsSync(path.join(dataDir, 'root-keys')))
 
   // The README's flow: mint a token with the CLI, then call the API with it.
@@ -56,6 +42,6 @@ t.test('npm start serves on the embedded default with a loudly announced develop
   child.kill('SIGTERM')
   const [code] = await once(child, 'exit')
   t.equal(code, 0, 'a clean shutdown on SIGTERM')
-  t.match(output, 'shutting down')
-  t.notMatch(output, 'gho_process', 'the token never reached the log')
+  t.match(server.output(), 'shutting down')
+  t.notMatch(server.output(), 'gho_process', 'the token never reached the log')
 })

@@ -1,19 +1,9 @@
-import type { AuditOutcome } from '../db/schema.ts'
+import type { Insertable } from 'kysely'
+import type { AuditEventsTable } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
 import type { AuditQuery } from './audit.schemas.ts'
 
-export interface AuditEventInsert {
-  tenant_id: string
-  client_id: string | null
-  action: string
-  outcome: AuditOutcome
-  error_code: string | null
-  user_id: string | null
-  connector_type: string | null
-  connector_id: string | null
-  request_id: string
-  key_version: number | null
-}
+export type AuditEventInsert = Insertable<AuditEventsTable>
 
 export async function insertAuditEvent(trx: TenantTransaction, event: AuditEventInsert): Promise<void> {
   await trx.insertInto('audit_events').values(event).execute()

@@ -30,18 +30,6 @@ export async function tenantIds(trx: OperatorTransaction): Promise<string[]> {
   return rows.map((row) => row.tenant_id)
 }
 
-/** The tenant's active key, locked: two rotations of one tenant serialise instead of racing. */
-export async function lockActiveDataKey(trx: OperatorTransaction, tenantId: string): Promise<WrappedDataKey | undefined> {
-  const row = await trx
-    .selectFrom('data_keys')
-    .select(['tenant_id', 'version', 'root_key_id', 'wrapped_key'])
-    .where('tenant_id', '=', tenantId)
-    .where('state', '=', 'active')
-    .forUpdate()
-    .executeTakeFirst()
-  return row && { tenantId: row.tenant_id, version: row.version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key }
-}
-
 export async function retireDataKey(trx: OperatorTransaction, tenantId: string, version: number): Promise<void> {
   await trx
     .updateTable('data_keys')
@@ -75,13 +63,25 @@ export interface TokenSetToReencrypt {
   active_wrapped_key: Uint8Array
 }
 
+/** Retired data-key versions that still protect token sets: the work `keys reencrypt` has left. */
+export async function retiredVersionsInUse(trx: OperatorTransaction, tenantId: string | undefined): Promise<Array<{ tenant_id: string; version: number }>> {
+  const result = await sql<{ tenant_id: string; version: number }>`
+    SELECT dk.tenant_id, dk.version FROM data_keys dk
+    WHERE dk.state = 'decrypt_only' ${tenantId === undefined ? sql`` : sql`AND dk.tenant_id = ${tenantId}`}
+      AND EXISTS (SELECT 1 FROM token_sets ts WHERE ts.tenant_id = dk.tenant_id AND ts.key_version = dk.version)
+    ORDER BY dk.tenant_id, dk.version`.execute(trx)
+  return result.rows
+}
+
 /**
- * The next token sets not on their tenant's active key, locked; rows a push holds right now are skipped
- * (that push writes them under the active key anyway).
+ * The next token sets of one tenant still on one retired version, locked, with both keys. The index on
+ * (tenant_id, key_version) serves it, and moved rows leave that range, so batches never rescan them. Rows
+ * a push holds right now are skipped (that push writes them under the active key anyway).
  */
 export async function lockTokenSetsToReencrypt(
   trx: OperatorTransaction,
-  tenantId: string | undefined,
+  tenantId: string,
+  fromVersion: number,
   limit: number,
 ): Promise<TokenSetToReencrypt[]> {
   const result = await sql<TokenSetToReencrypt>`
@@ -92,8 +92,7 @@ export async function lockTokenSetsToReencrypt(
     FROM token_sets ts
     JOIN data_keys act ON act.tenant_id = ts.tenant_id AND act.state = 'active'
     JOIN data_keys old ON old.tenant_id = ts.tenant_id AND old.version = ts.key_version
-    WHERE ts.key_version <> act.version ${tenantId === undefined ? sql`` : sql`AND ts.tenant_id = ${tenantId}`}
-    ORDER BY ts.tenant_id, ts.id
+    WHERE ts.tenant_id = ${tenantId} AND ts.key_version = ${fromVersion}
     LIMIT ${limit}
     FOR UPDATE OF ts SKIP LOCKED`.execute(trx)
   return result.rows

@@ -10,6 +10,7 @@ import {
   countTokenSetsToReencrypt,
   lockTokenSetsToReencrypt,
   updateReencryptedTokenSets,
+  retiredVersionsInUse,
   type ReencryptedTokenSet,
 } from './key-lifecycle.repository.ts'
 
@@ -42,10 +43,14 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
   const started = Date.now()
   const touchedTenants = new Set<string>()
   let done = 0
-  let idleRounds = 0
-  while (!options.signal.aborted) {
-    const moved = await inOperatorTransaction(db, async (trx) => {
-      const rows = await lockTokenSetsToReencrypt(trx, options.tenantId, options.batchSize)
+  const reportProgress = () => {
+    const elapsed = Math.max(1, Date.now() - started)
+    options.onProgress({ done, total: Math.max(total, done), ratePerSecond: (done * 1000) / elapsed })
+  }
+
+  async function moveBatch(tenantId: string, fromVersion: number): Promise<number> {
+    return inOperatorTransaction(db, async (trx) => {
+      const rows = await lockTokenSetsToReencrypt(trx, tenantId, fromVersion, options.batchSize)
       const resealed: ReencryptedTokenSet[] = []
       for (const row of rows) {
         const from = { version: row.key_version, key: await keyRing.unwrap({ tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.old_root_key_id, wrappedKey: row.old_wrapped_key }) }
@@ -57,26 +62,32 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
           return value === null ? null : resealToken(from, to, location, field, value)
         })
         resealed.push({ tenant_id: row.tenant_id, id: row.id, from: from.version, to: to.version, access: access!, refresh: refresh ?? null, idToken: idToken ?? null })
-        touchedTenants.add(row.tenant_id)
       }
-      return { rows: rows.length, count: await updateReencryptedTokenSets(trx, resealed) }
+      if (rows.length > 0) touchedTenants.add(tenantId)
+      return updateReencryptedTokenSets(trx, resealed)
     })
-    done += moved.count
-    const elapsed = Math.max(1, Date.now() - started)
-    options.onProgress({ done, total: Math.max(total, done), ratePerSecond: (done * 1000) / elapsed })
-    if (moved.rows === 0) {
-      // Nothing unlocked left; rows held by pushes right now get a few chances before we stop.
-      const remaining = await inOperatorTransaction(db, (trx) => countTokenSetsToReencrypt(trx, options.tenantId))
-      if (remaining === 0 || ++idleRounds > 50) break
-      await sleep(100)
-      continue
-    }
-    idleRounds = 0
-    if (options.maxRate !== undefined) {
-      const ahead = (done * 1000) / options.maxRate - (Date.now() - started)
-      if (ahead > 0) await sleep(ahead)
+  }
+
+  // Passes over the retired versions still in use; rows held by pushes get a few more passes.
+  for (let pass = 0; pass < 50 && !options.signal.aborted; pass++) {
+    const work = await inOperatorTransaction(db, (trx) => retiredVersionsInUse(trx, options.tenantId))
+    if (work.length === 0) break
+    if (pass > 0) await sleep(100)
+    for (const { tenant_id, version } of work) {
+      while (!options.signal.aborted) {
+        const moved = await moveBatch(tenant_id, version)
+        done += moved
+        reportProgress()
+        if (moved < options.batchSize) break
+        if (options.maxRate !== undefined) {
+          const ahead = (done * 1000) / options.maxRate - (Date.now() - started)
+          if (ahead > 0) await sleep(ahead)
+        }
+      }
+      if (options.signal.aborted) break
     }
   }
+  reportProgress()
   if (touchedTenants.size > 0) {
     await inOperatorTransaction(db, async (trx) => {
       for (const tenantId of touchedTenants) {

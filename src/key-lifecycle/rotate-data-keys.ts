@@ -4,7 +4,8 @@ import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { KeyProvider } from '../keys/key-provider.ts'
 import { recordKeyOperation } from './key-events.ts'
-import { insertDataKey, lockActiveDataKey, retireDataKey } from './key-lifecycle.repository.ts'
+import { findActiveDataKey } from '../keys/data-key.repository.ts'
+import { insertDataKey, retireDataKey } from './key-lifecycle.repository.ts'
 
 export interface RotationResult {
   tenantId: string
@@ -18,7 +19,7 @@ export interface RotationResult {
  */
 export async function rotateDataKey(db: Kysely<DB>, provider: KeyProvider, tenantId: string): Promise<RotationResult | undefined> {
   return inOperatorTransaction(db, async (trx) => {
-    const active = await lockActiveDataKey(trx, tenantId)
+    const active = await findActiveDataKey(trx, tenantId, { lock: true })
     if (active === undefined) return undefined
     const version = active.version + 1
     const generated = await provider.generateDataKey({ tenantId, version })

@@ -8,13 +8,18 @@ export interface WrappedDataKey {
   wrappedKey: Uint8Array
 }
 
-export async function findActiveDataKey(trx: TenantTransaction, tenantId: string): Promise<WrappedDataKey | undefined> {
-  const row = await trx
+/** The tenant's active data key; `lock` holds it for the transaction, so two rotations serialise. */
+export async function findActiveDataKey(
+  trx: TenantTransaction,
+  tenantId: string,
+  options: { lock?: boolean } = {},
+): Promise<WrappedDataKey | undefined> {
+  const query = trx
     .selectFrom('data_keys')
     .select(['tenant_id', 'version', 'root_key_id', 'wrapped_key'])
     .where('tenant_id', '=', tenantId)
     .where('state', '=', 'active')
-    .executeTakeFirst()
+  const row = await (options.lock === true ? query.forUpdate() : query).executeTakeFirst()
   return row && { tenantId: row.tenant_id, version: row.version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key }
 }
 

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -6,9 +5,8 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { sql } from 'kysely'
 import t from 'tap'
 import { createCliEnvironment, seedTokenSets } from '../support/cli-environment.ts'
+import { startServerProcess } from '../support/server-process.ts'
 import { TEST_DATABASE_URL } from '../support/test-database.ts'
-
-const root = path.resolve(import.meta.dirname, '../..')
 
 t.test('a reencrypt SIGKILLed at random points resumes: nothing lost, nothing sealed twice', async (t) => {
   const cli = await createCliEnvironment(t)
@@ -61,23 +59,7 @@ t.test('rotation, re-encryption and destruction while a server keeps serving rea
     .setExpirationTime('10m')
     .sign(signing.privateKey)
 
-  const server = spawn(process.execPath, ['src/server.ts'], {
-    cwd: root,
-    env: { ...cli.env, PORT: '0', LOG_LEVEL: 'info', VAULT_AUTH_JWKS_URL: '', VAULT_AUTH_JWKS_FILE: jwksFile },
-  })
-  t.teardown(() => {
-    if (server.exitCode === null) server.kill('SIGKILL')
-  })
-  let output = ''
-  const address = await new Promise<string>((resolve, reject) => {
-    server.stdout.on('data', (chunk) => {
-      output += chunk
-      const match = /secret-vault listening on (http:\/\/[^\s]+)/.exec(output)
-      if (match) resolve(match[1]!)
-    })
-    server.stderr.on('data', (chunk) => (output += chunk))
-    server.on('exit', () => reject(new Error(`server exited:\n${output}`)))
-  })
+  const { address } = await startServerProcess(t, { ...cli.env, LOG_LEVEL: 'info', VAULT_AUTH_JWKS_URL: '', VAULT_AUTH_JWKS_FILE: jwksFile })
 
   let reads = 0
   const failures: string[] = []
