@@ -2,7 +2,7 @@
 #
 #   docker build -t secret-vault .
 #   docker run --read-only -p 8080:8080 --env-file vault.env secret-vault          # serve
-#   docker run --read-only --env-file vault.env secret-vault node src/cli.ts migrate # operator commands
+#   docker run --read-only --env-file vault.env secret-vault bin/secret-vault migrate # operator commands
 #
 # The source runs as TypeScript through Node 24's type stripping: there is no build step, so the build
 # stage only installs production dependencies.
@@ -21,6 +21,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=dependencies /app/node_modules ./node_modules
 COPY package.json openapi.yaml ./
+COPY bin ./bin
 COPY src ./src
 COPY db ./db
 # Non-root. The root filesystem can be read-only: the service writes nothing outside VAULT_DATA_DIR, and

@@ -43,6 +43,8 @@ const cliEnv = {
   VAULT_ACTIVE_ROOT_KEY_ID: 'root-1',
   VAULT_AUTH_ISSUER: 'https://bench.invalid',
   VAULT_AUTH_JWKS_URL: 'https://bench.invalid/jwks',
+  // e.g. BENCH_CLI_NODE_OPTIONS=--max-old-space-size=96 to tell a leak (it dies) from lazy collection.
+  ...(process.env.BENCH_CLI_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_CLI_NODE_OPTIONS } : {}),
 }
 
 async function admin(query: string) {
@@ -64,7 +66,8 @@ async function freshDatabase() {
 function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; ms: number; peakRssMb: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const started = Date.now()
-    const child = spawn(process.execPath, ['src/cli.ts', ...args], { cwd: root, env: { ...cliEnv, ...env } })
+    // Through the launcher operators use, with its memory settings.
+    const child = spawn('bin/secret-vault', args, { cwd: root, env: { ...cliEnv, ...env } })
     let stdout = ''
     let peak = 0
     child.stdout.on('data', (chunk) => (stdout += chunk))

@@ -18,7 +18,7 @@ commands:
               root keys and every tenant's data-key versions, states and token-set counts
   keys rotate (--tenant T | --all)
               a new active data-key version; the old one becomes decrypt-only
-  keys reencrypt [--tenant T] [--batch N] [--max-rate R] [--json]
+  keys reencrypt [--tenant T] [--batch N] [--max-rate R] [--parallel P] [--json]
               move token sets to the active data key; batched, resumable, idempotent
   keys destroy --tenant T --version V
               destroy a decrypt-only data-key version that no token set uses

@@ -121,11 +121,18 @@ async function keysReencrypt(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
-    options: { tenant: { type: 'string' }, batch: { type: 'string' }, 'max-rate': { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      tenant: { type: 'string' },
+      batch: { type: 'string' },
+      'max-rate': { type: 'string' },
+      parallel: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
   })
   const tenantId = tenantOption(values.tenant)
   const batchSize = positiveInteger('batch', values.batch, 500)!
   const maxRate = positiveInteger('max-rate', values['max-rate'], undefined)
+  const parallelism = positiveInteger('parallel', values.parallel, 4)!
   // A progress bar on a terminal; off a terminal (a job, a pipe) every line is JSON.
   const output = createOutput(values.json || process.stdout.isTTY !== true)
   const abort = new AbortController()
@@ -137,6 +144,7 @@ async function keysReencrypt(args: string[]): Promise<number> {
       tenantId,
       batchSize,
       maxRate,
+      parallelism,
       signal: abort.signal,
       onProgress: ({ done, total, ratePerSecond }) =>
         output.progress({ done, total, rate_per_second: Math.round(ratePerSecond) }, () => {

@@ -52,15 +52,16 @@ export interface TokenSetToReencrypt {
   user_id: string
   connector_type: string
   connector_id: string
-  key_version: number
   access_token_sealed: Uint8Array
   refresh_token_sealed: Uint8Array | null
   id_token_sealed: Uint8Array | null
-  old_root_key_id: string
-  old_wrapped_key: Uint8Array
-  active_version: number
-  active_root_key_id: string
-  active_wrapped_key: Uint8Array
+}
+
+/** A tenant's data key of one version (or its active one), wrapped. */
+export async function findDataKey(trx: OperatorTransaction, tenantId: string, version: number | 'active'): Promise<WrappedDataKey | undefined> {
+  const query = trx.selectFrom('data_keys').select(['tenant_id', 'version', 'root_key_id', 'wrapped_key']).where('tenant_id', '=', tenantId)
+  const row = await (version === 'active' ? query.where('state', '=', 'active') : query.where('version', '=', version)).executeTakeFirst()
+  return row && { tenantId: row.tenant_id, version: row.version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key }
 }
 
 /** Retired data-key versions that still protect token sets: the work `keys reencrypt` has left. */
@@ -74,7 +75,7 @@ export async function retiredVersionsInUse(trx: OperatorTransaction, tenantId: s
 }
 
 /**
- * The next token sets of one tenant still on one retired version, locked, with both keys. The index on
+ * The next token sets of one tenant still on one retired version, locked. The index on
  * (tenant_id, key_version) serves it, and moved rows leave that range, so batches never rescan them. Rows
  * a push holds right now are skipped (that push writes them under the active key anyway).
  */
@@ -85,13 +86,9 @@ export async function lockTokenSetsToReencrypt(
   limit: number,
 ): Promise<TokenSetToReencrypt[]> {
   const result = await sql<TokenSetToReencrypt>`
-    SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id, ts.key_version,
-           ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed,
-           old.root_key_id AS old_root_key_id, old.wrapped_key AS old_wrapped_key,
-           act.version AS active_version, act.root_key_id AS active_root_key_id, act.wrapped_key AS active_wrapped_key
+    SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id,
+           ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed
     FROM token_sets ts
-    JOIN data_keys act ON act.tenant_id = ts.tenant_id AND act.state = 'active'
-    JOIN data_keys old ON old.tenant_id = ts.tenant_id AND old.version = ts.key_version
     WHERE ts.tenant_id = ${tenantId} AND ts.key_version = ${fromVersion}
     LIMIT ${limit}
     FOR UPDATE OF ts SKIP LOCKED`.execute(trx)

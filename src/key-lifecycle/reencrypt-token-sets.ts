@@ -8,6 +8,7 @@ import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { recordKeyOperation } from './key-events.ts'
 import {
   countTokenSetsToReencrypt,
+  findDataKey,
   lockTokenSetsToReencrypt,
   updateReencryptedTokenSets,
   retiredVersionsInUse,
@@ -19,6 +20,8 @@ export interface ReencryptOptions {
   batchSize: number
   /** Token sets per second at most; undefined for as fast as possible. */
   maxRate: number | undefined
+  /** How many (tenant, key version) groups move at once, each in its own transactions. */
+  parallelism: number
   /** Stops after the batch in flight commits (Ctrl-C). */
   signal: AbortSignal
   onProgress(progress: { done: number; total: number; ratePerSecond: number }): void
@@ -51,10 +54,14 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
   async function moveBatch(tenantId: string, fromVersion: number): Promise<number> {
     return inOperatorTransaction(db, async (trx) => {
       const rows = await lockTokenSetsToReencrypt(trx, tenantId, fromVersion, options.batchSize)
+      if (rows.length === 0) return 0
+      // Both keys once per batch: every row of it is on the same tenant and version.
+      const [oldKey, activeKey] = await Promise.all([findDataKey(trx, tenantId, fromVersion), findDataKey(trx, tenantId, 'active')])
+      if (oldKey === undefined || activeKey === undefined) throw new Error(`data keys of ${tenantId} vanished during re-encryption`)
+      const from = { version: oldKey.version, key: await keyRing.unwrap(oldKey) }
+      const to = { version: activeKey.version, key: await keyRing.unwrap(activeKey) }
       const resealed: ReencryptedTokenSet[] = []
       for (const row of rows) {
-        const from = { version: row.key_version, key: await keyRing.unwrap({ tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.old_root_key_id, wrappedKey: row.old_wrapped_key }) }
-        const to = { version: row.active_version, key: await keyRing.unwrap({ tenantId: row.tenant_id, version: row.active_version, rootKeyId: row.active_root_key_id, wrappedKey: row.active_wrapped_key }) }
         const location = { tenantId: row.tenant_id, userId: row.user_id, connectorType: row.connector_type, connectorId: row.connector_id, tokenSetId: row.id }
         const sealed = { access_token: row.access_token_sealed, refresh_token: row.refresh_token_sealed, id_token: row.id_token_sealed }
         const [access, refresh, idToken] = SEALED_FIELDS.map((field) => {
@@ -63,7 +70,7 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
         })
         resealed.push({ tenant_id: row.tenant_id, id: row.id, from: from.version, to: to.version, access: access!, refresh: refresh ?? null, idToken: idToken ?? null })
       }
-      if (rows.length > 0) touchedTenants.add(tenantId)
+      touchedTenants.add(tenantId)
       return updateReencryptedTokenSets(trx, resealed)
     })
   }
@@ -73,19 +80,25 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
     const work = await inOperatorTransaction(db, (trx) => retiredVersionsInUse(trx, options.tenantId))
     if (work.length === 0) break
     if (pass > 0) await sleep(100)
-    for (const { tenant_id, version } of work) {
-      while (!options.signal.aborted) {
-        const moved = await moveBatch(tenant_id, version)
-        done += moved
-        reportProgress()
-        if (moved < options.batchSize) break
-        if (options.maxRate !== undefined) {
-          const ahead = (done * 1000) / options.maxRate - (Date.now() - started)
-          if (ahead > 0) await sleep(ahead)
+    // Groups are independent, so a few move at once: sealing in this process overlaps writing in the
+    // database. Each group still goes batch by batch, one transaction each.
+    let next = 0
+    const worker = async () => {
+      while (!options.signal.aborted && next < work.length) {
+        const { tenant_id, version } = work[next++]!
+        while (!options.signal.aborted) {
+          const moved = await moveBatch(tenant_id, version)
+          done += moved
+          reportProgress()
+          if (moved < options.batchSize) break
+          if (options.maxRate !== undefined) {
+            const ahead = (done * 1000) / options.maxRate - (Date.now() - started)
+            if (ahead > 0) await sleep(ahead)
+          }
         }
       }
-      if (options.signal.aborted) break
     }
+    await Promise.all(Array.from({ length: Math.max(1, options.parallelism) }, worker))
   }
   reportProgress()
   if (touchedTenants.size > 0) {

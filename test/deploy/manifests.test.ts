@@ -95,7 +95,7 @@ t.test('hardened and highly available', async (t) => {
   const callers = policy.spec.ingress[0].from.map((peer: any) => peer.podSelector.matchLabels['app.kubernetes.io/name'])
   t.same(callers.sort(), ['account-api', 'identity-core', 'prometheus'])
   t.equal(byKind('ServiceAccount')[0]!.metadata.name, pod.serviceAccountName)
-  t.same(job.spec.template.spec.containers[0].command, ['node', 'src/cli.ts', 'migrate'])
+  t.same(job.spec.template.spec.containers[0].command, ['bin/secret-vault', 'migrate'])
 })
 
 t.test('the example overlay patches existing resources with known settings', async (t) => {
