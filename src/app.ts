@@ -48,7 +48,7 @@ export interface OverloadOptions {
 
 export const DEFAULT_OVERLOAD: OverloadOptions = {
   maxEventLoopDelayMs: 1000,
-  maxEventLoopUtilization: 0.98,
+  maxEventLoopUtilization: 0,
   maxHeapUsedBytes: 0,
   retryAfterSeconds: 2,
   requestTimeoutMs: 30_000,

@@ -34,7 +34,8 @@ export const configSchema = z
     VAULT_DATA_KEY_CACHE_MAX_ENTRIES: integer(10_000, 1, 10_000_000),
     VAULT_BODY_LIMIT_BYTES: integer(65_536, 1024, 10_485_760),
     VAULT_MAX_EVENT_LOOP_DELAY_MS: integer(1000, 0, 60_000),
-    VAULT_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0.98),
+    // Off by default: a busy loop is not an overloaded one. Event-loop delay says requests are waiting.
+    VAULT_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
     VAULT_MAX_HEAP_USED_BYTES: integer(0, 0, 2 ** 40),
     VAULT_OVERLOAD_RETRY_AFTER_SECONDS: integer(2, 1, 600),
     VAULT_REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
