@@ -13,10 +13,10 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { migrateToLatest } from '../src/db/migrate.ts'
+import { createTestIssuer } from '../test/support/test-issuer.ts'
 
 const { values: options } = parseArgs({
   options: {
@@ -105,15 +105,10 @@ async function seed(url: string): Promise<void> {
 }
 
 // The vault authenticates its callers as in production: a static JWKS file and one long-lived token.
-const signing = await generateKeyPair('ES256')
+const issuer = await createTestIssuer()
 const jwksFile = path.join(mkdtempSync(path.join(tmpdir(), 'vault-bench-')), 'jwks.json')
-writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(signing.publicKey)), kid: 'bench', alg: 'ES256' }] }))
-const token = await new SignJWT({ client_id: 'bench', scope: 'token_sets:write token_sets:read' })
-  .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
-  .setIssuer('https://bench.invalid')
-  .setAudience('secret-vault')
-  .setExpirationTime('4h')
-  .sign(signing.privateKey)
+writeFileSync(jwksFile, JSON.stringify(issuer.jwks))
+const token = await issuer.mint({ client_id: 'bench', scope: 'token_sets:write token_sets:read' }, { expiresIn: 4 * 3600 })
 
 await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
 await admin(`CREATE DATABASE ${benchDb}`)
@@ -125,7 +120,7 @@ const common = { DATABASE_URL: benchUrl, DATABASE_POOL_MAX: '10', LOG_LEVEL: 'wa
 const vault = await start('src/server.ts', {
   ...common,
   VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}`,
-  VAULT_AUTH_ISSUER: 'https://bench.invalid',
+  VAULT_AUTH_ISSUER: issuer.issuer,
   VAULT_AUTH_JWKS_FILE: jwksFile,
 })
 const baseline = await start('bench/baseline-server.ts', common)

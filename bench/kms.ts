@@ -11,10 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import type { FastifyInstance } from 'fastify'
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose'
 import pg from 'pg'
 import { buildApp } from '../src/app.ts'
-import { createAuthenticator } from '../src/auth/authenticator.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import { createAwsKmsKeyProvider } from '../src/keys/aws-kms-key-provider.ts'
@@ -23,6 +21,8 @@ import type { KeyProvider } from '../src/keys/key-provider.ts'
 import { createLocalKeyProvider } from '../src/keys/local-key-provider.ts'
 import { createLogger } from '../src/logger.ts'
 import { startKmsTestServer } from '../test/support/kms-test-server.ts'
+import { testAuthenticator } from '../test/support/helper.ts'
+import { createTestIssuer } from '../test/support/test-issuer.ts'
 
 const { values: options } = parseArgs({
   options: {
@@ -52,14 +52,8 @@ process.env.AWS_ACCESS_KEY_ID ??= 'AKIDBENCH'
 process.env.AWS_SECRET_ACCESS_KEY ??= 'bench'
 const kms = await startKmsTestServer()
 kms.createKey('alias/secret-vault')
-const signing = await generateKeyPair('ES256')
-const jwks = { keys: [{ ...(await exportJWK(signing.publicKey)), kid: 'bench', alg: 'ES256' }] }
-const token = await new SignJWT({ client_id: 'bench', scope: 'token_sets:write token_sets:read' })
-  .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
-  .setIssuer('https://bench.invalid')
-  .setAudience('secret-vault')
-  .setExpirationTime('2h')
-  .sign(signing.privateKey)
+const issuer = await createTestIssuer()
+const token = await issuer.mint({ client_id: 'bench', scope: 'token_sets:write token_sets:read' }, { expiresIn: 2 * 3600 })
 const authorization = `Bearer ${token}`
 
 await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
@@ -75,7 +69,7 @@ async function appFor(provider: KeyProvider): Promise<FastifyInstance> {
     db: database.db,
     keyProvider: provider,
     keyRing: createDataKeyRing({ provider, ttlMs: 300_000, maxEntries: 10_000 }),
-    authenticator: createAuthenticator({ keys: createLocalJWKSet(jwks), issuer: 'https://bench.invalid', audience: 'secret-vault', algorithms: ['ES256'], clockToleranceSeconds: 5, tenantClaim: 'tenant_ids' }),
+    authenticator: testAuthenticator(issuer),
     logger: createLogger('silent'),
     bodyLimitBytes: 65_536,
     // This harness drives the app in-process and keeps its event loop busy on purpose: no load shedding.

@@ -72,3 +72,17 @@ t.test('an unreachable KMS stops the start with a message that says so', async (
   t.equal(run.code, 1)
   t.match(run.stderr, /KMS key alias\/secret-vault: KMS did not answer/)
 })
+
+t.test('token mint refuses what it cannot honour', async (t) => {
+  const env = { VAULT_DATA_DIR: dataDir() }
+  const scope = await runCli(['token', 'mint', '--scope', 'keys:admin'], env)
+  t.equal(scope.code, 2)
+  t.match(scope.stderr, 'unknown scope(s): keys:admin')
+  for (const ttl of ['0', '86401', 'soon']) {
+    t.equal((await runCli(['token', 'mint', '--ttl', ttl], env)).code, 2, `--ttl ${ttl}`)
+  }
+  const external = await runCli(['token', 'mint'], { ...env, VAULT_AUTH_ISSUER: 'https://id.example.com', VAULT_AUTH_JWKS_URL: 'https://id.example.com/jwks' })
+  t.equal(external.code, 1)
+  t.match(external.stderr, 'tokens come from your identity platform')
+  t.equal(external.stdout, '', 'no token printed')
+})

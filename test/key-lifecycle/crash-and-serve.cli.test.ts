@@ -1,11 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { sql } from 'kysely'
 import t from 'tap'
 import { createCliEnvironment, seedTokenSets } from '../support/cli-environment.ts'
 import { startServerProcess } from '../support/server-process.ts'
+import { createTestIssuer } from '../support/test-issuer.ts'
 import { TEST_DATABASE_URL } from '../support/test-database.ts'
 
 t.test('a reencrypt SIGKILLed at random points resumes: nothing lost, nothing sealed twice', async (t) => {
@@ -49,17 +49,11 @@ t.test('rotation, re-encryption and destruction while a server keeps serving rea
   const tenant = 'live'
   const tokens = await cli.withDatabase((_db, tokenSets) => seedTokenSets(tokenSets, tenant, 200))
 
-  const signing = await generateKeyPair('ES256')
+  const issuer = await createTestIssuer()
   const jwksFile = path.join(mkdtempSync(path.join(tmpdir(), 'vault-live-')), 'jwks.json')
-  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(signing.publicKey)), kid: 'k', alg: 'ES256' }] }))
-  const token = await new SignJWT({ client_id: 'account-api', scope: 'token_sets:read' })
-    .setProtectedHeader({ alg: 'ES256', kid: 'k' })
-    .setIssuer('https://issuer.invalid')
-    .setAudience('secret-vault')
-    .setExpirationTime('10m')
-    .sign(signing.privateKey)
-
-  const { address } = await startServerProcess(t, { ...cli.env, LOG_LEVEL: 'info', VAULT_AUTH_JWKS_URL: '', VAULT_AUTH_JWKS_FILE: jwksFile })
+  writeFileSync(jwksFile, JSON.stringify(issuer.jwks))
+  const token = await issuer.mint({ client_id: 'account-api', scope: 'token_sets:read' }, { expiresIn: 600 })
+  const { address } = await startServerProcess(t, { ...cli.env, LOG_LEVEL: 'info', VAULT_AUTH_ISSUER: issuer.issuer, VAULT_AUTH_JWKS_URL: '', VAULT_AUTH_JWKS_FILE: jwksFile })
 
   let reads = 0
   const failures: string[] = []
