@@ -13,7 +13,7 @@ import { authPlugin } from './auth/auth.plugin.ts'
 import type { Authenticator } from './auth/authenticator.ts'
 import type { DB } from './db/schema.ts'
 import { VaultError } from './errors.ts'
-import { installErrorHandling, sendError } from './http/error-handler.ts'
+import { installErrorHandling } from './http/error-handler.ts'
 import { metricsRoutes } from './http/operations.routes.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { healthRoutes } from './http/health.routes.ts'
@@ -94,10 +94,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     eventLoopUtilizationMode: 'interval',
     maxHeapUsedBytes: overload.maxHeapUsedBytes,
     ...(overload.sampleIntervalMs === undefined ? {} : { sampleInterval: overload.sampleIntervalMs }),
-    pressureHandler: (request, reply) => {
-      sendError(reply, request, new VaultError('service.unavailable', 'The service is overloaded; retry shortly', {
+    // Rejecting hands the error to the error handler and stops the request; a handler that replies and
+    // returns nothing would let under-pressure carry on into the route, which would then do the work.
+    pressureHandler: async () => {
+      throw new VaultError('service.unavailable', 'The service is overloaded; retry shortly', {
         retryAfterSeconds: overload.retryAfterSeconds,
-      }))
+      })
     },
   })
   app.addHook('onResponse', async (request, reply) => {
