@@ -22,6 +22,10 @@ import type { KeyProvider } from './keys/key-provider.ts'
 import { openApiInfo, openApiTransform } from './openapi.ts'
 import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
 import { createTokenSetService } from './token-sets/token-set.service.ts'
+import { createTokenRefresher } from './token-sets/token-refresh.ts'
+import { createProviderClient } from './refresh/provider-client.ts'
+import { connectorRoutes } from './connectors/connector.routes.ts'
+import { createRefreshSettingsService } from './connectors/refresh-settings.service.ts'
 
 export interface AppDeps {
   db: Kysely<DB>
@@ -33,8 +37,23 @@ export interface AppDeps {
   /** Defaults to fresh, unshared metrics. */
   metrics?: Metrics
   overload?: OverloadOptions
+  refresh?: RefreshOptions
   now?: () => Date
 }
+
+/** How the vault refreshes expiring access tokens at the providers. */
+export interface RefreshOptions {
+  /** A read refreshes a token that expires within this margin. */
+  marginMs: number
+  /** One provider exchange (discovery or token request) at most this long. */
+  timeoutMs: number
+  /** How long a read waits for another replica's refresh of the same set. */
+  lockTimeoutMs: number
+  /** Plain-http token endpoints: development and tests only. */
+  allowInsecureHttp: boolean
+}
+
+export const DEFAULT_REFRESH: RefreshOptions = { marginMs: 60_000, timeoutMs: 10_000, lockTimeoutMs: 15_000, allowInsecureHttp: false }
 
 /** Load shedding: past these, API requests get 503 service.unavailable with Retry-After (0 disables one). */
 export interface OverloadOptions {
@@ -112,10 +131,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditPlugin, { audit, onAuditFailure: () => metrics.auditWriteFailures.inc() })
 
 
-  const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, ...(deps.now ? { now: deps.now } : {}) })
+  const refresh = deps.refresh ?? DEFAULT_REFRESH
+  const now = deps.now ?? (() => new Date())
+  const refresher = createTokenRefresher({
+    db: deps.db,
+    keyRing: deps.keyRing,
+    provider: createProviderClient({ timeoutMs: refresh.timeoutMs, allowInsecureHttp: refresh.allowInsecureHttp }),
+    marginMs: refresh.marginMs,
+    lockTimeoutMs: refresh.lockTimeoutMs,
+    now,
+    onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
+  })
+  const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, refresher, now })
+  const refreshSettings = createRefreshSettingsService({ db: deps.db, keyRing: deps.keyRing, allowInsecureHttp: refresh.allowInsecureHttp })
   await app.register(healthRoutes, { db: deps.db, keyProvider: deps.keyProvider })
   await app.register(metricsRoutes, { metrics })
   await app.register(tokenSetRoutes, { prefix: API_PREFIX, tokenSets })
+  await app.register(connectorRoutes, { prefix: API_PREFIX, refreshSettings })
   await app.register(auditRoutes, { prefix: API_PREFIX, audit })
   return app
 }

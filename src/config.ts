@@ -53,6 +53,11 @@ export const configSchema = z
     VAULT_AUTH_CLOCK_TOLERANCE_SECONDS: integer(30, 0, 300),
     VAULT_AUTH_TENANT_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_:.-]*$/).default('tenant_ids'),
     VAULT_AUTH_JWKS_COOLDOWN_SECONDS: integer(30, 0, 3600),
+    VAULT_REFRESH_MARGIN_SECONDS: integer(60, 0, 3600),
+    VAULT_REFRESH_TIMEOUT_MS: integer(10_000, 100, 120_000),
+    VAULT_REFRESH_LOCK_TIMEOUT_MS: integer(15_000, 100, 300_000),
+    // Only "true" turns it on: a typo must not open plain http for client secrets.
+    VAULT_REFRESH_ALLOW_INSECURE_HTTP: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   })
   .refine((env) => !(env.VAULT_LOCAL_ROOT_KEYS !== undefined && env.VAULT_LOCAL_ROOT_KEYS_FILE !== undefined), {
     message: 'set VAULT_LOCAL_ROOT_KEYS or VAULT_LOCAL_ROOT_KEYS_FILE, not both',
@@ -138,6 +143,12 @@ export interface Config {
     readonly requestTimeoutMs: number
   }
   readonly shutdownDeadlineMs: number
+  readonly refresh: {
+    readonly marginMs: number
+    readonly timeoutMs: number
+    readonly lockTimeoutMs: number
+    readonly allowInsecureHttp: boolean
+  }
   readonly auth: {
     /** External issuer; undefined means the embedded development issuer with a generated signing key. */
     readonly issuer: string | undefined
@@ -200,6 +211,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       requestTimeoutMs: e.VAULT_REQUEST_TIMEOUT_MS,
     },
     shutdownDeadlineMs: e.VAULT_SHUTDOWN_DEADLINE_MS,
+    refresh: {
+      marginMs: e.VAULT_REFRESH_MARGIN_SECONDS * 1000,
+      timeoutMs: e.VAULT_REFRESH_TIMEOUT_MS,
+      lockTimeoutMs: e.VAULT_REFRESH_LOCK_TIMEOUT_MS,
+      allowInsecureHttp: e.VAULT_REFRESH_ALLOW_INSECURE_HTTP,
+    },
     auth: {
       issuer: e.VAULT_AUTH_ISSUER,
       audience: e.VAULT_AUTH_AUDIENCE,

@@ -18,6 +18,11 @@ export const ERROR_CODES = [
   // token sets
   'token_set.not_found',
   'token_set.reconnect_required',
+  'token_set.insufficient_scope',
+  // connectors and their providers
+  'connector.not_found',
+  'provider.unavailable',
+  'provider.refresh_rejected',
   // keys and crypto
   'crypto.integrity',
   'key.unavailable',
@@ -42,6 +47,10 @@ const statusByCode: Record<ErrorCode, number> = {
   'auth.tenant_forbidden': 403,
   'token_set.not_found': 404,
   'token_set.reconnect_required': 409,
+  'token_set.insufficient_scope': 409,
+  'connector.not_found': 404,
+  'provider.unavailable': 503,
+  'provider.refresh_rejected': 502,
   'crypto.integrity': 500,
   'key.unavailable': 503,
   'key.unknown_root_key': 500,

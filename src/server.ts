@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     overload: config.overload,
+    refresh: config.refresh,
   })
 
   // SIGTERM: stop accepting (new requests get 503), let in-flight requests finish within the deadline,

@@ -47,6 +47,23 @@ export interface TokenSetsTable {
   updated_at: UpdatedAt
 }
 
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
+
+export interface ConnectorRefreshSettingsTable {
+  tenant_id: string
+  connector_type: ConnectorType
+  connector_id: string
+  token_endpoint: string | null
+  issuer: string | null
+  client_id: string
+  client_auth_method: ClientAuthMethod
+  client_secret_sealed: Bytes | null
+  extra_params: ColumnType<Record<string, string>, string, string>
+  key_version: number
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
 export type AuditOutcome = 'success' | 'denied' | 'failed'
 
 export interface AuditEventsTable {
@@ -69,6 +86,7 @@ export interface DB {
   tenants: TenantsTable
   data_keys: DataKeysTable
   token_sets: TokenSetsTable
+  connector_refresh_settings: ConnectorRefreshSettingsTable
 }
 
 export type { Generated }

@@ -12,6 +12,7 @@ export interface Metrics {
   keyProviderCalls: Counter<'operation' | 'outcome'>
   dataKeyCacheLookups: Counter<'result'>
   auditWriteFailures: Counter
+  tokenRefreshes: Counter<'outcome'>
   /** Registers the data-key cache's current size, read at each scrape. */
   observeDataKeyCacheSize(read: () => number): void
 }
@@ -58,6 +59,12 @@ export function createMetrics(): Metrics {
     auditWriteFailures: new Counter({
       name: 'secret_vault_audit_write_failures_total',
       help: 'Audit events that could not be written',
+      registers: [registry],
+    }),
+    tokenRefreshes: new Counter({
+      name: 'secret_vault_token_refreshes_total',
+      help: 'Refresh-token grants sent to providers, by outcome (refreshed, reauth_required, provider_unavailable, provider_rejected)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     observeDataKeyCacheSize(read) {

@@ -43,6 +43,8 @@ export interface TokenSetForRead {
   token_type: string
   scope: string
   expires_at: Date | null
+  issued_at: Date
+  has_refresh_token: boolean
   state: TokenSetState
   access_token_sealed: Uint8Array
   dataKey: WrappedDataKey
@@ -61,7 +63,7 @@ export interface TokenSetWrite {
   key_version: number
   access_token_sealed: Buffer
   refresh_token_sealed: Uint8Array | null
-  id_token_sealed: Buffer | null
+  id_token_sealed: Uint8Array | null
 }
 
 const metadataColumnNames = [
@@ -118,9 +120,11 @@ export async function findTokenSetForRead(trx: TenantTransaction, key: TokenSetK
       'ts.token_type',
       'ts.scope',
       'ts.expires_at',
+      'ts.issued_at',
       'ts.state',
       'ts.key_version',
       'ts.access_token_sealed',
+      sql<boolean>`ts.refresh_token_sealed IS NOT NULL`.as('has_refresh_token'),
       'dk.root_key_id',
       'dk.wrapped_key',
     ])
@@ -132,6 +136,8 @@ export async function findTokenSetForRead(trx: TenantTransaction, key: TokenSetK
     token_type: row.token_type,
     scope: row.scope,
     expires_at: row.expires_at,
+    issued_at: row.issued_at,
+    has_refresh_token: row.has_refresh_token,
     state: row.state,
     access_token_sealed: row.access_token_sealed,
     dataKey: dataKeyOf(row),
@@ -176,6 +182,30 @@ export async function insertTokenSet(
     .onConflict((c) => c.columns(['tenant_id', 'user_id', 'connector_type', 'connector_id']).doNothing())
     .returning([...metadataColumnNames, ...presenceFlags('token_sets')])
     .executeTakeFirst()
+}
+
+/** A refresh changed the tokens or found the grant gone: everything else about the set stays. */
+export async function updateRefreshedTokenSet(
+  trx: TenantTransaction,
+  tenantId: string,
+  id: string,
+  write: Pick<TokenSetWrite, 'token_type' | 'scope' | 'expires_at' | 'issued_at' | 'key_version' | 'access_token_sealed' | 'refresh_token_sealed' | 'id_token_sealed'>,
+): Promise<void> {
+  await trx
+    .updateTable('token_sets')
+    .set({ ...write, updated_at: sql<Date>`now()` })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .execute()
+}
+
+export async function markReauthRequired(trx: TenantTransaction, tenantId: string, id: string): Promise<void> {
+  await trx
+    .updateTable('token_sets')
+    .set({ state: 'reauth_required', updated_at: sql<Date>`now()` })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .execute()
 }
 
 export async function updateTokenSet(

@@ -10,6 +10,7 @@ import {
   deletedCountSchema,
   pushTokenSetBodySchema,
   pushTokenSetResponseSchema,
+  readAccessTokenQuerySchema,
   userParamsSchema,
 } from './token-set.schemas.ts'
 
@@ -51,11 +52,15 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         tags: ['token sets'],
         summary: "Read the connection's access token in the shape apps expect (account API)",
         params: connectionParamsSchema,
-        response: { 200: accessTokenResponseSchema, ...errorResponses(401, 403, 400, 404, 409, 503) },
+        querystring: readAccessTokenQuerySchema,
+        response: { 200: accessTokenResponseSchema, ...errorResponses(401, 403, 400, 404, 409, 502, 503) },
       },
     },
     async (request) => {
-      const { accessToken, keyVersion } = await tokenSets.readAccessToken(request.params)
+      const { accessToken, keyVersion } = await tokenSets.readAccessToken(request.params, {
+        requiredScopes: request.query.required_scopes,
+        context: { requestId: request.id, clientId: request.caller?.clientId ?? null },
+      })
       request.auditKeyVersion = keyVersion
       return accessToken
     },

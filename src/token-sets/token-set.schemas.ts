@@ -84,6 +84,19 @@ export const accessTokenResponseSchema = z.object({
   expires_in: z.number().int().nullable().describe('Seconds until expiry; null when the provider gave no expiry'),
 })
 
+/** RFC 6749 §3.3 scope-token characters. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/
+
+export const readAccessTokenQuerySchema = z.strictObject({
+  required_scopes: z
+    .string()
+    .max(4096)
+    .transform((value) => value.split(/[\s,]+/).filter((scope) => scope !== ''))
+    .pipe(z.array(z.string().regex(SCOPE_TOKEN, 'not a valid scope token')).max(50))
+    .optional()
+    .describe('Scopes the app needs, space- or comma-separated; if the user granted fewer, the answer is token_set.insufficient_scope'),
+})
+
 export const connectionListSchema = z.object({ connections: z.array(connectionSchema) })
 export const deletedCountSchema = z.object({ deleted: z.number().int().min(0) })
 

@@ -1,12 +1,14 @@
-import { randomUUID, type KeyObject } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { SealedField } from '../crypto/token-binding.ts'
-import { openToken, resealToken, sealToken } from '../crypto/token-sealing.ts'
+import { openToken, sealToken } from '../crypto/token-sealing.ts'
+import { carrySealedSecret } from './carry-sealed-secret.ts'
 import type { ConnectorType, DB } from '../db/schema.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { normalizeTokenResponse } from './normalize-token-response.ts'
+import { type RefreshContext, type TokenRefresher } from './token-refresh.ts'
 import * as repository from './token-set.repository.ts'
 import type { TokenSetForUpdate, TokenSetKey, TokenSetMetadataRow, TokenSetWrite } from './token-set.repository.ts'
 import type { AccessTokenResponse, Connection, PushTokenSetBody } from './token-set.schemas.ts'
@@ -17,14 +19,51 @@ const MAX_ISSUED_AT_SKEW_MS = 5 * 60 * 1000
 export interface TokenSetServiceDeps {
   db: Kysely<DB>
   keyRing: DataKeyRing
+  /** Without one, an expired token always needs the user to reconnect. */
+  refresher?: TokenRefresher
   now?: () => Date
+}
+
+const reconnectRequired = () =>
+  new VaultError(
+    'token_set.reconnect_required',
+    'The stored access token has expired or its grant is gone: ask the user to connect the account again',
+  )
+
+function requireScopes(granted: string, required: readonly string[]): void {
+  const grantedScopes = new Set(granted.split(' '))
+  const missing = required.filter((scope) => !grantedScopes.has(scope))
+  if (missing.length > 0) {
+    throw new VaultError('token_set.insufficient_scope', 'The user has not granted every scope the app asked for: ask the user to grant them', {
+      issues: missing.map((scope) => ({ path: 'query.required_scopes', message: `not granted: ${scope}` })),
+    })
+  }
+}
+
+function toAccessTokenResponse(
+  token: { accessToken: string; tokenType: string; scope: string; expiresAt: Date | null },
+  at: Date,
+): AccessTokenResponse {
+  return {
+    access_token: token.accessToken,
+    token_type: token.tokenType,
+    scope: token.scope,
+    expires_in: token.expiresAt === null ? null : Math.max(0, Math.floor((token.expiresAt.getTime() - at.getTime()) / 1000)),
+  }
+}
+
+export interface ReadOptions {
+  /** Scopes the app needs; a set granted fewer gets token_set.insufficient_scope (ask the user for more). */
+  requiredScopes?: readonly string[]
+  /** Who asked, recorded with a refresh the read causes. */
+  context?: RefreshContext
 }
 
 export type PushResult = { result: 'created' | 'updated' | 'ignored_stale'; connection: Connection }
 
 export interface TokenSetService {
   pushTokenSet(key: TokenSetKey, body: PushTokenSetBody): Promise<PushResult>
-  readAccessToken(key: TokenSetKey): Promise<{ accessToken: AccessTokenResponse; keyVersion: number }>
+  readAccessToken(key: TokenSetKey, options?: ReadOptions): Promise<{ accessToken: AccessTokenResponse; keyVersion: number }>
   listConnections(tenantId: string, userId: string): Promise<Connection[]>
   deleteTokenSet(key: TokenSetKey): Promise<number>
   deleteUserTokenSets(tenantId: string, userId: string): Promise<number>
@@ -70,30 +109,7 @@ function validateConnectorIdentity(key: TokenSetKey, body: PushTokenSetBody): vo
   }
 }
 
-export function createTokenSetService({ db, keyRing, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
-  /**
-   * The stored refresh token survives a push that carries none. If the push moves the set to a newer data
-   * key, the kept token is opened under the old key and sealed again under the new one: a row never mixes
-   * key versions.
-   */
-  async function keptRefreshToken(
-    key: TokenSetKey,
-    existing: TokenSetForUpdate,
-    activeKey: KeyObject,
-    activeVersion: number,
-  ): Promise<Uint8Array | null> {
-    if (existing.refresh_token_sealed === null) return null
-    if (existing.key_version === activeVersion) return existing.refresh_token_sealed
-    const oldKey = await keyRing.unwrap(existing.dataKey)
-    return resealToken(
-      { key: oldKey, version: existing.key_version },
-      { key: activeKey, version: activeVersion },
-      { ...key, tokenSetId: existing.id },
-      'refresh_token',
-      existing.refresh_token_sealed,
-    )
-  }
-
+export function createTokenSetService({ db, keyRing, refresher, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
   async function pushOnce(trx: TenantTransaction, key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date): Promise<PushResult> {
     const existing = await repository.findTokenSetForUpdate(trx, key)
     if (existing !== undefined && issuedAt < existing.issued_at) {
@@ -120,7 +136,7 @@ export function createTokenSetService({ db, keyRing, now = () => new Date() }: T
           ? sealField('refresh_token', tokens.refreshToken)
           : existing === undefined
             ? null
-            : await keptRefreshToken(key, existing, active.key, active.version),
+            : await carrySealedSecret(keyRing, { ...key, tokenSetId: id }, 'refresh_token', existing.refresh_token_sealed, existing.dataKey, active),
       id_token_sealed: tokens.idToken === undefined ? null : sealField('id_token', tokens.idToken),
     }
     if (existing !== undefined) {
@@ -150,28 +166,23 @@ export function createTokenSetService({ db, keyRing, now = () => new Date() }: T
       }
     },
 
-    async readAccessToken(key) {
+    async readAccessToken(key, { requiredScopes = [], context = { requestId: randomUUID(), clientId: null } } = {}) {
       const tokenSet = await inTenantTransaction(db, key.tenantId, (trx) => repository.findTokenSetForRead(trx, key))
       if (tokenSet === undefined) throw new VaultError('token_set.not_found', 'No token set is stored for this connection')
-      const expiresInMs = tokenSet.expires_at === null ? null : tokenSet.expires_at.getTime() - now().getTime()
-      if (tokenSet.state === 'reauth_required' || (expiresInMs !== null && expiresInMs <= 0)) {
-        throw new VaultError(
-          'token_set.reconnect_required',
-          'The stored access token has expired and cannot be refreshed: ask the user to connect the account again',
-        )
+      if (tokenSet.state === 'reauth_required') throw reconnectRequired()
+      requireScopes(tokenSet.scope, requiredScopes)
+      const readAt = now()
+      if (refresher !== undefined && tokenSet.has_refresh_token && refresher.isDue(tokenSet.expires_at, tokenSet.issued_at, readAt)) {
+        const fresh = await refresher.refresh(key, context)
+        requireScopes(fresh.scope, requiredScopes)
+        return { accessToken: toAccessTokenResponse(fresh, now()), keyVersion: fresh.keyVersion }
       }
-      // Unwrapping and opening happen after the transaction: no connection is held during a provider call.
+      if (tokenSet.expires_at !== null && tokenSet.expires_at.getTime() <= readAt.getTime()) throw reconnectRequired()
+      // Unwrapping and opening happen after the transaction: no connection is held for them.
       const dataKey = await keyRing.unwrap(tokenSet.dataKey)
       const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, 'access_token', tokenSet.dataKey.version, tokenSet.access_token_sealed)
-      return {
-        accessToken: {
-          access_token: accessToken.toString('utf8'),
-          token_type: tokenSet.token_type,
-          scope: tokenSet.scope,
-          expires_in: expiresInMs === null ? null : Math.floor(expiresInMs / 1000),
-        },
-        keyVersion: tokenSet.dataKey.version,
-      }
+      const stored = { accessToken: accessToken.toString('utf8'), tokenType: tokenSet.token_type, scope: tokenSet.scope, expiresAt: tokenSet.expires_at }
+      return { accessToken: toAccessTokenResponse(stored, readAt), keyVersion: tokenSet.dataKey.version }
     },
 
     async listConnections(tenantId, userId) {

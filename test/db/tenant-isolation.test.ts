@@ -11,6 +11,13 @@ const tenantA = uniqueTenant('a')
 const tenantB = uniqueTenant('b')
 await push(app, { tenant: tenantA }, githubPush('gho_a'))
 await push(app, { tenant: tenantB }, githubPush('gho_b'))
+for (const tenant of [tenantA, tenantB]) {
+  await app.inject({
+    method: 'PUT',
+    url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
+    payload: { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'Iv1.abc', client_secret: `secret-${tenant}` },
+  })
+}
 
 const asService = <T>(tenant: string, work: Parameters<typeof inTenantTransaction<T>>[2]) => inTenantTransaction(database.db, tenant, work)
 
@@ -20,7 +27,7 @@ t.test('the service role is neither owner nor superuser', async (t) => {
       SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user`.execute(trx),
   )
   t.same(role.rows, [{ current_user: 'secret_vault_app', rolsuper: false, rolbypassrls: false }])
-  const owners = await sql<{ tableowner: string }>`SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('tenants', 'data_keys', 'token_sets')`.execute(database.db)
+  const owners = await sql<{ tableowner: string }>`SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('tenants', 'data_keys', 'token_sets', 'connector_refresh_settings')`.execute(database.db)
   t.notOk(owners.rows.some((row) => row.tableowner === 'secret_vault_app'))
 })
 
@@ -28,12 +35,12 @@ t.test('row-level security is enabled and forced on every table', async (t) => {
   const tables = await sql<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>`
     SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
     WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'kysely_%' ORDER BY relname`.execute(database.db)
-  t.same(tables.rows.map((row) => row.relname), ['audit_events', 'data_keys', 'tenants', 'token_sets'])
+  t.same(tables.rows.map((row) => row.relname), ['audit_events', 'connector_refresh_settings', 'data_keys', 'tenants', 'token_sets'])
   t.ok(tables.rows.every((row) => row.relrowsecurity && row.relforcerowsecurity))
 })
 
 t.test("another tenant's rows are invisible, even without a WHERE clause", async (t) => {
-  for (const table of ['tenants', 'data_keys', 'token_sets', 'audit_events'] as const) {
+  for (const table of ['tenants', 'data_keys', 'token_sets', 'audit_events', 'connector_refresh_settings'] as const) {
     const seen = await asService(tenantA, (trx) => sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM ${sql.table(table)}`.execute(trx))
     t.same(seen.rows.map((row) => row.tenant_id), [tenantA], table)
   }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
 import { createLocalJWKSet } from 'jose'
-import { buildApp, type OverloadOptions } from '../../src/app.ts'
+import { buildApp, DEFAULT_REFRESH, type OverloadOptions, type RefreshOptions } from '../../src/app.ts'
 import { createAuthenticator, type Authenticator } from '../../src/auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
 import type { KeyProvider } from '../../src/keys/key-provider.ts'
@@ -74,6 +74,7 @@ export async function buildTestApp(
     authenticator?: Authenticator
     metrics?: Metrics
     overload?: OverloadOptions
+    refresh?: Partial<RefreshOptions>
   } = {},
 ): Promise<TestContext> {
   const logs: string[] = []
@@ -97,6 +98,8 @@ export async function buildTestApp(
     now: () => clock.now,
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     ...(options.overload === undefined ? {} : { overload: options.overload }),
+    // Test providers listen on plain http and answer at once.
+    refresh: { ...DEFAULT_REFRESH, allowInsecureHttp: true, timeoutMs: 2000, lockTimeoutMs: 5000, ...options.refresh },
   })
   t.teardown(() => app.close())
   // Requests are authenticated as a full-scope, tenant-unbound caller unless a test sets its own

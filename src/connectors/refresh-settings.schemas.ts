@@ -1,0 +1,66 @@
+import { z } from 'zod'
+import { connectorParamsSchema } from '../token-sets/token-set.schemas.ts'
+
+export { connectorParamsSchema }
+
+/** Parameter names a connector may add to the refresh request; the grant's own parameters are not among them. */
+const RESERVED_PARAMS = new Set(['grant_type', 'refresh_token', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'])
+const PARAM_NAME = /^[A-Za-z0-9_.-]{1,64}$/
+
+export const clientAuthMethodSchema = z
+  .enum(['client_secret_basic', 'client_secret_post', 'none'])
+  .describe('How the vault authenticates to the token endpoint (RFC 6749 §2.3.1); none for public clients')
+
+export const putRefreshSettingsBodySchema = z
+  .strictObject({
+    token_endpoint: z.url({ protocol: /^https?$/ }).max(2048).optional().describe("The provider's token endpoint"),
+    issuer: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .describe('OIDC issuer: with no token_endpoint, the endpoint is found by OpenID Connect Discovery'),
+    client_id: z.string().min(1).max(512),
+    client_secret: z.string().min(1).max(4096).optional().describe('Stored sealed; never returned. Required unless the method is none.'),
+    client_auth_method: clientAuthMethodSchema.default('client_secret_basic'),
+    extra_params: z
+      .record(z.string().regex(PARAM_NAME), z.string().max(1024))
+      .refine((params) => Object.keys(params).length <= 20, 'at most 20 parameters')
+      .refine((params) => Object.keys(params).every((name) => !RESERVED_PARAMS.has(name)), 'grant and client parameters are set by the vault')
+      .default({})
+      .describe('Extra form parameters sent with every refresh request (e.g. a resource indicator); not secret'),
+  })
+  .superRefine((body, ctx) => {
+    if (body.token_endpoint === undefined && body.issuer === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['token_endpoint'], message: 'give token_endpoint, or issuer to discover it' })
+    }
+    if ((body.client_auth_method === 'none') !== (body.client_secret === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['client_secret'],
+        message: body.client_auth_method === 'none' ? 'must be absent when client_auth_method is none' : 'required for this client_auth_method',
+      })
+    }
+  })
+
+export const refreshSettingsSchema = z.object({
+  tenant_id: z.string(),
+  connector_type: z.enum(['social', 'enterprise_sso']),
+  connector_id: z.string(),
+  token_endpoint: z.string().nullable(),
+  issuer: z.string().nullable(),
+  client_id: z.string(),
+  client_auth_method: clientAuthMethodSchema,
+  has_client_secret: z.boolean(),
+  extra_params: z.record(z.string(), z.string()),
+  key_version: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+})
+
+export const deletedConnectorSchema = z.object({
+  token_sets_deleted: z.number().int().min(0),
+  refresh_settings_deleted: z.boolean(),
+})
+
+export type PutRefreshSettingsBody = z.infer<typeof putRefreshSettingsBodySchema>
+export type RefreshSettings = z.infer<typeof refreshSettingsSchema>

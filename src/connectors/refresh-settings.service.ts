@@ -1,0 +1,85 @@
+import type { Kysely } from 'kysely'
+import { sealClientSecret } from '../crypto/connector-secret-sealing.ts'
+import type { DB } from '../db/schema.ts'
+import { inTenantTransaction } from '../db/tenant-scope.ts'
+import { VaultError } from '../errors.ts'
+import type { DataKeyRing } from '../keys/data-key-ring.ts'
+import { deleteTokenSetsOfConnector } from '../token-sets/token-set.repository.ts'
+import * as repository from './refresh-settings.repository.ts'
+import type { ConnectorKey, RefreshSettingsRow } from './refresh-settings.repository.ts'
+import type { PutRefreshSettingsBody, RefreshSettings } from './refresh-settings.schemas.ts'
+
+export interface RefreshSettingsService {
+  put(key: ConnectorKey, body: PutRefreshSettingsBody): Promise<{ created: boolean; settings: RefreshSettings }>
+  get(key: ConnectorKey): Promise<RefreshSettings>
+  /** The connector was deleted: its token sets and its refresh settings go together. */
+  deleteConnector(key: ConnectorKey): Promise<{ token_sets_deleted: number; refresh_settings_deleted: boolean }>
+}
+
+export function toRefreshSettings(row: RefreshSettingsRow): RefreshSettings {
+  return {
+    tenant_id: row.tenant_id,
+    connector_type: row.connector_type,
+    connector_id: row.connector_id,
+    token_endpoint: row.token_endpoint,
+    issuer: row.issuer,
+    client_id: row.client_id,
+    client_auth_method: row.client_auth_method,
+    has_client_secret: row.has_client_secret,
+    extra_params: row.extra_params,
+    key_version: row.key_version,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+export function createRefreshSettingsService({
+  db,
+  keyRing,
+  allowInsecureHttp,
+}: {
+  db: Kysely<DB>
+  keyRing: DataKeyRing
+  allowInsecureHttp: boolean
+}): RefreshSettingsService {
+  function requireHttps(body: PutRefreshSettingsBody): void {
+    if (allowInsecureHttp) return
+    const issues = (['token_endpoint', 'issuer'] as const)
+      .filter((field) => body[field] !== undefined && new URL(body[field]).protocol !== 'https:')
+      .map((field) => ({ path: `body.${field}`, message: 'must be an https URL: client secrets and refresh tokens are sent there' }))
+    if (issues.length > 0) throw new VaultError('request.invalid', 'Token endpoints must use https', { issues })
+  }
+
+  return {
+    async put(key, body) {
+      requireHttps(body)
+      return inTenantTransaction(db, key.tenantId, async (trx) => {
+        const existed = (await repository.findRefreshSettings(trx, key)) !== undefined
+        const active = await keyRing.activeKey(trx, key.tenantId)
+        const row = await repository.upsertRefreshSettings(trx, key, {
+          token_endpoint: body.token_endpoint ?? null,
+          issuer: body.issuer ?? null,
+          client_id: body.client_id,
+          client_auth_method: body.client_auth_method,
+          client_secret_sealed:
+            body.client_secret === undefined ? null : sealClientSecret(active.key, key, active.version, Buffer.from(body.client_secret, 'utf8')),
+          extra_params: body.extra_params,
+          key_version: active.version,
+        })
+        return { created: !existed, settings: toRefreshSettings(row) }
+      })
+    },
+
+    async get(key) {
+      const row = await inTenantTransaction(db, key.tenantId, (trx) => repository.findRefreshSettings(trx, key))
+      if (row === undefined) throw new VaultError('connector.not_found', 'No refresh settings are registered for this connector')
+      return toRefreshSettings(row)
+    },
+
+    deleteConnector: (key) =>
+      inTenantTransaction(db, key.tenantId, async (trx) => ({
+        token_sets_deleted: await deleteTokenSetsOfConnector(trx, key.tenantId, key.connectorType, key.connectorId),
+        refresh_settings_deleted: await repository.deleteRefreshSettings(trx, key),
+      })),
+  }
+}

@@ -1,0 +1,165 @@
+import * as oauth from 'oauth4webapi'
+import { LRUCache } from 'lru-cache'
+import type { ClientAuthMethod } from '../db/schema.ts'
+import { tokenResponseSchema, type TokenResponse } from '../token-sets/token-set.schemas.ts'
+
+/** Everything one refresh_token grant needs, secrets opened just for it. */
+export interface RefreshGrant {
+  tokenEndpoint: string | null
+  /** With no token endpoint, the endpoint is discovered from here (OpenID Connect Discovery). */
+  issuer: string | null
+  clientId: string
+  clientAuthMethod: ClientAuthMethod
+  clientSecret: string | null
+  extraParams: Record<string, string>
+  refreshToken: string
+}
+
+/**
+ * What the provider said, reduced to what the vault acts on. Only `invalid_grant` means the user's grant is
+ * gone; anything transient leaves the stored set alone; a refusal of the client is the connector's
+ * configuration, not the user's problem. `reason` is a fixed vocabulary (an OAuth error code from a known
+ * list, or a kind of failure), never provider text, which can echo what it was sent.
+ */
+export type RefreshOutcome =
+  | { kind: 'tokens'; response: TokenResponse }
+  | { kind: 'invalid_grant' }
+  | { kind: 'unavailable'; reason: string }
+  | { kind: 'rejected'; reason: string }
+
+export interface ProviderClient {
+  refresh(grant: RefreshGrant): Promise<RefreshOutcome>
+}
+
+export interface ProviderClientOptions {
+  timeoutMs: number
+  /** Plain-http endpoints (development and tests only). */
+  allowInsecureHttp: boolean
+  discoveryTtlMs?: number
+}
+
+const KNOWN_OAUTH_ERRORS = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  // GitHub answers a spent or revoked refresh token with 200 and this code.
+  'bad_refresh_token',
+])
+
+/** Provider errors that mean the grant itself is gone and the user has to connect again. */
+const GRANT_GONE = new Set(['invalid_grant', 'bad_refresh_token'])
+const TRANSIENT = new Set(['server_error', 'temporarily_unavailable'])
+
+class ProviderFailure extends Error {
+  readonly outcome: RefreshOutcome & { kind: 'unavailable' | 'rejected' }
+  constructor(outcome: RefreshOutcome & { kind: 'unavailable' | 'rejected' }) {
+    super(outcome.reason)
+    this.outcome = outcome
+  }
+}
+
+export function createProviderClient({ timeoutMs, allowInsecureHttp, discoveryTtlMs = 60 * 60 * 1000 }: ProviderClientOptions): ProviderClient {
+  const httpOptions = () => ({ signal: AbortSignal.timeout(timeoutMs), [oauth.allowInsecureRequests]: allowInsecureHttp })
+
+  // Discovered metadata is shared by every connector of an issuer; concurrent misses fetch once.
+  const discovered = new LRUCache<string, oauth.AuthorizationServer>({
+    max: 1000,
+    ttl: discoveryTtlMs,
+    fetchMethod: async (issuer) => {
+      const issuerUrl = new URL(issuer)
+      const response = await send(() => oauth.discoveryRequest(issuerUrl, { ...httpOptions(), algorithm: 'oidc' }))
+      try {
+        return await oauth.processDiscoveryResponse(issuerUrl, response)
+      } catch {
+        throw new ProviderFailure({ kind: 'rejected', reason: 'discovery_invalid' })
+      }
+    },
+  })
+
+  async function authorizationServer(grant: RefreshGrant): Promise<oauth.AuthorizationServer> {
+    if (grant.tokenEndpoint !== null) {
+      // The issuer only names the server here; the vault does not validate ID tokens (apps that use them do).
+      return { issuer: grant.issuer ?? new URL(grant.tokenEndpoint).origin, token_endpoint: grant.tokenEndpoint }
+    }
+    const server = await discovered.fetch(grant.issuer!)
+    if (server?.token_endpoint === undefined) throw new ProviderFailure({ kind: 'rejected', reason: 'no_token_endpoint' })
+    return server
+  }
+
+  return {
+    async refresh(grant) {
+      try {
+        const server = await authorizationServer(grant)
+        const response = await send(() =>
+          oauth.refreshTokenGrantRequest(server, { client_id: grant.clientId }, clientAuthentication(grant), grant.refreshToken, {
+            ...httpOptions(),
+            additionalParameters: grant.extraParams,
+          }),
+        )
+        return await readTokenResponse(response)
+      } catch (error) {
+        if (error instanceof ProviderFailure) return error.outcome
+        throw error
+      }
+    },
+  }
+}
+
+function clientAuthentication(grant: RefreshGrant): oauth.ClientAuth {
+  switch (grant.clientAuthMethod) {
+    case 'client_secret_basic':
+      return oauth.ClientSecretBasic(grant.clientSecret!)
+    case 'client_secret_post':
+      return oauth.ClientSecretPost(grant.clientSecret!)
+    case 'none':
+      return oauth.None()
+  }
+}
+
+/** Runs one HTTP exchange; network failures and timeouts become "unavailable". */
+async function send(request: () => Promise<Response>): Promise<Response> {
+  try {
+    return await request()
+  } catch (error) {
+    if (error instanceof ProviderFailure) throw error
+    const name = (error as Error).name
+    throw new ProviderFailure({ kind: 'unavailable', reason: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network' })
+  }
+}
+
+/**
+ * Reads the token endpoint's answer without trusting it: the body is parsed here, not passed on, so a
+ * rotated refresh token is never dropped because some other part of the response was unexpected.
+ */
+async function readTokenResponse(response: Response): Promise<RefreshOutcome> {
+  let body: unknown
+  try {
+    body = await response.json()
+  } catch {
+    body = undefined
+  }
+  const errorCode = oauthErrorCode(body)
+  if (response.status >= 500 || response.status === 429) return { kind: 'unavailable', reason: `http_${response.status}` }
+  if (errorCode !== undefined) {
+    if (GRANT_GONE.has(errorCode)) return { kind: 'invalid_grant' }
+    if (TRANSIENT.has(errorCode)) return { kind: 'unavailable', reason: errorCode }
+    return { kind: 'rejected', reason: errorCode }
+  }
+  if (response.status !== 200) return { kind: 'rejected', reason: `http_${response.status}` }
+  const parsed = tokenResponseSchema.safeParse(body)
+  if (!parsed.success) return { kind: 'rejected', reason: 'malformed_response' }
+  return { kind: 'tokens', response: parsed.data }
+}
+
+function oauthErrorCode(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || !('error' in body)) return undefined
+  const code = (body as { error: unknown }).error
+  if (code === undefined || code === null) return undefined
+  if (typeof code !== 'string') return 'unknown_error'
+  return KNOWN_OAUTH_ERRORS.has(code) ? code : 'unknown_error'
+}

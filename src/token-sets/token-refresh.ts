@@ -1,0 +1,230 @@
+import { sql, type Kysely } from 'kysely'
+import { insertAuditEvent } from '../audit/audit.repository.ts'
+import { openClientSecret } from '../crypto/connector-secret-sealing.ts'
+import { openToken, sealToken } from '../crypto/token-sealing.ts'
+import { findRefreshSettingsWithSecret } from '../connectors/refresh-settings.repository.ts'
+import type { DB } from '../db/schema.ts'
+import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
+import { VaultError } from '../errors.ts'
+import type { DataKeyRing } from '../keys/data-key-ring.ts'
+import type { ProviderClient, RefreshOutcome } from '../refresh/provider-client.ts'
+import { carrySealedSecret } from './carry-sealed-secret.ts'
+import { normalizeScope, normalizeTokenResponse } from './normalize-token-response.ts'
+import * as repository from './token-set.repository.ts'
+import type { TokenSetForUpdate, TokenSetKey } from './token-set.repository.ts'
+
+/** How a refresh attempt ended, as counted by the metrics. */
+export type RefreshMetricOutcome = 'refreshed' | 'reauth_required' | 'provider_unavailable' | 'provider_rejected'
+
+export interface TokenRefreshOptions {
+  db: Kysely<DB>
+  keyRing: DataKeyRing
+  provider: ProviderClient
+  /** Refresh when the access token expires within this margin. */
+  marginMs: number
+  /** How long a read waits for another replica's refresh of the same set before giving up (retryable). */
+  lockTimeoutMs: number
+  now: () => Date
+  onRefresh?: (outcome: RefreshMetricOutcome) => void
+}
+
+/** Who asked, for the audit event of the refresh. */
+export interface RefreshContext {
+  requestId: string
+  clientId: string | null
+}
+
+export interface FreshAccessToken {
+  accessToken: string
+  tokenType: string
+  scope: string
+  expiresAt: Date | null
+  keyVersion: number
+}
+
+export interface TokenRefresher {
+  /** Whether a token with this expiry is due for a refresh now. */
+  isDue(expiresAt: Date | null, issuedAt: Date, now: Date): boolean
+  /**
+   * A fresh access token for the set: refreshed at the provider if it expires within the margin, the stored
+   * one otherwise. At most one refresh per set runs at a time, across every replica.
+   */
+  refresh(key: TokenSetKey, context: RefreshContext): Promise<FreshAccessToken>
+}
+
+/**
+ * Whether a token is due: inside the margin, or past half its lifetime when the lifetime is shorter than
+ * the margin (else a provider issuing 30-second tokens would be asked on every read).
+ */
+export function isRefreshDue(expiresAt: Date | null, issuedAt: Date, now: Date, marginMs: number): boolean {
+  if (expiresAt === null) return false
+  const lifetime = expiresAt.getTime() - issuedAt.getTime()
+  return expiresAt.getTime() - now.getTime() <= Math.min(marginMs, Math.max(0, lifetime) / 2)
+}
+
+type Decision =
+  | { kind: 'serve'; tokenSet: TokenSetForUpdate }
+  | { kind: 'fresh'; token: FreshAccessToken }
+  | { kind: 'refuse'; error: VaultError }
+
+const reconnect = () =>
+  new VaultError('token_set.reconnect_required', 'The provider no longer accepts this connection: ask the user to connect the account again')
+
+/** PostgreSQL's lock_not_available: the wait for another refresh of the set ran out. */
+const LOCK_NOT_AVAILABLE = '55P03'
+
+export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresher {
+  const { db, keyRing, provider, marginMs, lockTimeoutMs, now } = options
+  // Concurrent reads of one set in this process share one attempt; the row lock covers other replicas.
+  const inFlight = new Map<string, Promise<FreshAccessToken>>()
+
+  function isExpired(tokenSet: TokenSetForUpdate): boolean {
+    return tokenSet.expires_at !== null && tokenSet.expires_at.getTime() <= now().getTime()
+  }
+
+  /** With no way to refresh, a still-valid token is served and an expired one needs the user. */
+  function withoutRefresh(tokenSet: TokenSetForUpdate): Decision {
+    return isExpired(tokenSet) ? { kind: 'refuse', error: reconnect() } : { kind: 'serve', tokenSet }
+  }
+
+  async function decide(trx: TenantTransaction, key: TokenSetKey, context: RefreshContext): Promise<Decision> {
+    await sql`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`.execute(trx)
+    // The row lock is held across the provider call: a second refresher waits here, then finds the set
+    // fresh and serves the winner's token. The old refresh token is never presented twice.
+    const tokenSet = await repository.findTokenSetForUpdate(trx, key)
+    if (tokenSet === undefined) return { kind: 'refuse', error: new VaultError('token_set.not_found', 'No token set is stored for this connection') }
+    if (tokenSet.state === 'reauth_required') return { kind: 'refuse', error: reconnect() }
+    if (!isRefreshDue(tokenSet.expires_at, tokenSet.issued_at, now(), marginMs)) return { kind: 'serve', tokenSet }
+    if (tokenSet.refresh_token_sealed === null) return withoutRefresh(tokenSet)
+    const settings = await findRefreshSettingsWithSecret(trx, key)
+    if (settings === undefined) return withoutRefresh(tokenSet)
+
+    const location = { ...key, tokenSetId: tokenSet.id }
+    const tokenSetKey = await keyRing.unwrap(tokenSet.dataKey)
+    const settingsKey = await keyRing.unwrap(settings.dataKey)
+    const outcome: RefreshOutcome = await provider.refresh({
+      tokenEndpoint: settings.token_endpoint,
+      issuer: settings.issuer,
+      clientId: settings.client_id,
+      clientAuthMethod: settings.client_auth_method,
+      clientSecret:
+        settings.client_secret_sealed === null
+          ? null
+          : openClientSecret(settingsKey, key, settings.key_version, settings.client_secret_sealed).toString('utf8'),
+      extraParams: settings.extra_params,
+      refreshToken: openToken(tokenSetKey, location, 'refresh_token', tokenSet.key_version, tokenSet.refresh_token_sealed).toString('utf8'),
+    })
+
+    const audit = (outcome: 'success' | 'failed', errorCode: string | null, keyVersion: number) =>
+      insertAuditEvent(trx, {
+        tenant_id: key.tenantId,
+        client_id: context.clientId,
+        action: 'token_set.refresh',
+        outcome,
+        error_code: errorCode,
+        user_id: key.userId,
+        connector_type: key.connectorType,
+        connector_id: key.connectorId,
+        request_id: context.requestId,
+        key_version: keyVersion,
+      })
+
+    switch (outcome.kind) {
+      case 'tokens': {
+        const issuedAt = now()
+        const tokens = normalizeTokenResponse(outcome.response, issuedAt)
+        const active = await keyRing.activeKey(trx, key.tenantId)
+        const seal = (field: 'access_token' | 'refresh_token' | 'id_token', value: string) =>
+          sealToken(active.key, location, field, active.version, Buffer.from(value, 'utf8'))
+        const keep = (field: 'refresh_token' | 'id_token', sealed: Uint8Array | null) =>
+          carrySealedSecret(keyRing, location, field, sealed, tokenSet.dataKey, active)
+        // RFC 6749 §5.1: an omitted scope is the scope granted before.
+        const scope = outcome.response.scope === undefined || outcome.response.scope === null ? tokenSet.scope : normalizeScope(outcome.response.scope)
+        await repository.updateRefreshedTokenSet(trx, key.tenantId, tokenSet.id, {
+          token_type: tokens.tokenType,
+          scope,
+          expires_at: tokens.expiresAt,
+          issued_at: issuedAt,
+          key_version: active.version,
+          access_token_sealed: seal('access_token', tokens.accessToken),
+          // A rotated refresh token replaces the old one; a response without one keeps it.
+          refresh_token_sealed: tokens.refreshToken !== undefined ? seal('refresh_token', tokens.refreshToken) : await keep('refresh_token', tokenSet.refresh_token_sealed),
+          id_token_sealed: tokens.idToken !== undefined ? seal('id_token', tokens.idToken) : await keep('id_token', tokenSet.id_token_sealed),
+        })
+        await audit('success', null, active.version)
+        options.onRefresh?.('refreshed')
+        return {
+          kind: 'fresh',
+          token: { accessToken: tokens.accessToken, tokenType: tokens.tokenType, scope, expiresAt: tokens.expiresAt, keyVersion: active.version },
+        }
+      }
+      case 'invalid_grant': {
+        await repository.markReauthRequired(trx, key.tenantId, tokenSet.id)
+        await audit('failed', 'token_set.reconnect_required', tokenSet.key_version)
+        options.onRefresh?.('reauth_required')
+        return { kind: 'refuse', error: reconnect() }
+      }
+      case 'unavailable': {
+        await audit('failed', 'provider.unavailable', tokenSet.key_version)
+        options.onRefresh?.('provider_unavailable')
+        // The stored set stays as it was; while its token is still valid, it is still served.
+        if (!isExpired(tokenSet)) return { kind: 'serve', tokenSet }
+        return {
+          kind: 'refuse',
+          error: new VaultError('provider.unavailable', 'The provider could not refresh the access token right now; retry shortly', {
+            retryAfterSeconds: 5,
+          }),
+        }
+      }
+      case 'rejected': {
+        await audit('failed', 'provider.refresh_rejected', tokenSet.key_version)
+        options.onRefresh?.('provider_rejected')
+        if (!isExpired(tokenSet)) return { kind: 'serve', tokenSet }
+        return {
+          kind: 'refuse',
+          error: new VaultError(
+            'provider.refresh_rejected',
+            "The provider refused the connector's refresh request: check the connector's refresh settings",
+          ),
+        }
+      }
+    }
+  }
+
+  async function refreshOnce(key: TokenSetKey, context: RefreshContext): Promise<FreshAccessToken> {
+    let decision: Decision
+    try {
+      decision = await inTenantTransaction(db, key.tenantId, (trx) => decide(trx, key, context))
+    } catch (error) {
+      if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) {
+        throw new VaultError('service.unavailable', 'Another refresh of this token set is still running; retry shortly', { retryAfterSeconds: 1 })
+      }
+      throw error
+    }
+    // Refusals are thrown only now, after the commit: the reauth mark and the audit event must stay.
+    if (decision.kind === 'refuse') throw decision.error
+    if (decision.kind === 'fresh') return decision.token
+    const { tokenSet } = decision
+    const dataKey = await keyRing.unwrap(tokenSet.dataKey)
+    const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, 'access_token', tokenSet.key_version, tokenSet.access_token_sealed)
+    return {
+      accessToken: accessToken.toString('utf8'),
+      tokenType: tokenSet.token_type,
+      scope: tokenSet.scope,
+      expiresAt: tokenSet.expires_at,
+      keyVersion: tokenSet.key_version,
+    }
+  }
+
+  return {
+    isDue: (expiresAt, issuedAt, at) => isRefreshDue(expiresAt, issuedAt, at, marginMs),
+    refresh(key, context) {
+      const flightKey = JSON.stringify([key.tenantId, key.userId, key.connectorType, key.connectorId])
+      const running = inFlight.get(flightKey)
+      if (running !== undefined) return running
+      const attempt = refreshOnce(key, context).finally(() => inFlight.delete(flightKey))
+      inFlight.set(flightKey, attempt)
+      return attempt
+    },
+  }
+}
