@@ -174,10 +174,10 @@ async function keysDestroy(args: string[]): Promise<number> {
     const messages = {
       not_found: `tenant ${tenantId} has no data key v${version}`,
       active: `v${version} is the active data key of ${tenantId}: rotate first (keys rotate --tenant ${tenantId})`,
-      in_use: `v${version} still protects token sets of ${tenantId}: run keys reencrypt --tenant ${tenantId} first`,
+      in_use: `v${version} still protects secrets of ${tenantId}: run keys reencrypt --tenant ${tenantId} first`,
     }
     output.result(outcome, () =>
-      outcome.destroyed ? `destroyed data key v${version} of ${tenantId}` : `refused: ${messages[outcome.reason]}${outcome.tokenSets ? ` (${outcome.tokenSets} token sets)` : ''}`,
+      outcome.destroyed ? `destroyed data key v${version} of ${tenantId}` : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets)` : ''}`,
     )
     return outcome.destroyed ? 0 : 1
   })
@@ -213,7 +213,7 @@ export async function tenantsCommand(args: string[]): Promise<number> {
     const result = await shredTenant(database.db, tenantId)
     keyRing.forgetTenant(tenantId)
     output.result({ tenant_id: tenantId, ...result }, () =>
-      `shredded ${tenantId}: ${result.tokenSets} token sets and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
+      `shredded ${tenantId}: ${result.tokenSets} token sets, ${result.connectorSettings} connector settings and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
     )
     return 0
   })

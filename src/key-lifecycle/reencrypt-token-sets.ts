@@ -6,6 +6,7 @@ import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { recordKeyOperation } from './key-events.ts'
+import { countConnectorSecretsToReencrypt, reencryptConnectorSecrets } from './reencrypt-connector-secrets.ts'
 import {
   countTokenSetsToReencrypt,
   findDataKey,
@@ -36,13 +37,16 @@ export interface ReencryptResult {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
- * Moves token sets to their tenant's active data key, one batch per transaction. The work left is defined
+ * Moves token sets (and then connector client secrets) to their tenant's active data key, one batch per transaction. The work left is defined
  * by the data ("not on the active version"), so the command is resumable after a crash or Ctrl-C and
  * idempotent: a batch either commits whole or not at all, and a committed row is never taken again.
  * Memory holds one batch, whatever the number of token sets.
  */
 export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, options: ReencryptOptions): Promise<ReencryptResult> {
-  const total = await inOperatorTransaction(db, (trx) => countTokenSetsToReencrypt(trx, options.tenantId))
+  const total = await inOperatorTransaction(
+    db,
+    async (trx) => (await countTokenSetsToReencrypt(trx, options.tenantId)) + (await countConnectorSecretsToReencrypt(trx, options.tenantId)),
+  )
   const started = Date.now()
   const touchedTenants = new Set<string>()
   let done = 0
@@ -100,6 +104,10 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
     }
     await Promise.all(Array.from({ length: Math.max(1, options.parallelism) }, worker))
   }
+  // Connector client secrets are sealed under the same data keys and move with them.
+  const connectors = await reencryptConnectorSecrets(db, keyRing, { tenantId: options.tenantId, signal: options.signal })
+  done += connectors.done
+  for (const tenantId of connectors.tenants) touchedTenants.add(tenantId)
   reportProgress()
   if (touchedTenants.size > 0) {
     await inOperatorTransaction(db, async (trx) => {
@@ -108,6 +116,9 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
       }
     })
   }
-  const remaining = await inOperatorTransaction(db, (trx) => countTokenSetsToReencrypt(trx, options.tenantId))
+  const remaining = await inOperatorTransaction(
+    db,
+    async (trx) => (await countTokenSetsToReencrypt(trx, options.tenantId)) + (await countConnectorSecretsToReencrypt(trx, options.tenantId)),
+  )
   return { done, remaining, interrupted: options.signal.aborted }
 }

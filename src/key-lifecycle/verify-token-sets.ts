@@ -1,20 +1,23 @@
 import { sql, type Kysely } from 'kysely'
 import { SEALED_FIELDS, type SealedField } from '../crypto/token-binding.ts'
 import { openToken } from '../crypto/token-sealing.ts'
+import { openClientSecret } from '../crypto/connector-secret-sealing.ts'
 import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 
 export interface VerifyFailure {
   tenant_id: string
+  /** A token set's id, or for a connector's client secret "connector:<type>/<id>". */
   token_set_id: string
-  field: SealedField | 'data_key'
+  field: SealedField | 'client_secret' | 'data_key'
   /** An error code, never a message that could carry material. */
   code: string
 }
 
 export interface VerifyResult {
   checked: number
+  connectors_checked: number
   failures: VerifyFailure[]
 }
 
@@ -84,5 +87,38 @@ export async function verifyTokenSets(
     const last = rows.at(-1)!
     after = { tenant_id: last.tenant_id, id: last.id }
   }
-  return { checked, failures }
+  const connectorsChecked = await verifyConnectorSecrets(db, keyRing, options.tenantId, failures)
+  return { checked, connectors_checked: connectorsChecked, failures }
+}
+
+/** Client secrets are one per connector: all are checked, even when token sets are sampled. */
+async function verifyConnectorSecrets(db: Kysely<DB>, keyRing: DataKeyRing, tenantId: string | undefined, failures: VerifyFailure[]): Promise<number> {
+  const rows = await inOperatorTransaction(db, async (trx) => {
+    const result = await sql<{
+      tenant_id: string
+      connector_type: string
+      connector_id: string
+      key_version: number
+      client_secret_sealed: Uint8Array | null
+      root_key_id: string
+      wrapped_key: Uint8Array
+    }>`
+      SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed, dk.root_key_id, dk.wrapped_key
+      FROM connector_refresh_settings rs JOIN data_keys dk ON dk.tenant_id = rs.tenant_id AND dk.version = rs.key_version
+      WHERE true ${tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${tenantId}`}
+      ORDER BY rs.tenant_id, rs.connector_type, rs.connector_id`.execute(trx)
+    return result.rows
+  })
+  for (const row of rows) {
+    const id = `connector:${row.connector_type}/${row.connector_id}`
+    if (row.client_secret_sealed === null) continue
+    try {
+      const key = await keyRing.unwrap({ tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key })
+      const location = { tenantId: row.tenant_id, connectorType: row.connector_type, connectorId: row.connector_id }
+      openClientSecret(key, location, row.key_version, row.client_secret_sealed).fill(0)
+    } catch (error) {
+      failures.push({ tenant_id: row.tenant_id, token_set_id: id, field: 'client_secret', code: (error as { code?: string }).code ?? 'internal' })
+    }
+  }
+  return rows.length
 }

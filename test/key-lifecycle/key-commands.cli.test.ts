@@ -6,11 +6,25 @@ import { createCliEnvironment, seedTokenSets } from '../support/cli-environment.
 const cli = await createCliEnvironment(t)
 const TENANT = 'acme'
 const OTHER = 'globex'
-const tokens = await cli.withDatabase(async (_db, tokenSets) => {
+const tokens = await cli.withDatabase(async (_db, tokenSets, refreshSettings) => {
   const acme = await seedTokenSets(tokenSets, TENANT, 37)
   await seedTokenSets(tokenSets, OTHER, 5)
+  // Connector client secrets are sealed under the same data keys and share their lifecycle.
+  for (const tenantId of [TENANT, OTHER]) {
+    await refreshSettings.put(
+      { tenantId, connectorType: 'social', connectorId: 'github' },
+      { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'Iv1.abc', client_secret: `cs_${tenantId}`, client_auth_method: 'client_secret_post', extra_params: {} },
+    )
+  }
   return acme
 })
+
+async function connectorKeyVersion(tenantId: string) {
+  return cli.withDatabase(async (db) => {
+    const row = await sql<{ key_version: number }>`SELECT key_version FROM connector_refresh_settings WHERE tenant_id = ${tenantId}`.execute(db.db)
+    return row.rows[0]?.key_version
+  })
+}
 
 async function readAll(rootKeyIds?: string[]) {
   return cli.withDatabase(async (_db, tokenSets) => {
@@ -55,7 +69,7 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
 
   const inUse = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '1', '--json'])
   t.equal(inUse.code, 1)
-  t.same(JSON.parse(inUse.stdout), { destroyed: false, reason: 'in_use', tokenSets: 37 })
+  t.same(JSON.parse(inUse.stdout), { destroyed: false, reason: 'in_use', tokenSets: 37, connectorSecrets: 1 })
   const active = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '2'])
   t.equal(active.code, 1)
   t.match(active.stdout, 'rotate first')
@@ -64,8 +78,10 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
   t.equal(reencrypted.code, 0, reencrypted.stderr)
   const lines = reencrypted.stdout.trim().split('\n').map((line) => JSON.parse(line))
   t.ok(lines.filter((line) => line.event === 'progress').length >= 4, 'JSON lines of progress off a terminal')
-  t.match(lines.at(-1), { event: 'done', done: 37, remaining: 0, interrupted: false })
+  t.match(lines.at(-1), { event: 'done', done: 38, remaining: 0, interrupted: false }, '37 token sets and one client secret')
   t.same((await versions(TENANT)).sets, [{ key_version: 2, n: 37 }])
+  t.equal(await connectorKeyVersion(TENANT), 2, 'the client secret moved too')
+  t.equal(await connectorKeyVersion(OTHER), 1)
   t.same((await versions(OTHER)).sets, [{ key_version: 1, n: 5 }], 'another tenant untouched')
   t.same(await readAll(), tokens, 'every token reads back unchanged')
 
@@ -82,7 +98,7 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
 t.test('verify: every secret opens; a tampered one is reported by id, without secrets', async (t) => {
   const clean = await cli.run(['verify', '--json'])
   t.equal(clean.code, 0, clean.stderr)
-  t.same(JSON.parse(clean.stdout), { checked: 42, failures: [] })
+  t.same(JSON.parse(clean.stdout), { checked: 42, connectors_checked: 2, failures: [] })
   const sample = await cli.run(['verify', '--sample', '3', '--json'])
   t.equal(JSON.parse(sample.stdout).checked, 3)
 
@@ -96,6 +112,15 @@ t.test('verify: every secret opens; a tampered one is reported by id, without se
   t.match(failing.stdout, tampered)
   t.match(failing.stdout, /refresh_token\s+crypto\.integrity/)
   t.notMatch(failing.stdout + failing.stderr, /gho_|ghr_|idt_/, 'no secret printed')
+
+  await cli.withDatabase((db) =>
+    sql`UPDATE connector_refresh_settings SET client_secret_sealed = overlay(client_secret_sealed placing '\\x00'::bytea from 50 for 1) WHERE tenant_id = ${OTHER}`.execute(db.db),
+  )
+  const connector = await cli.run(['verify', '--tenant', OTHER, '--json'])
+  t.equal(connector.code, 1)
+  const secretFailures = JSON.parse(connector.stdout).failures.filter((failure: { field: string }) => failure.field === 'client_secret')
+  t.same(secretFailures, [{ tenant_id: OTHER, token_set_id: 'connector:social/github', field: 'client_secret', code: 'crypto.integrity' }])
+  t.notMatch(connector.stdout + connector.stderr, /cs_/, 'no client secret printed')
 })
 
 t.test('rotate-root re-wraps every data key and touches no token set', async (t) => {
@@ -122,7 +147,7 @@ t.test('tenants shred: refused without --yes, then complete', async (t) => {
   const env = { VAULT_LOCAL_ROOT_KEYS: `root-2=${cli.rootKeys['root-2']}` }
   const shredded = await cli.run(['tenants', 'shred', OTHER, '--yes', '--json'], { env })
   t.equal(shredded.code, 0, shredded.stderr)
-  t.same(JSON.parse(shredded.stdout), { tenant_id: OTHER, tokenSets: 5, dataKeys: 1, tenant: true })
+  t.same(JSON.parse(shredded.stdout), { tenant_id: OTHER, tokenSets: 5, connectorSettings: 1, dataKeys: 1, tenant: true })
   const left = await cli.withDatabase((db) =>
     sql<{ t: number; d: number; a: number }>`SELECT (SELECT count(*)::int FROM token_sets WHERE tenant_id = ${OTHER}) AS t,
       (SELECT count(*)::int FROM data_keys WHERE tenant_id = ${OTHER}) AS d,

@@ -8,6 +8,7 @@ import { openDatabase, type Database } from '../../src/db/database.ts'
 import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
 import { createTokenSetService, type TokenSetService } from '../../src/token-sets/token-set.service.ts'
+import { createRefreshSettingsService, type RefreshSettingsService } from '../../src/connectors/refresh-settings.service.ts'
 import { createTestDatabase, PGLITE_TEMPLATE_FILE, TEST_DATABASE_URL } from './test-database.ts'
 
 const root = path.resolve(import.meta.dirname, '../..')
@@ -27,7 +28,10 @@ export interface CliRun {
 export interface CliEnvironment {
   env: Record<string, string>
   rootKeys: Record<string, string>
-  withDatabase<T>(work: (db: Database, tokenSets: TokenSetService) => Promise<T>, rootKeyIds?: string[]): Promise<T>
+  withDatabase<T>(
+    work: (db: Database, tokenSets: TokenSetService, refreshSettings: RefreshSettingsService) => Promise<T>,
+    rootKeyIds?: string[],
+  ): Promise<T>
   run(args: string[], options?: { env?: Record<string, string>; killAfterMs?: number }): Promise<CliRun>
 }
 
@@ -62,7 +66,11 @@ export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
           rootKeyIds.at(-1)!,
         )
         const keyRing = createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 1000 })
-        return await work(db, createTokenSetService({ db: db.db, keyRing }))
+        return await work(
+          db,
+          createTokenSetService({ db: db.db, keyRing }),
+          createRefreshSettingsService({ db: db.db, keyRing, allowInsecureHttp: false }),
+        )
       } finally {
         await release(db)
       }
