@@ -1,3 +1,4 @@
+import { ALL_SCOPES } from '../../src/auth/scopes.ts'
 import { createPublicKey } from 'node:crypto'
 import { SignJWT, base64url } from 'jose'
 import { sql } from 'kysely'
@@ -23,6 +24,15 @@ const routes = [
   { method: 'DELETE', url: `/v1/tenants/${tenant}/users/nobody/connections`, scope: 'token_sets:write', action: 'user.token_sets.delete' },
   { method: 'DELETE', url: `/v1/tenants/${tenant}/connectors/social/nothing/token-sets`, scope: 'token_sets:write', action: 'connector.token_sets.delete' },
   { method: 'GET', url: `/v1/tenants/${tenant}/audit-events`, scope: 'audit:read', action: 'audit.list' },
+  {
+    method: 'PUT',
+    url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
+    scope: 'connectors:write',
+    action: 'connector.refresh_settings.put',
+    payload: { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'a', client_secret: 'cs_x' },
+  },
+  { method: 'GET', url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`, scope: 'connectors:write', action: 'connector.refresh_settings.read' },
+  { method: 'DELETE', url: `/v1/tenants/${tenant}/connectors/social/nothing`, scope: 'connectors:write', action: 'connector.delete' },
 ] as const
 
 function unsigned(payload: Record<string, unknown>): string {
@@ -41,7 +51,7 @@ const attempts: Array<{ name: string; token: (route: (typeof routes)[number]) =>
   { name: 'wrong audience', token: async () => `Bearer ${await issuer.mint({}, { audience: 'another-api' })}`, status: 401, code: 'auth.invalid_token' },
   {
     name: 'alg none',
-    token: async () => `Bearer ${unsigned({ iss: issuer.issuer, aud: 'secret-vault', exp: now() + 300, scope: 'token_sets:write token_sets:read connections:read audit:read', client_id: 'x' })}`,
+    token: async () => `Bearer ${unsigned({ iss: issuer.issuer, aud: 'secret-vault', exp: now() + 300, scope: ALL_SCOPES.join(' '), client_id: 'x' })}`,
     status: 401,
     code: 'auth.invalid_token',
   },
@@ -49,7 +59,7 @@ const attempts: Array<{ name: string; token: (route: (typeof routes)[number]) =>
     name: 'HS256 signed with the public key',
     token: async () => {
       const publicPem = createPublicKey({ key: issuer.signingKey.publicJwk as any, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
-      const jwt = await new SignJWT({ scope: 'token_sets:write token_sets:read connections:read audit:read', client_id: 'x' })
+      const jwt = await new SignJWT({ scope: ALL_SCOPES.join(' '), client_id: 'x' })
         .setProtectedHeader({ alg: 'HS256', kid: issuer.signingKey.kid })
         .setIssuer(issuer.issuer)
         .setAudience('secret-vault')
@@ -63,7 +73,7 @@ const attempts: Array<{ name: string; token: (route: (typeof routes)[number]) =>
   { name: 'unknown kid', token: async () => `Bearer ${await issuer.mint({}, { kid: 'unknown-key' })}`, status: 401, code: 'auth.invalid_token' },
   {
     name: 'missing scope',
-    token: async (route) => `Bearer ${await issuer.mint({ client_id: 'narrow', scope: ['token_sets:write', 'token_sets:read', 'connections:read', 'audit:read'].filter((s) => s !== route.scope).join(' ') })}`,
+    token: async (route) => `Bearer ${await issuer.mint({ client_id: 'narrow', scope: ALL_SCOPES.filter((s) => s !== route.scope).join(' ') })}`,
     status: 403,
     code: 'auth.insufficient_scope',
   },
