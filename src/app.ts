@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import sensible from '@fastify/sensible'
 import underPressure from '@fastify/under-pressure'
 import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
@@ -19,7 +20,7 @@ import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { healthRoutes } from './http/health.routes.ts'
 import type { DataKeyRing } from './keys/data-key-ring.ts'
 import type { KeyProvider } from './keys/key-provider.ts'
-import { openApiInfo, openApiTransform } from './openapi.ts'
+import { openApiInfo, openApiTransform, openApiTransformObject } from './openapi.ts'
 import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
 import { createTokenSetService } from './token-sets/token-set.service.ts'
 import { createTokenRefresher } from './token-sets/token-refresh.ts'
@@ -98,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   await app.register(sensible)
-  await app.register(swagger, { openapi: openApiInfo, transform: openApiTransform })
+  await app.register(swagger, { openapi: openApiInfo, transform: openApiTransform, transformObject: openApiTransformObject })
   installErrorHandling(app)
   // First of all hooks, so that every response — shed, refused or served — carries these.
   app.addHook('onRequest', async (request, reply) => {
@@ -146,6 +147,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const refreshSettings = createRefreshSettingsService({ db: deps.db, keyRing: deps.keyRing, allowInsecureHttp: refresh.allowInsecureHttp })
   await app.register(healthRoutes, { db: deps.db, keyProvider: deps.keyProvider })
   await app.register(metricsRoutes, { metrics })
+  // The interactive reference, from the same document as openapi.yaml; public like the contract itself.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true, displayRequestDuration: true } })
   await app.register(tokenSetRoutes, { prefix: API_PREFIX, tokenSets })
   await app.register(connectorRoutes, { prefix: API_PREFIX, refreshSettings })
   await app.register(auditRoutes, { prefix: API_PREFIX, audit })

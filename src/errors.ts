@@ -59,6 +59,31 @@ const statusByCode: Record<ErrorCode, number> = {
   internal: 500,
 }
 
+/** What each code means to a caller; rendered into openapi.yaml next to the code enum. */
+export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
+  'request.invalid': 'A path parameter, query parameter, field or combination is invalid; `issues` says which',
+  'request.invalid_json': 'The body is not JSON',
+  'request.body_too_large': 'The body exceeds the configured limit',
+  'request.unsupported_media_type': 'The body is not application/json',
+  'route.not_found': 'No such route',
+  'auth.missing_token': 'No bearer token',
+  'auth.invalid_token': 'Bad signature, algorithm, issuer, audience or kid, or expired / not yet valid',
+  'auth.insufficient_scope': "The token lacks the route's scope (named in WWW-Authenticate)",
+  'auth.tenant_forbidden': 'The token is bound to other tenants',
+  'token_set.not_found': 'Nothing is stored for this connection',
+  'token_set.reconnect_required': 'The access token expired and cannot be refreshed, or the provider revoked the grant: ask the user to connect again',
+  'token_set.insufficient_scope': 'The user granted fewer scopes than required_scopes; `issues` names the missing ones',
+  'connector.not_found': 'No refresh settings are registered for this connector',
+  'provider.unavailable': 'The provider could not refresh the token right now; retry after Retry-After',
+  'provider.refresh_rejected': "The provider refused the connector's refresh request: fix the connector's refresh settings",
+  'crypto.integrity': 'A stored secret failed its integrity check (tampered or moved)',
+  'key.unavailable': 'The key provider cannot be reached right now; retry',
+  'key.unknown_root_key': 'A data key is wrapped by a root key that is not configured',
+  'key.provider_misconfigured': 'The key provider refuses (access denied, key disabled or missing)',
+  'service.unavailable': "Retry after Retry-After: the issuer's keys cannot be fetched, the audit trail cannot be written, or the service is overloaded",
+  internal: 'Anything else; the message is generic',
+}
+
 export interface ValidationIssue {
   path: string
   message: string

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { jsonSchemaTransform } from 'fastify-type-provider-zod'
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { stringify } from 'yaml'
 import { SCOPE_DESCRIPTIONS } from './auth/scopes.ts'
 
@@ -8,6 +8,7 @@ export const openApiInfo = {
   info: {
     title: 'secret-vault',
     version: '1.0.0',
+    license: { name: 'UNLICENSED' },
     description:
       'Keeps federated OAuth/OIDC token sets safe. The identity core pushes provider token responses; the account ' +
       'API reads access tokens back. Callers authenticate with OAuth 2.0 client-credentials access tokens (JWT) ' +
@@ -17,6 +18,7 @@ export const openApiInfo = {
   servers: [{ url: 'http://127.0.0.1:8080' }],
   tags: [
     { name: 'token sets', description: 'Store, read, list and delete token sets' },
+    { name: 'connectors', description: "How the vault refreshes a connector's tokens; deleting a connector" },
     { name: 'audit', description: 'The append-only audit trail' },
     { name: 'operations', description: 'Liveness and readiness' },
   ],
@@ -35,8 +37,24 @@ export const openApiInfo = {
 export const openApiTransform: typeof jsonSchemaTransform = (input) => {
   const transformed = jsonSchemaTransform(input)
   const scope = (input.route.config as { scope?: string } | undefined)?.scope
-  if (scope === undefined) return transformed
+  // An empty requirement says "public" explicitly (probes, metrics, the reference page).
+  if (scope === undefined) return { ...transformed, schema: { ...transformed.schema, security: [] } }
   return { ...transformed, schema: { ...transformed.schema, security: [{ bearer: [scope] }] } }
+}
+
+/**
+ * Shared schemas (registered with an id) become components. They are emitted in an input and an output
+ * variant; only those something refers to are kept.
+ */
+export const openApiTransformObject: typeof jsonSchemaTransformObject = (input) => {
+  const document = jsonSchemaTransformObject(input) as { components?: { schemas?: Record<string, unknown> } }
+  const schemas = document.components?.schemas
+  if (schemas === undefined) return document as ReturnType<typeof jsonSchemaTransformObject>
+  const refsIn = (value: unknown) => [...JSON.stringify(value).matchAll(/"#\/components\/schemas\/([^"]+)"/g)].map((match) => match[1]!)
+  const used = new Set(refsIn({ ...document, components: { ...document.components, schemas: {} } }))
+  for (const name of used) for (const ref of refsIn(schemas[name])) used.add(ref)
+  document.components!.schemas = Object.fromEntries(Object.entries(schemas).filter(([name]) => used.has(name)))
+  return document as ReturnType<typeof jsonSchemaTransformObject>
 }
 
 /** The contract as YAML, generated from the routes' own zod schemas. */

@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { promisify } from 'node:util'
 import t from 'tap'
+import { ALL_SCOPES } from '../src/auth/scopes.ts'
+import { ERROR_CODES } from '../src/errors.ts'
 import { parse } from 'yaml'
 import { generateOpenApiDocument } from '../src/openapi-document.ts'
 
@@ -19,4 +23,52 @@ t.test('every operation has an id and documents its error responses', async (t) 
       t.ok(operation.responses['400'] && operation.responses['500'], `${operation.operationId} documents 400 and 500`)
     }
   }
+})
+
+t.test('redocly lint finds nothing: no error, no warning beyond the reasoned ignore file', async (t) => {
+  const root = new URL('..', import.meta.url)
+  const { stdout } = await promisify(execFile)('node_modules/.bin/redocly', ['lint', 'openapi.yaml', '--format=json'], { cwd: root }).catch(
+    (failure: { stdout: string }) => ({ stdout: failure.stdout }),
+  )
+  const report = JSON.parse(stdout)
+  t.same(report.problems, [])
+  t.same({ errors: report.totals.errors, warnings: report.totals.warnings }, { errors: 0, warnings: 0 })
+})
+
+t.test('every scope, error code and security requirement is in the contract', async (t) => {
+  const document = parse(committed)
+  t.same(Object.keys(document.components.securitySchemes.bearer.flows.clientCredentials.scopes).sort(), [...ALL_SCOPES].sort())
+  const errorCodes = new Set<string>()
+  for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, any>>)) {
+    for (const [method, operation] of Object.entries(item)) {
+      const name = `${method.toUpperCase()} ${path}`
+      if (path.startsWith('/v1/')) {
+        t.equal(operation.security?.length, 1, `${name} requires a bearer token`)
+        t.ok(ALL_SCOPES.includes(operation.security[0].bearer[0]), `${name} names its scope`)
+        t.ok(operation.responses['401'] && operation.responses['403'], `${name} documents 401 and 403`)
+      } else {
+        t.same(operation.security, [], `${name} is explicitly public`)
+      }
+      for (const response of Object.values(operation.responses as Record<string, any>)) {
+        t.not(response.description, 'Default Response', `${name}: every response is described`)
+        const code = response.content?.['application/json']?.schema?.properties?.code
+        const resolved = code?.$ref === undefined ? code : document.components.schemas[code.$ref.split('/').at(-1)]
+        for (const value of resolved?.enum ?? []) errorCodes.add(value)
+      }
+    }
+  }
+  t.same([...errorCodes].sort(), [...ERROR_CODES].sort(), 'every error code is declared')
+})
+
+t.test('the service serves an interactive reference at /docs, without a token, from the same document', async (t) => {
+  const { buildTestApp, openTestDatabase } = await import('./support/helper.ts')
+  const { app } = await buildTestApp(t, await openTestDatabase(t))
+  const page = await app.inject({ method: 'GET', url: '/docs/', headers: { authorization: '' } })
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], 'text/html')
+  t.match(page.body, /swagger-ui/i)
+  t.match(page.headers['content-security-policy'], "default-src 'self'", 'assets are served locally, under a CSP')
+  const document = await app.inject({ method: 'GET', url: '/docs/json', headers: { authorization: '' } })
+  t.equal(document.statusCode, 200)
+  t.same(document.json(), parse(committed))
 })

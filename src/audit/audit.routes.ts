@@ -15,7 +15,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService }> = async
         summary: "List a tenant's audit events, newest first, with filters and cursor pagination",
         params: auditParamsSchema,
         querystring: auditQuerySchema,
-        response: { 200: auditPageSchema, ...errorResponses(400, 401, 403) },
+        response: { 200: auditPageSchema.describe('A page of events, newest first'), ...errorResponses(400, 401, 403) },
       },
     },
     async (request) => audit.list(request.params.tenantId, request.query),

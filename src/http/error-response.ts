@@ -1,8 +1,18 @@
 import { z } from 'zod'
-import { ERROR_CODES } from '../errors.ts'
+import { ERROR_CODES, ERROR_DESCRIPTIONS } from '../errors.ts'
+
+const codeDescription = [
+  'Stable, machine-readable error code:',
+  '',
+  ...ERROR_CODES.map((code) => `- \`${code}\` — ${ERROR_DESCRIPTIONS[code]}`),
+].join('\n')
+
+/** Registered by id, so openapi.yaml states the codes and their meanings once and refers to them. */
+export const errorCodeSchema = z.enum(ERROR_CODES).describe(codeDescription)
+z.globalRegistry.add(errorCodeSchema, { id: 'ErrorCode' })
 
 export const errorResponseSchema = z.object({
-  code: z.enum(ERROR_CODES).describe('Stable, machine-readable error code'),
+  code: errorCodeSchema,
   message: z.string().describe('Human-readable explanation; never contains secret material'),
   request_id: z.string(),
   issues: z
@@ -13,7 +23,22 @@ export const errorResponseSchema = z.object({
 
 export type ErrorResponse = z.infer<typeof errorResponseSchema>
 
+const STATUS_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (request.invalid, request.invalid_json)',
+  401: 'No valid access token (auth.missing_token, auth.invalid_token)',
+  403: 'The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden)',
+  404: 'Not found',
+  409: 'The user must act: reconnect the account or grant more scopes',
+  413: 'Body too large (request.body_too_large)',
+  415: 'Body is not JSON (request.unsupported_media_type)',
+  500: 'Internal error (crypto.integrity, key.*, internal)',
+  502: 'The provider refused the refresh (provider.refresh_rejected)',
+  503: 'Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable)',
+}
+
 /** Declares the error responses a route can give, for its schema and so for openapi.yaml. */
 export function errorResponses(...statuses: number[]): Record<number, typeof errorResponseSchema> {
-  return Object.fromEntries([...statuses, 500].map((status) => [status, errorResponseSchema]))
+  // Every authenticated route can be shed or find its dependencies down.
+  const all = [...new Set([...statuses, 500, 503])]
+  return Object.fromEntries(all.map((status) => [status, errorResponseSchema.describe(STATUS_DESCRIPTIONS[status] ?? 'Error')]))
 }

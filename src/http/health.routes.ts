@@ -35,7 +35,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
         operationId: 'health',
         tags: ['operations'],
         summary: 'The process is up (liveness)',
-        response: { 200: z.object({ status: z.literal('ok') }) },
+        response: { 200: z.object({ status: z.literal('ok') }).describe('The process is up') },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -49,7 +49,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
         operationId: 'readiness',
         tags: ['operations'],
         summary: 'The database and the key provider are reachable (readiness)',
-        response: { 200: readinessSchema, 503: readinessSchema },
+        response: { 200: readinessSchema.describe('Ready to serve'), 503: readinessSchema.describe('Not ready: a dependency is unreachable') },
       },
     },
     async (_request, reply) => {

@@ -33,7 +33,10 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         summary: "Store the provider's token response for a user's connection (identity core, after sign-in)",
         params: connectionParamsSchema,
         body: pushTokenSetBodySchema,
-        response: { 200: pushTokenSetResponseSchema, 201: pushTokenSetResponseSchema, ...errorResponses(401, 403, 400, 413, 415) },
+        response: {
+          200: pushTokenSetResponseSchema.describe('Updated, or ignored_stale'),
+          201: pushTokenSetResponseSchema.describe('Created'),
+          ...errorResponses(401, 403, 400, 413, 415) },
       },
     },
     async (request, reply) => {
@@ -53,7 +56,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         summary: "Read the connection's access token in the shape apps expect (account API)",
         params: connectionParamsSchema,
         querystring: readAccessTokenQuerySchema,
-        response: { 200: accessTokenResponseSchema, ...errorResponses(401, 403, 400, 404, 409, 502, 503) },
+        response: { 200: accessTokenResponseSchema.describe('The access token, refreshed first if it was about to expire'), ...errorResponses(401, 403, 400, 404, 409, 502, 503) },
       },
     },
     async (request) => {
@@ -75,7 +78,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         tags: ['token sets'],
         summary: "List a user's stored connections: metadata only, never a token",
         params: userParamsSchema,
-        response: { 200: connectionListSchema, ...errorResponses(401, 403, 400) },
+        response: { 200: connectionListSchema.describe("The user's connections"), ...errorResponses(401, 403, 400) },
       },
     },
     async (request) => ({
@@ -92,7 +95,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         tags: ['token sets'],
         summary: "Delete one connection's token set (the user unlinked the identity)",
         params: connectionParamsSchema,
-        response: { 200: deletedCountSchema, ...errorResponses(401, 403, 400) },
+        response: { 200: deletedCountSchema.describe('How many token sets were deleted'), ...errorResponses(401, 403, 400) },
       },
     },
     async (request) => ({ deleted: await tokenSets.deleteTokenSet(request.params) }),
@@ -107,7 +110,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         tags: ['token sets'],
         summary: "Delete all of a user's token sets (the user was deleted)",
         params: userParamsSchema,
-        response: { 200: deletedCountSchema, ...errorResponses(401, 403, 400) },
+        response: { 200: deletedCountSchema.describe('How many token sets were deleted'), ...errorResponses(401, 403, 400) },
       },
     },
     async (request) => ({ deleted: await tokenSets.deleteUserTokenSets(request.params.tenantId, request.params.userId) }),
@@ -122,7 +125,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         tags: ['token sets'],
         summary: "Delete all token sets of a connector (connector deleted or token storage turned off)",
         params: connectorParamsSchema,
-        response: { 200: deletedCountSchema, ...errorResponses(401, 403, 400) },
+        response: { 200: deletedCountSchema.describe('How many token sets were deleted'), ...errorResponses(401, 403, 400) },
       },
     },
     async (request) => ({

@@ -70,6 +70,8 @@ export const connectionSchema = z.object({
   updated_at: z.string(),
 })
 
+z.globalRegistry.add(connectionSchema, { id: 'Connection' })
+
 export const pushTokenSetResponseSchema = z.object({
   result: z
     .enum(['created', 'updated', 'ignored_stale'])
