@@ -1,8 +1,12 @@
-// Regenerates openapi.yaml from the route schemas: `npm run openapi`.
+// Regenerates openapi.yaml from the route schemas, and the client's types from it: `npm run openapi`.
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { generateClientTypes } from './generate-client-types.ts'
 import { generateOpenApiDocument } from '../src/openapi-document.ts'
 
-const file = fileURLToPath(new URL('../openapi.yaml', import.meta.url))
-writeFileSync(file, await generateOpenApiDocument())
-process.stdout.write(`wrote ${file}\n`)
+const documentFile = fileURLToPath(new URL('../openapi.yaml', import.meta.url))
+const typesFile = fileURLToPath(new URL('../src/client/schema.ts', import.meta.url))
+const document = await generateOpenApiDocument()
+writeFileSync(documentFile, document)
+writeFileSync(typesFile, await generateClientTypes(document))
+process.stdout.write(`wrote ${documentFile}\nwrote ${typesFile}\n`)

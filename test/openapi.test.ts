@@ -6,11 +6,17 @@ import { ALL_SCOPES } from '../src/auth/scopes.ts'
 import { ERROR_CODES } from '../src/errors.ts'
 import { parse } from 'yaml'
 import { generateOpenApiDocument } from '../src/openapi-document.ts'
+import { generateClientTypes } from '../scripts/generate-client-types.ts'
 
 const committed = readFileSync(new URL('../openapi.yaml', import.meta.url), 'utf8')
 
 t.test('openapi.yaml is what the code generates (run `npm run openapi` after changing a route)', async (t) => {
   t.equal(committed, await generateOpenApiDocument())
+})
+
+t.test("the client's types are what openapi-typescript makes of openapi.yaml", async (t) => {
+  const committedTypes = readFileSync(new URL('../src/client/schema.ts', import.meta.url), 'utf8')
+  t.equal(committedTypes, await generateClientTypes(committed))
 })
 
 t.test('every operation has an id and documents its error responses', async (t) => {

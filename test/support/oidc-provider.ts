@@ -22,9 +22,12 @@ export interface TestOpenIdProvider {
 }
 
 export interface ProviderOptions {
+  /** Lifetime of the access tokens issued to machine clients (default one hour). */
   accessTokenTtlSeconds?: number
-  /** Client-credentials clients: id → allowed scope. */
-  machineClients?: Record<string, { scope: string; resource: string }>
+  /** The vault as a resource server: its indicator (the tokens' audience) and the scopes it knows. */
+  vault?: { resource: string; scopes: readonly string[] }
+  /** Client-credentials clients (machine callers of the vault): id → the scopes each may get. */
+  machineClients?: Record<string, { scope: string }>
 }
 
 export const CONNECTOR_CLIENT = { id: 'vault-connector', secret: 'connector-secret-0123456789', redirectUri: 'http://127.0.0.1/callback' }
@@ -35,14 +38,15 @@ export async function startOpenIdProvider(t: Test, options: ProviderOptions = {}
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const { privateKey } = await generateKeyPair('RS256', { extractable: true })
   const signingKey = { ...(await exportJWK(privateKey)), kid: 'sig-1', alg: 'RS256', use: 'sig' }
-  const machineClients = Object.entries(options.machineClients ?? {}).map(([id]) => ({
+  const machineClients = Object.entries(options.machineClients ?? {}).map(([id, { scope }]) => ({
     client_id: id,
     client_secret: `${id}-secret-0123456789`,
     grant_types: ['client_credentials'],
     redirect_uris: [],
     response_types: [],
+    scope,
   }))
-  const resources = Object.fromEntries(Object.entries(options.machineClients ?? {}).map(([, c]) => [c.resource, c]))
+  const ttl = options.accessTokenTtlSeconds ?? 3600
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -57,12 +61,13 @@ export async function startOpenIdProvider(t: Test, options: ProviderOptions = {}
     ],
     jwks: { keys: [signingKey] },
     cookies: { keys: ['test-cookie-key'] },
-    scopes: ['openid', 'offline_access', 'profile'],
+    // The vault's scopes are listed too, so machine clients may be limited to some of them.
+    scopes: ['openid', 'offline_access', 'profile', ...(options.vault?.scopes ?? [])],
     claims: { openid: ['sub'], profile: ['name'] },
     findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id, name: 'Alice' }) }),
     pkce: { required: () => true },
     rotateRefreshToken: true,
-    ttl: { AccessToken: options.accessTokenTtlSeconds ?? 3600, ClientCredentials: options.accessTokenTtlSeconds ?? 3600 },
+    ttl: { AccessToken: 3600, ClientCredentials: ttl },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
@@ -70,13 +75,12 @@ export async function startOpenIdProvider(t: Test, options: ProviderOptions = {}
       introspection: { enabled: true },
       clientCredentials: { enabled: true },
       resourceIndicators: {
-        enabled: true,
+        enabled: options.vault !== undefined,
         // Machine clients get JWT access tokens for the vault; the connector's user tokens stay opaque.
-        defaultResource: (_ctx, client) => (client.grantTypeAllowed('client_credentials') ? Object.keys(resources)[0] : undefined) as string,
+        defaultResource: (_ctx, client) => (client.grantTypeAllowed('client_credentials') ? options.vault?.resource : undefined) as string,
         getResourceServerInfo: (_ctx, indicator) => {
-          const resource = resources[indicator]
-          if (resource === undefined) throw new Error(`unknown resource ${indicator}`)
-          return { scope: resource.scope, audience: indicator, accessTokenFormat: 'jwt', accessTokenTTL: options.accessTokenTtlSeconds ?? 3600, jwt: { sign: { alg: 'RS256' } } }
+          if (indicator !== options.vault?.resource) throw new Error(`unknown resource ${indicator}`)
+          return { scope: options.vault.scopes.join(' '), audience: indicator, accessTokenFormat: 'jwt', accessTokenTTL: ttl, jwt: { sign: { alg: 'RS256' } } }
         },
         useGrantedResource: () => true,
       },

@@ -1,0 +1,154 @@
+/**
+ * The typed client for secret-vault: `import { createVaultClient } from 'secret-vault/client'`.
+ *
+ * It authenticates with the caller's client credentials at the identity platform, caches the access token
+ * and renews it before it expires (one fetch however many calls wait), retries a call once when the vault
+ * answers 401, and turns every failure into a VaultError carrying the vault's stable code. Request and
+ * response types come from openapi.yaml.
+ */
+import createClient from 'openapi-fetch'
+import { VaultError, type VaultErrorCode, type VaultErrorIssue } from './errors.ts'
+import type { components, operations, paths } from './schema.ts'
+import { createTokenSource, type ClientCredentials } from './token-source.ts'
+
+export { VaultError } from './errors.ts'
+export type { ClientErrorCode, VaultErrorCode, VaultErrorIssue } from './errors.ts'
+export type { ClientCredentials } from './token-source.ts'
+export type { components, operations, paths } from './schema.ts'
+
+type Json<T> = T extends { content: { 'application/json': infer Body } } ? Body : never
+type RequestBody<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer Body } } } ? Body : never
+type Success<Op extends keyof operations> = Json<operations[Op]['responses'][keyof operations[Op]['responses'] & (200 | 201)]>
+
+export type ConnectorType = operations['pushTokenSet']['parameters']['path']['connectorType']
+export interface UserRef {
+  tenantId: string
+  userId: string
+}
+export interface ConnectorRef {
+  tenantId: string
+  connectorType: ConnectorType
+  connectorId: string
+}
+export type ConnectionRef = UserRef & ConnectorRef
+
+export type PushTokenSetBody = RequestBody<'pushTokenSet'>
+export type PushTokenSetResult = Success<'pushTokenSet'>
+export type AccessToken = Success<'readAccessToken'>
+export type Connection = components['schemas']['Connection']
+export type RefreshSettingsBody = RequestBody<'putRefreshSettings'>
+export type RefreshSettings = Success<'getRefreshSettings'>
+export type AuditQuery = NonNullable<operations['listAuditEvents']['parameters']['query']>
+export type AuditPage = Success<'listAuditEvents'>
+
+export interface VaultClientOptions {
+  /** Where the vault is, e.g. `https://secret-vault.internal`. */
+  baseUrl: string
+  credentials: ClientCredentials
+  /** Renew the access token this many seconds before it expires (default 60). */
+  renewBeforeSeconds?: number
+  /** Allow plain-http token endpoints (development only). */
+  allowInsecureRequests?: boolean
+  fetch?: typeof fetch
+  /** The clock the token cache uses (tests). */
+  now?: () => number
+}
+
+export interface VaultClient {
+  /** Identity core, after a sign-in: store the provider's token response. */
+  pushTokenSet(connection: ConnectionRef, body: PushTokenSetBody): Promise<PushTokenSetResult>
+  /** Account API: the connection's access token, refreshed by the vault if it was about to expire. */
+  readAccessToken(connection: ConnectionRef, options?: { requiredScopes?: readonly string[] }): Promise<AccessToken>
+  /** Admin console: a user's connections, metadata only. */
+  listConnections(user: UserRef): Promise<Connection[]>
+  deleteTokenSet(connection: ConnectionRef): Promise<{ deleted: number }>
+  deleteUserTokenSets(user: UserRef): Promise<{ deleted: number }>
+  deleteConnectorTokenSets(connector: ConnectorRef): Promise<{ deleted: number }>
+  putRefreshSettings(connector: ConnectorRef, body: RefreshSettingsBody): Promise<RefreshSettings>
+  getRefreshSettings(connector: ConnectorRef): Promise<RefreshSettings>
+  /** The connector was deleted: its token sets and refresh settings go together. */
+  deleteConnector(connector: ConnectorRef): Promise<Success<'deleteConnector'>>
+  listAuditEvents(tenantId: string, query?: AuditQuery): Promise<AuditPage>
+}
+
+export function createVaultClient(options: VaultClientOptions): VaultClient {
+  const baseFetch = options.fetch ?? globalThis.fetch
+  const tokens = createTokenSource({
+    credentials: options.credentials,
+    renewBeforeMs: (options.renewBeforeSeconds ?? 60) * 1000,
+    allowInsecureRequests: options.allowInsecureRequests ?? false,
+    fetch: baseFetch,
+    now: options.now ?? Date.now,
+  })
+
+  /** Sends with the cached token; on 401, once more with a fresh one (the token was revoked or the keys rotated). */
+  async function authenticatedFetch(request: Request): Promise<Response> {
+    const retry = request.clone()
+    const send = async (attempt: Request) => {
+      const token = await tokens.get()
+      attempt.headers.set('authorization', `Bearer ${token}`)
+      try {
+        return { token, response: await baseFetch(attempt) }
+      } catch (error) {
+        throw new VaultError('client.unexpected_response', 'The vault could not be reached', { cause: error })
+      }
+    }
+    const first = await send(request)
+    if (first.response.status !== 401) return first.response
+    tokens.invalidate(first.token)
+    return (await send(retry)).response
+  }
+
+  const http = createClient<paths>({ baseUrl: options.baseUrl.replace(/\/+$/, ''), fetch: authenticatedFetch })
+
+  async function call<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+    const { data, error, response } = await request
+    if (response.ok && data !== undefined) return data
+    throw toVaultError(response, error)
+  }
+
+  const connectionPath = (c: ConnectionRef) => ({
+    tenantId: c.tenantId,
+    userId: c.userId,
+    connectorType: c.connectorType,
+    connectorId: c.connectorId,
+  })
+  const connectorPath = (c: ConnectorRef) => ({ tenantId: c.tenantId, connectorType: c.connectorType, connectorId: c.connectorId })
+  const userPath = (u: UserRef) => ({ tenantId: u.tenantId, userId: u.userId })
+  const connection = '/v1/tenants/{tenantId}/users/{userId}/connections/{connectorType}/{connectorId}' as const
+  const connector = '/v1/tenants/{tenantId}/connectors/{connectorType}/{connectorId}' as const
+
+  return {
+    pushTokenSet: (c, body) => call(http.PUT(`${connection}/token-set`, { params: { path: connectionPath(c) }, body })),
+    readAccessToken: (c, { requiredScopes } = {}) =>
+      call(
+        http.GET(`${connection}/access-token`, {
+          params: { path: connectionPath(c), query: requiredScopes === undefined ? {} : { required_scopes: requiredScopes.join(' ') } },
+        }),
+      ),
+    listConnections: async (u) =>
+      (await call(http.GET('/v1/tenants/{tenantId}/users/{userId}/connections', { params: { path: userPath(u) } }))).connections,
+    deleteTokenSet: (c) => call(http.DELETE(connection, { params: { path: connectionPath(c) } })),
+    deleteUserTokenSets: (u) => call(http.DELETE('/v1/tenants/{tenantId}/users/{userId}/connections', { params: { path: userPath(u) } })),
+    deleteConnectorTokenSets: (c) => call(http.DELETE(`${connector}/token-sets`, { params: { path: connectorPath(c) } })),
+    putRefreshSettings: (c, body) => call(http.PUT(`${connector}/refresh-settings`, { params: { path: connectorPath(c) }, body })),
+    getRefreshSettings: (c) => call(http.GET(`${connector}/refresh-settings`, { params: { path: connectorPath(c) } })),
+    deleteConnector: (c) => call(http.DELETE(connector, { params: { path: connectorPath(c) } })),
+    listAuditEvents: (tenantId, query = {}) => call(http.GET('/v1/tenants/{tenantId}/audit-events', { params: { path: { tenantId }, query } })),
+  }
+}
+
+function toVaultError(response: Response, body: unknown): VaultError {
+  const retryAfter = Number(response.headers.get('retry-after'))
+  const details = {
+    status: response.status,
+    requestId: response.headers.get('x-request-id') ?? undefined,
+    ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+  }
+  if (isVaultErrorBody(body)) return new VaultError(body.code, body.message, { ...details, issues: body.issues ?? [] })
+  return new VaultError('client.unexpected_response', `The vault answered ${response.status} without an error body`, details)
+}
+
+function isVaultErrorBody(body: unknown): body is { code: VaultErrorCode; message: string; issues?: VaultErrorIssue[] } {
+  return typeof body === 'object' && body !== null && typeof (body as { code?: unknown }).code === 'string' && typeof (body as { message?: unknown }).message === 'string'
+}

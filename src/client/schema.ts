@@ -1,0 +1,1903 @@
+// Generated from openapi.yaml by `npm run openapi` (openapi-typescript). Do not edit.
+
+export interface paths {
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The process is up (liveness) */
+        get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The database and the key provider are reachable (readiness) */
+        get: operations["readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics (text exposition format) */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/users/{userId}/connections/{connectorType}/{connectorId}/token-set": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Store the provider's token response for a user's connection (identity core, after sign-in) */
+        put: operations["pushTokenSet"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/users/{userId}/connections/{connectorType}/{connectorId}/access-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read the connection's access token in the shape apps expect (account API) */
+        get: operations["readAccessToken"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/users/{userId}/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a user's stored connections: metadata only, never a token */
+        get: operations["listConnections"];
+        put?: never;
+        post?: never;
+        /** Delete all of a user's token sets (the user was deleted) */
+        delete: operations["deleteUserTokenSets"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/users/{userId}/connections/{connectorType}/{connectorId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one connection's token set (the user unlinked the identity) */
+        delete: operations["deleteTokenSet"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/connectors/{connectorType}/{connectorId}/token-sets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete all token sets of a connector (connector deleted or token storage turned off) */
+        delete: operations["deleteConnectorTokenSets"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/connectors/{connectorType}/{connectorId}/refresh-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read the connector's refresh settings; the client secret is never returned */
+        get: operations["getRefreshSettings"];
+        /** Register how the vault refreshes the connector's token sets (token endpoint, client credentials) */
+        put: operations["putRefreshSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/connectors/{connectorType}/{connectorId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** The connector was deleted: delete its token sets and its refresh settings together */
+        delete: operations["deleteConnector"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a tenant's audit events, newest first, with filters and cursor pagination */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        Connection: {
+            /** Format: uuid */
+            id: string;
+            tenant_id: string;
+            user_id: string;
+            /** @enum {string} */
+            connector_type: "social" | "enterprise_sso";
+            connector_id: string;
+            target: string | null;
+            issuer: string | null;
+            provider_subject: string | null;
+            token_type: string;
+            /** @description Granted scopes, space-separated */
+            scope: string;
+            /** @description When the access token expires (RFC 3339), null when the provider said nothing */
+            expires_at: string | null;
+            has_refresh_token: boolean;
+            has_id_token: boolean;
+            /** @enum {string} */
+            state: "active" | "reauth_required";
+            key_version: number;
+            issued_at: string;
+            created_at: string;
+            updated_at: string;
+        };
+        /** @enum {string} */
+        ErrorCode: "request.invalid" | "request.invalid_json" | "request.body_too_large" | "request.unsupported_media_type" | "route.not_found" | "auth.missing_token" | "auth.invalid_token" | "auth.insufficient_scope" | "auth.tenant_forbidden" | "token_set.not_found" | "token_set.reconnect_required" | "token_set.insufficient_scope" | "connector.not_found" | "provider.unavailable" | "provider.refresh_rejected" | "crypto.integrity" | "key.unavailable" | "key.unknown_root_key" | "key.provider_misconfigured" | "service.unavailable" | "internal";
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process is up */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+        };
+    };
+    readiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ready" | "not_ready";
+                        checks: {
+                            database: {
+                                /** @enum {string} */
+                                status: "ok" | "failing";
+                                message?: string;
+                            };
+                            key_provider: {
+                                /** @enum {string} */
+                                status: "ok" | "failing";
+                                message?: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Not ready: a dependency is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ready" | "not_ready";
+                        checks: {
+                            database: {
+                                /** @enum {string} */
+                                status: "ok" | "failing";
+                                message?: string;
+                            };
+                            key_provider: {
+                                /** @enum {string} */
+                                status: "ok" | "failing";
+                                message?: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    pushTokenSet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                /** @description User id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                userId: string;
+                connectorType: "social" | "enterprise_sso";
+                /** @description Connector id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                connectorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Social connectors: the provider, e.g. "github". Required for social. */
+                    target?: string;
+                    /**
+                     * Format: uri
+                     * @description Enterprise SSO connectors: the OIDC issuer. Required for enterprise_sso.
+                     */
+                    issuer?: string;
+                    /** @description The user's id at the provider */
+                    provider_subject?: string;
+                    /**
+                     * Format: date-time
+                     * @description When the identity core received the token response; defaults to now. An older push never overwrites a newer one.
+                     */
+                    issued_at?: string;
+                    token_response: {
+                        access_token: string;
+                        token_type?: string | null;
+                        expires_in?: (number | string) | null;
+                        refresh_token?: string | null;
+                        id_token?: string | null;
+                        scope?: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Updated, or ignored_stale */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description ignored_stale: the stored token set was issued later than this push, which changed nothing
+                         * @enum {string}
+                         */
+                        result: "created" | "updated" | "ignored_stale";
+                        connection: components["schemas"]["Connection"];
+                    };
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description ignored_stale: the stored token set was issued later than this push, which changed nothing
+                         * @enum {string}
+                         */
+                        result: "created" | "updated" | "ignored_stale";
+                        connection: components["schemas"]["Connection"];
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body too large (request.body_too_large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON (request.unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    readAccessToken: {
+        parameters: {
+            query?: {
+                /** @description Scopes the app needs, space- or comma-separated; if the user granted fewer, the answer is token_set.insufficient_scope */
+                required_scopes?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                /** @description User id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                userId: string;
+                connectorType: "social" | "enterprise_sso";
+                /** @description Connector id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                connectorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The access token, refreshed first if it was about to expire */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        access_token: string;
+                        token_type: string;
+                        scope: string;
+                        /** @description Seconds until expiry; null when the provider gave no expiry */
+                        expires_in: number | null;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The user must act: reconnect the account or grant more scopes */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The provider refused the refresh (provider.refresh_rejected) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    listConnections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                /** @description User id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's connections */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        connections: components["schemas"]["Connection"][];
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    deleteUserTokenSets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                /** @description User id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many token sets were deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted: number;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    deleteTokenSet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                /** @description User id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                userId: string;
+                connectorType: "social" | "enterprise_sso";
+                /** @description Connector id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                connectorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many token sets were deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted: number;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    deleteConnectorTokenSets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                connectorType: "social" | "enterprise_sso";
+                /** @description Connector id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                connectorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many token sets were deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted: number;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    getRefreshSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                connectorType: "social" | "enterprise_sso";
+                /** @description Connector id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                connectorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings, without the client secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant_id: string;
+                        /** @enum {string} */
+                        connector_type: "social" | "enterprise_sso";
+                        connector_id: string;
+                        token_endpoint: string | null;
+                        issuer: string | null;
+                        client_id: string;
+                        /**
+                         * @description How the vault authenticates to the token endpoint (RFC 6749 §2.3.1); none for public clients
+                         * @enum {string}
+                         */
+                        client_auth_method: "client_secret_basic" | "client_secret_post" | "none";
+                        has_client_secret: boolean;
+                        extra_params: {
+                            [key: string]: string;
+                        };
+                        key_version: number;
+                        created_at: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    putRefreshSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                connectorType: "social" | "enterprise_sso";
+                /** @description Connector id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                connectorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uri
+                     * @description The provider's token endpoint
+                     */
+                    token_endpoint?: string;
+                    /**
+                     * Format: uri
+                     * @description OIDC issuer: with no token_endpoint, the endpoint is found by OpenID Connect Discovery
+                     */
+                    issuer?: string;
+                    client_id: string;
+                    /** @description Stored sealed; never returned. Required unless the method is none. */
+                    client_secret?: string;
+                    /**
+                     * @description How the vault authenticates to the token endpoint (RFC 6749 §2.3.1); none for public clients
+                     * @default client_secret_basic
+                     * @enum {string}
+                     */
+                    client_auth_method?: "client_secret_basic" | "client_secret_post" | "none";
+                    /**
+                     * @description Extra form parameters sent with every refresh request (e.g. a resource indicator); not secret
+                     * @default {}
+                     */
+                    extra_params?: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant_id: string;
+                        /** @enum {string} */
+                        connector_type: "social" | "enterprise_sso";
+                        connector_id: string;
+                        token_endpoint: string | null;
+                        issuer: string | null;
+                        client_id: string;
+                        /**
+                         * @description How the vault authenticates to the token endpoint (RFC 6749 §2.3.1); none for public clients
+                         * @enum {string}
+                         */
+                        client_auth_method: "client_secret_basic" | "client_secret_post" | "none";
+                        has_client_secret: boolean;
+                        extra_params: {
+                            [key: string]: string;
+                        };
+                        key_version: number;
+                        created_at: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Registered */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant_id: string;
+                        /** @enum {string} */
+                        connector_type: "social" | "enterprise_sso";
+                        connector_id: string;
+                        token_endpoint: string | null;
+                        issuer: string | null;
+                        client_id: string;
+                        /**
+                         * @description How the vault authenticates to the token endpoint (RFC 6749 §2.3.1); none for public clients
+                         * @enum {string}
+                         */
+                        client_auth_method: "client_secret_basic" | "client_secret_post" | "none";
+                        has_client_secret: boolean;
+                        extra_params: {
+                            [key: string]: string;
+                        };
+                        key_version: number;
+                        created_at: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body too large (request.body_too_large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON (request.unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    deleteConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                connectorType: "social" | "enterprise_sso";
+                /** @description Connector id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                connectorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        token_sets_deleted: number;
+                        refresh_settings_deleted: boolean;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description User id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                user_id?: string;
+                connector_type?: "social" | "enterprise_sso";
+                /** @description Connector id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                connector_id?: string;
+                action?: "token_set.push" | "token_set.read" | "token_set.refresh" | "token_set.delete" | "connection.list" | "user.token_sets.delete" | "connector.token_sets.delete" | "connector.refresh_settings.put" | "connector.refresh_settings.read" | "connector.delete" | "audit.list" | "key.rotate" | "key.reencrypt" | "key.destroy" | "key.rotate_root" | "tenant.shred";
+                outcome?: "success" | "denied" | "failed";
+                /** @description Events at or after this time */
+                since?: string;
+                /** @description Events before this time */
+                until?: string;
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Newest first */
+                        events: {
+                            id: string;
+                            occurred_at: string;
+                            client_id: string | null;
+                            action: string;
+                            /** @enum {string} */
+                            outcome: "success" | "denied" | "failed";
+                            error_code: string | null;
+                            user_id: string | null;
+                            connector_type: string | null;
+                            connector_id: string | null;
+                            request_id: string;
+                            key_version: number | null;
+                        }[];
+                        /** @description Pass as cursor for the next page; null on the last page */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+}

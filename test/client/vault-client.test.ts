@@ -1,0 +1,194 @@
+import type { AddressInfo } from 'node:net'
+import { createRemoteJWKSet } from 'jose'
+import t from 'tap'
+import { ALL_SCOPES } from '../../src/auth/scopes.ts'
+import { createAuthenticator } from '../../src/auth/authenticator.ts'
+import { createVaultClient, VaultError, type VaultClientOptions } from '../../src/client/index.ts'
+import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
+import { startOpenIdProvider } from '../support/oidc-provider.ts'
+
+/**
+ * The typed client against a running vault over real HTTP, authenticating with client credentials at a
+ * real OpenID Provider that issues JWT access tokens for the vault.
+ */
+const VAULT = 'urn:secret-vault'
+const TOKEN_TTL_SECONDS = 2
+const op = await startOpenIdProvider(t, {
+  accessTokenTtlSeconds: TOKEN_TTL_SECONDS,
+  vault: { resource: VAULT, scopes: ALL_SCOPES },
+  machineClients: {
+    'identity-core': { scope: 'token_sets:write connectors:write' },
+    'account-api': { scope: 'token_sets:read' },
+    'admin-console': { scope: 'connections:read audit:read' },
+  },
+})
+const grants: string[] = []
+op.provider.on('grant.success', (ctx) => {
+  if (ctx.oidc.params?.grant_type === 'client_credentials') grants.push(String(ctx.oidc.client?.clientId))
+})
+
+const database = await openTestDatabase(t)
+const { app } = await buildTestApp(t, database, {
+  authenticator: createAuthenticator({
+    keys: createRemoteJWKSet(new URL(`${op.issuer}/jwks`)),
+    issuer: op.issuer,
+    audience: VAULT,
+    algorithms: ['RS256'],
+    clockToleranceSeconds: 0,
+    tenantClaim: 'tenant_ids',
+  }),
+})
+await app.listen({ port: 0, host: '127.0.0.1' })
+const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+
+const clientFor = (id: string, scope: string, extra: Partial<VaultClientOptions> = {}) =>
+  createVaultClient({
+    baseUrl,
+    credentials: { issuer: op.issuer, clientId: id, clientSecret: op.clients[id]!.secret, scope, resource: VAULT },
+    allowInsecureRequests: true,
+    ...extra,
+  })
+
+const grantsOf = (id: string) => grants.filter((client) => client === id).length
+
+t.test('the two main flows and the admin view: push after sign-in, read for the account API, list', async (t) => {
+  const identityCore = clientFor('identity-core', 'token_sets:write connectors:write')
+  const accountApi = clientFor('account-api', 'token_sets:read')
+  const adminConsole = clientFor('admin-console', 'connections:read audit:read')
+  const tenantId = uniqueTenant('client')
+  const connection = { tenantId, userId: 'alice', connectorType: 'social', connectorId: 'github' } as const
+
+  const pushed = await identityCore.pushTokenSet(connection, {
+    target: 'github',
+    token_response: { access_token: 'gho_client', token_type: 'bearer', scope: 'repo', expires_in: 28800 },
+  })
+  t.equal(pushed.result, 'created')
+  t.equal(pushed.connection.state, 'active')
+
+  const token = await accountApi.readAccessToken(connection, { requiredScopes: ['repo'] })
+  t.same(token, { access_token: 'gho_client', token_type: 'Bearer', scope: 'repo', expires_in: 28800 })
+
+  const connections = await adminConsole.listConnections({ tenantId, userId: 'alice' })
+  t.match(connections, [{ connector_id: 'github', has_refresh_token: false }])
+  t.notOk(JSON.stringify(connections).includes('gho_client'), 'metadata only')
+  const audit = await adminConsole.listAuditEvents(tenantId, { action: 'token_set.read' })
+  t.match(audit.events, [{ client_id: 'account-api', outcome: 'success' }])
+})
+
+t.test('concurrent calls share one token fetch; the token is reused until shortly before it expires', async (t) => {
+  let clock = Date.now()
+  const client = clientFor('admin-console', 'connections:read', { now: () => clock, renewBeforeSeconds: 1 })
+  const before = grantsOf('admin-console')
+  const tenantId = uniqueTenant('client')
+  const lists = await Promise.all(Array.from({ length: 20 }, () => client.listConnections({ tenantId, userId: 'nobody' })))
+  t.same(lists, Array(20).fill([]))
+  t.equal(grantsOf('admin-console') - before, 1, '20 concurrent calls, one token fetch')
+
+  clock += 500
+  await client.listConnections({ tenantId, userId: 'nobody' })
+  t.equal(grantsOf('admin-console') - before, 1, 'still fresh: no fetch')
+
+  // Renewal is due one second before the two-second lifetime ends; calls waiting for it share one fetch.
+  clock += 600
+  await Promise.all(Array.from({ length: 5 }, () => client.listConnections({ tenantId, userId: 'nobody' })))
+  t.equal(grantsOf('admin-console') - before, 2, 'renewed before expiry, once')
+})
+
+t.test('a 401 is retried once with a fresh token', async (t) => {
+  // The client's clock stands still, so it believes its token is fresh after the vault has seen it expire.
+  const frozen = Date.now()
+  const client = clientFor('account-api', 'token_sets:read', { now: () => frozen })
+  const tenantId = uniqueTenant('client')
+  const connection = { tenantId, userId: 'alice', connectorType: 'social', connectorId: 'github' } as const
+  const before = grantsOf('account-api')
+  await t.rejects(client.readAccessToken(connection), { code: 'token_set.not_found', status: 404 })
+  await new Promise((resolve) => setTimeout(resolve, (TOKEN_TTL_SECONDS + 0.5) * 1000))
+  await t.rejects(client.readAccessToken(connection), { code: 'token_set.not_found' }, 'answered by the vault, not a 401')
+  t.equal(grantsOf('account-api') - before, 2, 'the refused token was replaced once')
+})
+
+t.test('a token the vault keeps refusing is retried once, then the typed error is thrown', async (t) => {
+  // A vault that expects another audience refuses every token this platform issues.
+  const { app: elsewhere } = await buildTestApp(t, database, {
+    authenticator: createAuthenticator({
+      keys: createRemoteJWKSet(new URL(`${op.issuer}/jwks`)),
+      issuer: op.issuer,
+      audience: 'urn:another-vault',
+      algorithms: ['RS256'],
+      clockToleranceSeconds: 0,
+      tenantClaim: 'tenant_ids',
+    }),
+  })
+  await elsewhere.listen({ port: 0, host: '127.0.0.1' })
+  const client = clientFor('account-api', 'token_sets:read', { baseUrl: `http://127.0.0.1:${(elsewhere.server.address() as AddressInfo).port}` })
+  const before = grantsOf('account-api')
+  const error = await client.readAccessToken({ tenantId: 'x', userId: 'y', connectorType: 'social', connectorId: 'z' }).catch((e: unknown) => e)
+  t.ok(error instanceof VaultError)
+  t.match(error, { code: 'auth.invalid_token', status: 401 })
+  t.equal(grantsOf('account-api') - before, 2, 'one retry, not a loop')
+})
+
+t.test('errors are typed with the vault codes, request ids and issues', async (t) => {
+  const identityCore = clientFor('identity-core', 'token_sets:write connectors:write')
+  const tenantId = uniqueTenant('client')
+  const invalid = await identityCore
+    .pushTokenSet({ tenantId, userId: 'alice', connectorType: 'social', connectorId: 'github' }, { token_response: { access_token: 'gho_x' } })
+    .catch((e: VaultError) => e)
+  t.match(invalid, { code: 'request.invalid', status: 400, issues: [{ path: 'body.target' }] })
+  t.match((invalid as VaultError).requestId, /\S/)
+  t.notMatch((invalid as VaultError).message, 'gho_x')
+
+  const narrow = clientFor('account-api', 'token_sets:read')
+  await t.rejects(narrow.listConnections({ tenantId, userId: 'alice' }), { code: 'auth.insufficient_scope', status: 403 })
+  await t.rejects(identityCore.getRefreshSettings({ tenantId, connectorType: 'social', connectorId: 'github' }), { code: 'connector.not_found', status: 404 })
+
+  const settings = await identityCore.putRefreshSettings(
+    { tenantId, connectorType: 'social', connectorId: 'github' },
+    { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'Iv1.a', client_secret: 'cs_x' },
+  )
+  t.match(settings, { has_client_secret: true, client_auth_method: 'client_secret_basic' })
+  t.same(await identityCore.deleteConnector({ tenantId, connectorType: 'social', connectorId: 'github' }), { token_sets_deleted: 0, refresh_settings_deleted: true })
+})
+
+t.test('bad client credentials and an unreachable vault or platform are client errors', async (t) => {
+  const wrongSecret = createVaultClient({
+    baseUrl,
+    credentials: { issuer: op.issuer, clientId: 'account-api', clientSecret: 'wrong-secret', scope: 'token_sets:read', resource: VAULT },
+    allowInsecureRequests: true,
+  })
+  const rejected = await wrongSecret.listConnections({ tenantId: 'a', userId: 'b' }).catch((e: VaultError) => e)
+  t.match(rejected, { code: 'client.credentials_rejected', retryable: false })
+  t.notMatch((rejected as Error).message, 'wrong-secret')
+
+  const noPlatform = createVaultClient({
+    baseUrl,
+    credentials: { tokenEndpoint: 'http://127.0.0.1:1/token', clientId: 'a', clientSecret: 'b' },
+    allowInsecureRequests: true,
+  })
+  await t.rejects(noPlatform.listConnections({ tenantId: 'a', userId: 'b' }), { code: 'client.token_endpoint_unavailable', retryable: true })
+
+  const noVault = clientFor('account-api', 'token_sets:read', { baseUrl: 'http://127.0.0.1:1' })
+  await t.rejects(noVault.readAccessToken({ tenantId: 'a', userId: 'b', connectorType: 'social', connectorId: 'c' }), { code: 'client.unexpected_response', status: 0 })
+})
+
+t.test('the package exports the client as JavaScript with declarations (secret-vault/client)', async (t) => {
+  const { execFile } = await import('node:child_process')
+  const { promisify } = await import('node:util')
+  const { readFileSync, existsSync } = await import('node:fs')
+  const root = new URL('../../', import.meta.url)
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+  t.same(pkg.exports['./client'], { types: './dist/client/index.d.ts', default: './dist/client/index.js' })
+  // Built where Node resolves the package's own dependencies, as `npm pack` (prepack) builds it.
+  const outDir = new URL('.tap/client-build/', root)
+  await promisify(execFile)('node_modules/.bin/tsc', ['-p', 'tsconfig.client.json', '--outDir', outDir.pathname], { cwd: root })
+  t.ok(existsSync(new URL('index.d.ts', outDir)), 'declarations')
+  const built = await import(new URL('index.js', outDir).href)
+  t.type(built.createVaultClient, 'function')
+  t.type(built.VaultError, 'function')
+  const client = built.createVaultClient({
+    baseUrl,
+    credentials: { issuer: op.issuer, clientId: 'admin-console', clientSecret: op.clients['admin-console']!.secret, scope: 'connections:read', resource: VAULT },
+    allowInsecureRequests: true,
+  })
+  t.same(await client.listConnections({ tenantId: uniqueTenant('built'), userId: 'nobody' }), [], 'the built JavaScript works against the vault')
+})
