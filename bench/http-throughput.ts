@@ -1,7 +1,7 @@
 // Push and read throughput and p99 of the vault against the unencrypted baseline, on a real PostgreSQL
 // server, in one run: same machine, same database server, same concurrency, load from a separate process.
 //
-//   npm run bench:http -- [--seconds 10] [--connections 32] [--users 1000] [--rounds 3]
+//   npm run bench:http -- [--seconds 10] [--connections 32] [--users 1000] [--rounds 3] [--only read] [--profile]
 //
 // BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names a server and an admin
 // database; the benchmark creates and drops its own database there.
@@ -24,6 +24,10 @@ const { values: options } = parseArgs({
     connections: { type: 'string', default: '32' },
     users: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '3' },
+    // Writes a V8 CPU profile of the vault process to bench/results/profiles (open in Chrome DevTools).
+    profile: { type: 'boolean', default: false },
+    // Only one operation (push or read), e.g. while profiling.
+    only: { type: 'string' },
   },
 })
 const root = path.resolve(import.meta.dirname, '..')
@@ -51,10 +55,10 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts a server process on a free port and waits until it answers. */
-async function start(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+async function start(script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const child = spawn(process.execPath, [script], { cwd: root, env: { PATH: process.env.PATH, ...env, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] })
+  const child = spawn(process.execPath, [...nodeArgs, script], { cwd: root, env: { PATH: process.env.PATH, ...env, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] })
   for (let attempt = 0; attempt < 300; attempt++) {
     if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`)
     const up = await fetch(`${url}/healthz`).then((res) => res.status < 500, () => false)
@@ -122,16 +126,17 @@ const vault = await start('src/server.ts', {
   VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}`,
   VAULT_AUTH_ISSUER: issuer.issuer,
   VAULT_AUTH_JWKS_FILE: jwksFile,
-})
+}, options.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : [])
 const baseline = await start('bench/baseline-server.ts', common)
-const results: Record<string, LoadResult[]> = { 'vault push': [], 'baseline push': [], 'vault read': [], 'baseline read': [] }
+const kinds = (['push', 'read'] as const).filter((kind) => options.only === undefined || options.only === kind)
+const results: Record<string, LoadResult[]> = Object.fromEntries(kinds.flatMap((kind) => [[`vault ${kind}`, []], [`baseline ${kind}`, []]]))
 try {
   await seed(vault.url)
   await seed(baseline.url)
   for (let round = 0; round < Number(options.rounds); round++) {
     // Alternate who goes first, so neither side always gets the warmer machine.
     const order = round % 2 === 0 ? (['vault', 'baseline'] as const) : (['baseline', 'vault'] as const)
-    for (const kind of ['push', 'read'] as const) {
+    for (const kind of kinds) {
       for (const who of order) {
         const result = await load(who === 'vault' ? vault.url : baseline.url, kind)
         results[`${who} ${kind}`]!.push(result)
@@ -161,7 +166,7 @@ const ratio = (kind: 'push' | 'read') => ({
   throughput: summary[`vault ${kind}`]!.requestsPerSecond / summary[`baseline ${kind}`]!.requestsPerSecond,
   p99: summary[`vault ${kind}`]!.p99Ms / summary[`baseline ${kind}`]!.p99Ms,
 })
-const report = { options, node: process.version, summary, ratios: { push: ratio('push'), read: ratio('read') } }
+const report = { options, node: process.version, summary, ratios: Object.fromEntries(kinds.map((kind) => [kind, ratio(kind)])) }
 mkdirSync(path.join(root, 'bench/results'), { recursive: true })
 writeFileSync(path.join(root, 'bench/results/http-throughput.json'), `${JSON.stringify(report, null, 2)}\n`)
 
@@ -176,7 +181,6 @@ process.stdout.write(
     `median of ${options.rounds} rounds, ${options.seconds}s each, ${options.connections} connections, ${options.users} users`,
     '| operation | baseline req/s | vault req/s | throughput ratio | baseline p99 ms | vault p99 ms | p99 ratio |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    row('push'),
-    row('read'),
+    ...kinds.map(row),
   ].join('\n') + '\n',
 )

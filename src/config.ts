@@ -53,6 +53,7 @@ export const configSchema = z
     VAULT_AUTH_CLOCK_TOLERANCE_SECONDS: integer(30, 0, 300),
     VAULT_AUTH_TENANT_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_:.-]*$/).default('tenant_ids'),
     VAULT_AUTH_JWKS_COOLDOWN_SECONDS: integer(30, 0, 3600),
+    VAULT_AUTH_VERIFIED_TOKEN_CACHE_SECONDS: integer(60, 0, 3600),
     VAULT_REFRESH_MARGIN_SECONDS: integer(60, 0, 3600),
     VAULT_REFRESH_TIMEOUT_MS: integer(10_000, 100, 120_000),
     VAULT_REFRESH_LOCK_TIMEOUT_MS: integer(15_000, 100, 300_000),
@@ -159,6 +160,7 @@ export interface Config {
     readonly clockToleranceSeconds: number
     readonly tenantClaim: string
     readonly jwksCooldownMs: number
+    readonly verifiedTokenCacheMs: number
   }
 }
 
@@ -226,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       clockToleranceSeconds: e.VAULT_AUTH_CLOCK_TOLERANCE_SECONDS,
       tenantClaim: e.VAULT_AUTH_TENANT_CLAIM,
       jwksCooldownMs: e.VAULT_AUTH_JWKS_COOLDOWN_SECONDS * 1000,
+      verifiedTokenCacheMs: e.VAULT_AUTH_VERIFIED_TOKEN_CACHE_SECONDS * 1000,
     },
   })
 }

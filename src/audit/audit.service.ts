@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely'
 import type { DB } from '../db/schema.ts'
 import { inTenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
-import { findAuditEvents, insertAuditEvent, type AuditEventInsert } from './audit.repository.ts'
+import { createAuditWriter } from './audit-writer.ts'
+import { findAuditEvents, type AuditEventInsert } from './audit.repository.ts'
 import type { AuditPage, AuditQuery } from './audit.schemas.ts'
 
 export interface AuditService {
@@ -26,8 +27,9 @@ function decodeCursor(cursor: string): string {
 }
 
 export function createAuditService({ db }: { db: Kysely<DB> }): AuditService {
+  const writer = createAuditWriter(db)
   return {
-    record: (event) => inTenantTransaction(db, event.tenant_id, (trx) => insertAuditEvent(trx, event)),
+    record: (event) => writer.write(event),
 
     async list(tenantId, { cursor, ...query }) {
       const beforeId = cursor === undefined ? undefined : decodeCursor(cursor)

@@ -41,5 +41,6 @@ export async function createAuthenticatorFromConfig(config: Config, logger: Logg
     algorithms: auth.issuer === undefined ? ['ES256'] : auth.algorithms,
     clockToleranceSeconds: auth.clockToleranceSeconds,
     tenantClaim: auth.tenantClaim,
+    verifiedTokenCacheMs: auth.verifiedTokenCacheMs,
   })
 }

@@ -1,4 +1,5 @@
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { LRUCache } from 'lru-cache'
 import { VaultError } from '../errors.ts'
 import type { Scope } from './scopes.ts'
 
@@ -16,6 +17,12 @@ export interface AuthenticatorOptions {
   algorithms: readonly string[]
   clockToleranceSeconds: number
   tenantClaim: string
+  /**
+   * How long a verified token's result may be reused (never past the token's own expiry); 0 verifies every
+   * request. Callers send the same token for many requests; a signature check per request costs more than
+   * the rest of a read.
+   */
+  verifiedTokenCacheMs?: number
 }
 
 export interface Authenticator {
@@ -75,11 +82,16 @@ function keySetUnavailable(error: unknown): boolean {
  * allow-list of algorithms, issuer, audience, expiry and not-before with a small clock tolerance.
  */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const cacheMs = options.verifiedTokenCacheMs ?? 0
+  // Only successes are kept, each no longer than the token's own exp: a refusal is always re-checked.
+  const verified = cacheMs > 0 ? new LRUCache<string, Caller>({ max: 10_000, ttl: cacheMs, ttlAutopurge: false }) : undefined
   return {
     async authenticate(authorization) {
       const match = authorization === undefined ? null : /^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)[ ]*$/i.exec(authorization)
       if (authorization === undefined || authorization.trim() === '') throw missingToken()
       if (match === null) throw invalidToken('The Authorization header must be "Bearer <token>"')
+      const cached = verified?.get(match[1]!)
+      if (cached !== undefined) return cached
       let payload: JWTPayload
       try {
         ;({ payload } = await jwtVerify(match[1]!, options.keys, {
@@ -102,7 +114,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       }
       const clientId = [payload.client_id, payload.azp, payload.sub].find((v): v is string => typeof v === 'string')
       if (clientId === undefined) throw invalidToken('The access token names no client')
-      return { clientId, scopes: scopesOf(payload), tenants: tenantsOf(payload, options.tenantClaim) }
+      const caller: Caller = { clientId, scopes: scopesOf(payload), tenants: tenantsOf(payload, options.tenantClaim) }
+      const untilExpiry = payload.exp! * 1000 - Date.now()
+      if (verified !== undefined && untilExpiry > 0) verified.set(match[1]!, caller, { ttl: Math.min(cacheMs, untilExpiry) })
+      return caller
     },
   }
 }

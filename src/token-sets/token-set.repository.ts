@@ -1,5 +1,5 @@
-import { sql } from 'kysely'
-import type { ConnectorType, TokenSetState } from '../db/schema.ts'
+import { sql, type Kysely } from 'kysely'
+import type { ConnectorType, DB, TokenSetState } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 
@@ -107,29 +107,26 @@ function dataKeyOf(row: { tenant_id: string; key_version: number; root_key_id: s
   return { tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key }
 }
 
-/** One round trip: the sealed access token together with the wrapped data key that opens it. */
-export async function findTokenSetForRead(trx: TenantTransaction, key: TokenSetKey): Promise<TokenSetForRead | undefined> {
-  const row = await trx
-    .selectFrom('token_sets as ts')
-    .innerJoin('data_keys as dk', (join) =>
-      join.onRef('dk.tenant_id', '=', 'ts.tenant_id').onRef('dk.version', '=', 'ts.key_version'),
-    )
-    .select([
-      'ts.id',
-      'ts.tenant_id',
-      'ts.token_type',
-      'ts.scope',
-      'ts.expires_at',
-      'ts.issued_at',
-      'ts.state',
-      'ts.key_version',
-      'ts.access_token_sealed',
-      sql<boolean>`ts.refresh_token_sealed IS NOT NULL`.as('has_refresh_token'),
-      'dk.root_key_id',
-      'dk.wrapped_key',
-    ])
-    .where((eb) => eb.and(keyFilter(key)))
-    .executeTakeFirst()
+/**
+ * One statement, one round trip: the sealed access token with the wrapped data key that opens it. The
+ * function takes the service role and the tenant itself (see the migration), so no explicit transaction
+ * is needed around it.
+ */
+export async function findTokenSetForRead(db: Kysely<DB>, key: TokenSetKey): Promise<TokenSetForRead | undefined> {
+  const result = await sql<{
+    id: string
+    token_type: string
+    scope: string
+    expires_at: Date | null
+    issued_at: Date
+    state: TokenSetState
+    key_version: number
+    access_token_sealed: Uint8Array
+    has_refresh_token: boolean
+    root_key_id: string
+    wrapped_key: Uint8Array
+  }>`SELECT * FROM vault_read_token_set(${key.tenantId}, ${key.userId}, ${key.connectorType}, ${key.connectorId})`.execute(db)
+  const row = result.rows[0]
   if (row === undefined) return undefined
   return {
     id: row.id,
@@ -140,7 +137,7 @@ export async function findTokenSetForRead(trx: TenantTransaction, key: TokenSetK
     has_refresh_token: row.has_refresh_token,
     state: row.state,
     access_token_sealed: row.access_token_sealed,
-    dataKey: dataKeyOf(row),
+    dataKey: { tenantId: key.tenantId, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
   }
 }
 

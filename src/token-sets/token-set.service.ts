@@ -167,7 +167,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     },
 
     async readAccessToken(key, { requiredScopes = [], context = { requestId: randomUUID(), clientId: null } } = {}) {
-      const tokenSet = await inTenantTransaction(db, key.tenantId, (trx) => repository.findTokenSetForRead(trx, key))
+      const tokenSet = await repository.findTokenSetForRead(db, key)
       if (tokenSet === undefined) throw new VaultError('token_set.not_found', 'No token set is stored for this connection')
       if (tokenSet.state === 'reauth_required') throw reconnectRequired()
       requireScopes(tokenSet.scope, requiredScopes)

@@ -100,3 +100,22 @@ t.test('the service role may append to the audit trail but never update or delet
 t.test('a data key that protects a token set cannot be deleted, even by the owner', async (t) => {
   await t.rejects(sql`DELETE FROM data_keys WHERE tenant_id = ${tenantA}`.execute(database.db), /foreign key/)
 })
+
+t.test('the one-statement functions work as the service role, confined to the tenant they are given', async (t) => {
+  const roleAfter = await database.db.transaction().execute(async (trx) => {
+    const read = await sql<{ id: string }>`SELECT id FROM vault_read_token_set(${tenantA}, 'alice', 'social', 'github')`.execute(trx)
+    const who = await sql<{ current_user: string; tenant: string }>`SELECT current_user, current_setting('vault.tenant_id') AS tenant`.execute(trx)
+    // With the role and tenant of the call, another tenant's rows stay invisible to the rest of the transaction.
+    const other = await sql`SELECT id FROM token_sets WHERE tenant_id = ${tenantB}`.execute(trx)
+    return { found: read.rows.length, ...who.rows[0]!, otherRows: other.rows.length }
+  })
+  t.same(roleAfter, { found: 1, current_user: 'secret_vault_app', tenant: tenantA, otherRows: 0 })
+
+  const requestId = `isolation-${Date.now()}`
+  await sql`SELECT vault_insert_audit_events(
+    ARRAY[${tenantA}, ${tenantB}]::text[], ARRAY['c', 'c']::text[], ARRAY['token_set.read', 'token_set.read']::text[],
+    ARRAY['success', 'success']::text[], ARRAY[NULL, NULL]::text[], ARRAY['alice', 'alice']::text[], ARRAY['social', 'social']::text[],
+    ARRAY['github', 'github']::text[], ARRAY[${requestId}, ${requestId}]::text[], ARRAY[1, 1]::int[])`.execute(database.db)
+  const written = await sql<{ tenant_id: string }>`SELECT tenant_id FROM audit_events WHERE request_id = ${requestId} ORDER BY tenant_id`.execute(database.db)
+  t.same(written.rows.map((row) => row.tenant_id), [tenantA, tenantB].sort(), 'each event under its own tenant')
+})
