@@ -141,6 +141,56 @@ export async function findTokenSetForRead(db: Kysely<DB>, key: TokenSetKey): Pro
   }
 }
 
+export interface PushTarget {
+  activeKey: WrappedDataKey
+  existing: { id: string; keyVersion: number; issuedAt: Date; hasRefreshToken: boolean } | undefined
+}
+
+/** A push's first statement: the active data key and what is stored. Undefined: the tenant has no key yet. */
+export async function preparePush(db: Kysely<DB>, key: TokenSetKey): Promise<PushTarget | undefined> {
+  const result = await sql<{
+    active_version: number
+    root_key_id: string
+    wrapped_key: Uint8Array
+    existing_id: string | null
+    existing_key_version: number | null
+    existing_issued_at: Date | null
+    existing_has_refresh_token: boolean | null
+  }>`SELECT * FROM vault_prepare_push(${key.tenantId}, ${key.userId}, ${key.connectorType}, ${key.connectorId})`.execute(db)
+  const row = result.rows[0]
+  if (row === undefined) return undefined
+  return {
+    activeKey: { tenantId: key.tenantId, version: row.active_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
+    existing:
+      row.existing_id === null
+        ? undefined
+        : { id: row.existing_id, keyVersion: row.existing_key_version!, issuedAt: row.existing_issued_at!, hasRefreshToken: row.existing_has_refresh_token! },
+  }
+}
+
+/**
+ * A push's second statement: compare-and-swap on what preparePush saw (see the migration). Undefined: the
+ * row changed in between, and the caller must take the transactional path.
+ */
+export async function writePushedTokenSet(
+  db: Kysely<DB>,
+  key: TokenSetKey,
+  id: string,
+  isNew: boolean,
+  write: TokenSetWrite,
+): Promise<{ outcome: 'created' | 'updated' | 'ignored_stale'; row: TokenSetMetadataRow } | undefined> {
+  const result = await sql<TokenSetMetadataRow & { outcome: 'created' | 'updated' | 'ignored_stale' }>`
+    SELECT * FROM vault_write_pushed_token_set(
+      ${key.tenantId}, ${key.userId}, ${key.connectorType}, ${key.connectorId}, ${id}::uuid, ${isNew},
+      ${write.target}, ${write.issuer}, ${write.provider_subject}, ${write.token_type}, ${write.scope},
+      ${write.expires_at}::timestamptz, ${write.issued_at}::timestamptz, ${write.key_version},
+      ${write.access_token_sealed}::bytea, ${write.refresh_token_sealed}::bytea, ${write.id_token_sealed}::bytea)`.execute(db)
+  const row = result.rows[0]
+  if (row === undefined) return undefined
+  const { outcome, ...metadata } = row
+  return { outcome, row: metadata }
+}
+
 /** Locks the row for the rest of the transaction, so concurrent pushes to one token set serialise. */
 export async function findTokenSetForUpdate(trx: TenantTransaction, key: TokenSetKey): Promise<TokenSetForUpdate | undefined> {
   const row = await trx

@@ -110,6 +110,42 @@ function validateConnectorIdentity(key: TokenSetKey, body: PushTokenSetBody): vo
 }
 
 export function createTokenSetService({ db, keyRing, refresher, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
+  /**
+   * The common push in two statements and no explicit transaction: read what is stored and the active key,
+   * seal, then compare-and-swap. Undefined when the tenant has no data key yet, when a kept refresh token
+   * would need re-sealing under a newer key, or when the row changed in between: the transactional path
+   * handles those.
+   */
+  async function pushInTwoStatements(key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date): Promise<PushResult | undefined> {
+    const target = await repository.preparePush(db, key)
+    if (target === undefined) return undefined
+    const { existing } = target
+    const tokens = normalizeTokenResponse(body.token_response, issuedAt)
+    if (existing !== undefined && tokens.refreshToken === undefined && existing.hasRefreshToken && existing.keyVersion !== target.activeKey.version) {
+      return undefined
+    }
+    const active = { version: target.activeKey.version, key: await keyRing.unwrap(target.activeKey) }
+    const id = existing?.id ?? randomUUID()
+    const sealField = (field: SealedField, value: string) =>
+      sealToken(active.key, { ...key, tokenSetId: id }, field, active.version, Buffer.from(value, 'utf8'))
+    const written = await repository.writePushedTokenSet(db, key, id, existing === undefined, {
+      target: body.target ?? null,
+      issuer: body.issuer ?? null,
+      provider_subject: body.provider_subject ?? null,
+      token_type: tokens.tokenType,
+      scope: tokens.scope,
+      expires_at: tokens.expiresAt,
+      issued_at: issuedAt,
+      key_version: active.version,
+      access_token_sealed: sealField('access_token', tokens.accessToken),
+      // Null keeps the stored refresh token (the statement checks it is sealed under this version).
+      refresh_token_sealed: tokens.refreshToken === undefined ? null : sealField('refresh_token', tokens.refreshToken),
+      id_token_sealed: tokens.idToken === undefined ? null : sealField('id_token', tokens.idToken),
+    })
+    if (written === undefined) return undefined
+    return { result: written.outcome, connection: toConnection(written.row) }
+  }
+
   async function pushOnce(trx: TenantTransaction, key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date): Promise<PushResult> {
     const existing = await repository.findTokenSetForUpdate(trx, key)
     if (existing !== undefined && issuedAt < existing.issued_at) {
@@ -157,6 +193,8 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
           issues: [{ path: 'body.issued_at', message: 'must not be more than 5 minutes ahead of the vault clock' }],
         })
       }
+      const fast = await pushInTwoStatements(key, body, issuedAt)
+      if (fast !== undefined) return fast
       try {
         return await inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, body, issuedAt))
       } catch (error) {
