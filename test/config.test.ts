@@ -95,3 +95,13 @@ t.test('an empty variable counts as unset', async (t) => {
   t.equal(config.port, 8080)
   t.equal(config.auth.issuer, undefined)
 })
+
+t.test('refresh settings: defaults fail closed, plain http only when spelled out', async (t) => {
+  t.same(loadConfig({}).refresh, { marginMs: 60_000, timeoutMs: 10_000, lockTimeoutMs: 15_000, allowInsecureHttp: false })
+  t.equal(loadConfig({ VAULT_REFRESH_ALLOW_INSECURE_HTTP: 'true' }).refresh.allowInsecureHttp, true)
+  for (const value of ['yes', '1', 'TRUE']) {
+    t.throws(() => loadConfig({ VAULT_REFRESH_ALLOW_INSECURE_HTTP: value }), { message: /VAULT_REFRESH_ALLOW_INSECURE_HTTP/ }, value)
+  }
+  t.throws(() => loadConfig({ VAULT_REFRESH_TIMEOUT_MS: '10' }), { message: /VAULT_REFRESH_TIMEOUT_MS/ })
+  t.equal(loadConfig({ VAULT_AUTH_VERIFIED_TOKEN_CACHE_SECONDS: '0' }).auth.verifiedTokenCacheMs, 0)
+})
