@@ -49,6 +49,8 @@ export async function insertDataKey(trx: OperatorTransaction, key: WrappedDataKe
 export interface TokenSetToReencrypt {
   tenant_id: string
   id: string
+  /** The row's xmin when read: the write swaps only if no one wrote the row since. */
+  row_version: string
   user_id: string
   connector_type: string
   connector_id: string
@@ -75,23 +77,23 @@ export async function retiredVersionsInUse(trx: OperatorTransaction, tenantId: s
 }
 
 /**
- * The next token sets of one tenant still on one retired version, locked. The index on
- * (tenant_id, key_version) serves it, and moved rows leave that range, so batches never rescan them. Rows
- * a push holds right now are skipped (that push writes them under the active key anyway).
+ * The next token sets of one tenant still on one retired version, with the version of each row as read
+ * (its xmin). The index on (tenant_id, key_version) serves it, and moved rows leave that range, so batches
+ * never rescan them. Nothing is locked: the write compares and swaps on the row version instead, so a row
+ * a push or refresh changed meanwhile is left alone (and picked up by a later pass if it is still old).
  */
-export async function lockTokenSetsToReencrypt(
+export async function findTokenSetsToReencrypt(
   trx: OperatorTransaction,
   tenantId: string,
   fromVersion: number,
   limit: number,
 ): Promise<TokenSetToReencrypt[]> {
   const result = await sql<TokenSetToReencrypt>`
-    SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id,
+    SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id, ts.xmin::text AS row_version,
            ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed
     FROM token_sets ts
     WHERE ts.tenant_id = ${tenantId} AND ts.key_version = ${fromVersion}
-    LIMIT ${limit}
-    FOR UPDATE OF ts SKIP LOCKED`.execute(trx)
+    LIMIT ${limit}`.execute(trx)
   return result.rows
 }
 
@@ -106,6 +108,7 @@ export async function countTokenSetsToReencrypt(trx: OperatorTransaction, tenant
 export interface ReencryptedTokenSet {
   tenant_id: string
   id: string
+  rowVersion: string
   from: number
   to: number
   access: Buffer
@@ -114,8 +117,9 @@ export interface ReencryptedTokenSet {
 }
 
 /**
- * Writes a whole batch in one statement. Compare-and-swap on the key version: a row someone else moved
- * meanwhile is left alone. Returns how many rows moved.
+ * Writes a whole batch in one statement. Compare-and-swap on the row version and the key version: a row
+ * someone else wrote meanwhile is left alone, never overwritten with re-sealed old tokens. Returns how
+ * many rows moved.
  */
 export async function updateReencryptedTokenSets(trx: OperatorTransaction, rows: readonly ReencryptedTokenSet[]): Promise<number> {
   if (rows.length === 0) return 0
@@ -124,9 +128,10 @@ export async function updateReencryptedTokenSets(trx: OperatorTransaction, rows:
     UPDATE token_sets AS ts
     SET key_version = v.to_version, access_token_sealed = v.access, refresh_token_sealed = v.refresh, id_token_sealed = v.id_token
     FROM unnest(
-      ${column((r) => r.tenant_id)}::text[], ${column((r) => r.id)}::uuid[], ${column((r) => r.from)}::int[], ${column((r) => r.to)}::int[],
+      ${column((r) => r.tenant_id)}::text[], ${column((r) => r.id)}::uuid[], ${column((r) => r.rowVersion)}::text[],
+      ${column((r) => r.from)}::int[], ${column((r) => r.to)}::int[],
       ${column((r) => r.access)}::bytea[], ${column((r) => r.refresh)}::bytea[], ${column((r) => r.idToken)}::bytea[]
-    ) AS v(tenant_id, id, from_version, to_version, access, refresh, id_token)
-    WHERE ts.tenant_id = v.tenant_id AND ts.id = v.id AND ts.key_version = v.from_version`.execute(trx)
+    ) AS v(tenant_id, id, row_version, from_version, to_version, access, refresh, id_token)
+    WHERE ts.tenant_id = v.tenant_id AND ts.id = v.id AND ts.xmin = v.row_version::xid AND ts.key_version = v.from_version`.execute(trx)
   return Number(result.numAffectedRows ?? 0)
 }

@@ -10,7 +10,7 @@ import { countConnectorSecretsToReencrypt, reencryptConnectorSecrets } from './r
 import {
   countTokenSetsToReencrypt,
   findDataKey,
-  lockTokenSetsToReencrypt,
+  findTokenSetsToReencrypt,
   updateReencryptedTokenSets,
   retiredVersionsInUse,
   type ReencryptedTokenSet,
@@ -55,10 +55,11 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
     options.onProgress({ done, total: Math.max(total, done), ratePerSecond: (done * 1000) / elapsed })
   }
 
-  async function moveBatch(tenantId: string, fromVersion: number): Promise<number> {
+  /** Moves one batch; `fetched` says whether more may be left, `moved` how many rows the swap took. */
+  async function moveBatch(tenantId: string, fromVersion: number): Promise<{ fetched: number; moved: number }> {
     return inOperatorTransaction(db, async (trx) => {
-      const rows = await lockTokenSetsToReencrypt(trx, tenantId, fromVersion, options.batchSize)
-      if (rows.length === 0) return 0
+      const rows = await findTokenSetsToReencrypt(trx, tenantId, fromVersion, options.batchSize)
+      if (rows.length === 0) return { fetched: 0, moved: 0 }
       // Both keys once per batch: every row of it is on the same tenant and version.
       const [oldKey, activeKey] = await Promise.all([findDataKey(trx, tenantId, fromVersion), findDataKey(trx, tenantId, 'active')])
       if (oldKey === undefined || activeKey === undefined) throw new Error(`data keys of ${tenantId} vanished during re-encryption`)
@@ -72,10 +73,10 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
           const value = sealed[field]
           return value === null ? null : resealToken(from, to, location, field, value)
         })
-        resealed.push({ tenant_id: row.tenant_id, id: row.id, from: from.version, to: to.version, access: access!, refresh: refresh ?? null, idToken: idToken ?? null })
+        resealed.push({ tenant_id: row.tenant_id, id: row.id, rowVersion: row.row_version, from: from.version, to: to.version, access: access!, refresh: refresh ?? null, idToken: idToken ?? null })
       }
       touchedTenants.add(tenantId)
-      return updateReencryptedTokenSets(trx, resealed)
+      return { fetched: rows.length, moved: await updateReencryptedTokenSets(trx, resealed) }
     })
   }
 
@@ -91,10 +92,10 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
       while (!options.signal.aborted && next < work.length) {
         const { tenant_id, version } = work[next++]!
         while (!options.signal.aborted) {
-          const moved = await moveBatch(tenant_id, version)
+          const { fetched, moved } = await moveBatch(tenant_id, version)
           done += moved
           reportProgress()
-          if (moved < options.batchSize) break
+          if (fetched < options.batchSize) break
           if (options.maxRate !== undefined) {
             const ahead = (done * 1000) / options.maxRate - (Date.now() - started)
             if (ahead > 0) await sleep(ahead)
