@@ -77,15 +77,17 @@ export async function retiredVersionsInUse(trx: OperatorTransaction, tenantId: s
 }
 
 /**
- * The next token sets of one tenant still on one retired version, with the version of each row as read
- * (its xmin). The index on (tenant_id, key_version) serves it, and moved rows leave that range, so batches
- * never rescan them. Nothing is locked: the write compares and swaps on the row version instead, so a row
- * a push or refresh changed meanwhile is left alone (and picked up by a later pass if it is still old).
+ * The next token sets of one tenant still on one retired version, after `afterId` in primary-key order,
+ * with the version of each row as read (its xmin). The walk is a range scan of the primary key, so a run
+ * reads each of the tenant's rows once. Nothing is locked: the write compares and swaps on the row
+ * version, so a row a push or refresh changed meanwhile is left alone (and picked up by a later pass if
+ * it is still old).
  */
 export async function findTokenSetsToReencrypt(
   trx: OperatorTransaction,
   tenantId: string,
   fromVersion: number,
+  afterId: string | null,
   limit: number,
 ): Promise<TokenSetToReencrypt[]> {
   const result = await sql<TokenSetToReencrypt>`
@@ -93,6 +95,8 @@ export async function findTokenSetsToReencrypt(
            ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed
     FROM token_sets ts
     WHERE ts.tenant_id = ${tenantId} AND ts.key_version = ${fromVersion}
+      ${afterId === null ? sql`` : sql`AND ts.id > ${afterId}::uuid`}
+    ORDER BY ts.id
     LIMIT ${limit}`.execute(trx)
   return result.rows
 }

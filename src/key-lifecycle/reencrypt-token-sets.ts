@@ -55,11 +55,14 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
     options.onProgress({ done, total: Math.max(total, done), ratePerSecond: (done * 1000) / elapsed })
   }
 
-  /** Moves one batch; `fetched` says whether more may be left, `moved` how many rows the swap took. */
-  async function moveBatch(tenantId: string, fromVersion: number): Promise<{ fetched: number; moved: number }> {
+  /**
+   * Moves the next batch after `afterId`; `lastId` is where the next batch starts (null: nothing was left),
+   * `moved` how many rows the swap took.
+   */
+  async function moveBatch(tenantId: string, fromVersion: number, afterId: string | null): Promise<{ lastId: string | null; fetched: number; moved: number }> {
     return inOperatorTransaction(db, async (trx) => {
-      const rows = await findTokenSetsToReencrypt(trx, tenantId, fromVersion, options.batchSize)
-      if (rows.length === 0) return { fetched: 0, moved: 0 }
+      const rows = await findTokenSetsToReencrypt(trx, tenantId, fromVersion, afterId, options.batchSize)
+      if (rows.length === 0) return { lastId: null, fetched: 0, moved: 0 }
       // Both keys once per batch: every row of it is on the same tenant and version.
       const [oldKey, activeKey] = await Promise.all([findDataKey(trx, tenantId, fromVersion), findDataKey(trx, tenantId, 'active')])
       if (oldKey === undefined || activeKey === undefined) throw new Error(`data keys of ${tenantId} vanished during re-encryption`)
@@ -76,7 +79,7 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
         resealed.push({ tenant_id: row.tenant_id, id: row.id, rowVersion: row.row_version, from: from.version, to: to.version, access: access!, refresh: refresh ?? null, idToken: idToken ?? null })
       }
       touchedTenants.add(tenantId)
-      return { fetched: rows.length, moved: await updateReencryptedTokenSets(trx, resealed) }
+      return { lastId: rows.at(-1)!.id, fetched: rows.length, moved: await updateReencryptedTokenSets(trx, resealed) }
     })
   }
 
@@ -91,8 +94,10 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
     const worker = async () => {
       while (!options.signal.aborted && next < work.length) {
         const { tenant_id, version } = work[next++]!
+        let afterId: string | null = null
         while (!options.signal.aborted) {
-          const { fetched, moved } = await moveBatch(tenant_id, version)
+          const { lastId, fetched, moved }: { lastId: string | null; fetched: number; moved: number } = await moveBatch(tenant_id, version, afterId)
+          afterId = lastId
           done += moved
           reportProgress()
           if (fetched < options.batchSize) break
