@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { buildTestApp, openTestDatabase, uniqueTenant, type TestContext } from '../support/helper.ts'
 import { basicCredentials, startFakeTokenEndpoint, type FakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
 import { connectionPath, githubPush, listConnections, push } from '../support/http.ts'
+import { TEST_DATABASE_URL } from '../support/test-database.ts'
 
 /** Refresh through the HTTP API, against a provider token endpoint that the test scripts. */
 const database = await openTestDatabase(t)
@@ -288,3 +289,33 @@ t.test('nothing secret reaches the logs on any refresh path', async (t) => {
   t.ok(s.logs.length > 0)
   t.notMatch(s.logs.join('\n'), /gho_|ghr_|cs_Sup3r/)
 })
+
+t.test(
+  'a read that waits too long for another replica\'s refresh gets a retryable code and changes nothing',
+  { skip: TEST_DATABASE_URL === undefined ? 'needs a second connection holding the row lock: a PostgreSQL server; CI runs it' : false },
+  async (t) => {
+    const s = await scenario(t, { refresh: { lockTimeoutMs: 200 } })
+    s.fake.answer = () => tokens('gho_never')
+    s.advance(HOUR_MS)
+    const before = await s.sealed()
+    // Another replica is refreshing: it holds the token set's row lock.
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let locked!: () => void
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve))
+    const holder = database.db.transaction().execute(async (trx) => {
+      await sql`SELECT id FROM token_sets WHERE tenant_id = ${s.tenant} FOR UPDATE`.execute(trx)
+      locked()
+      await held
+    })
+    await lockTaken
+    const res = await s.read()
+    release()
+    await holder
+    t.equal(res.statusCode, 503)
+    t.equal(res.json().code, 'service.unavailable')
+    t.ok(Number(res.headers['retry-after']) > 0)
+    t.equal(s.fake.requests.length, 0, 'the provider was not asked')
+    t.same(await s.sealed(), before)
+  },
+)
