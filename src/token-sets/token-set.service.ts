@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomUUID, type KeyObject } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { SealedField } from '../crypto/token-binding.ts'
 import { openToken, sealToken } from '../crypto/token-sealing.ts'
@@ -7,7 +7,7 @@ import type { ConnectorType, DB } from '../db/schema.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
-import { normalizeTokenResponse } from './normalize-token-response.ts'
+import { normalizeTokenResponse, type NormalizedTokenSet } from './normalize-token-response.ts'
 import { type RefreshContext, type TokenRefresher } from './token-refresh.ts'
 import * as repository from './token-set.repository.ts'
 import type { TokenSetForUpdate, TokenSetKey, TokenSetMetadataRow, TokenSetWrite } from './token-set.repository.ts'
@@ -109,6 +109,36 @@ function validateConnectorIdentity(key: TokenSetKey, body: PushTokenSetBody): vo
   }
 }
 
+/**
+ * What a push writes: the body's metadata and its tokens sealed under the active key for token set `id`.
+ * `refreshWhenAbsent` is the sealed refresh token to keep when the push carries none.
+ */
+function sealedPush(
+  key: TokenSetKey,
+  id: string,
+  body: PushTokenSetBody,
+  tokens: NormalizedTokenSet,
+  issuedAt: Date,
+  active: { key: KeyObject; version: number },
+  refreshWhenAbsent: Uint8Array | null,
+): TokenSetWrite {
+  const seal = (field: SealedField, value: string) =>
+    sealToken(active.key, { ...key, tokenSetId: id }, field, active.version, Buffer.from(value, 'utf8'))
+  return {
+    target: body.target ?? null,
+    issuer: body.issuer ?? null,
+    provider_subject: body.provider_subject ?? null,
+    token_type: tokens.tokenType,
+    scope: tokens.scope,
+    expires_at: tokens.expiresAt,
+    issued_at: issuedAt,
+    key_version: active.version,
+    access_token_sealed: seal('access_token', tokens.accessToken),
+    refresh_token_sealed: tokens.refreshToken === undefined ? refreshWhenAbsent : seal('refresh_token', tokens.refreshToken),
+    id_token_sealed: tokens.idToken === undefined ? null : seal('id_token', tokens.idToken),
+  }
+}
+
 export function createTokenSetService({ db, keyRing, refresher, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
   /**
    * The common push in two statements and no explicit transaction: read what is stored and the active key,
@@ -126,22 +156,9 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     }
     const active = { version: target.activeKey.version, key: await keyRing.unwrap(target.activeKey) }
     const id = existing?.id ?? randomUUID()
-    const sealField = (field: SealedField, value: string) =>
-      sealToken(active.key, { ...key, tokenSetId: id }, field, active.version, Buffer.from(value, 'utf8'))
-    const written = await repository.writePushedTokenSet(db, key, id, existing === undefined, {
-      target: body.target ?? null,
-      issuer: body.issuer ?? null,
-      provider_subject: body.provider_subject ?? null,
-      token_type: tokens.tokenType,
-      scope: tokens.scope,
-      expires_at: tokens.expiresAt,
-      issued_at: issuedAt,
-      key_version: active.version,
-      access_token_sealed: sealField('access_token', tokens.accessToken),
-      // Null keeps the stored refresh token (the statement checks it is sealed under this version).
-      refresh_token_sealed: tokens.refreshToken === undefined ? null : sealField('refresh_token', tokens.refreshToken),
-      id_token_sealed: tokens.idToken === undefined ? null : sealField('id_token', tokens.idToken),
-    })
+    // A null refresh token keeps the stored one (the statement checks it is sealed under this version).
+    const write = sealedPush(key, id, body, tokens, issuedAt, active, null)
+    const written = await repository.writePushedTokenSet(db, key, id, existing === undefined, write)
     if (written === undefined) return undefined
     return { result: written.outcome, connection: toConnection(written.row) }
   }
@@ -154,27 +171,11 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     const tokens = normalizeTokenResponse(body.token_response, issuedAt)
     const active = await keyRing.activeKey(trx, key.tenantId)
     const id = existing?.id ?? randomUUID()
-    const sealField = (field: SealedField, value: string) =>
-      sealToken(active.key, { ...key, tokenSetId: id }, field, active.version, Buffer.from(value, 'utf8'))
-
-    const write: TokenSetWrite = {
-      target: body.target ?? null,
-      issuer: body.issuer ?? null,
-      provider_subject: body.provider_subject ?? null,
-      token_type: tokens.tokenType,
-      scope: tokens.scope,
-      expires_at: tokens.expiresAt,
-      issued_at: issuedAt,
-      key_version: active.version,
-      access_token_sealed: sealField('access_token', tokens.accessToken),
-      refresh_token_sealed:
-        tokens.refreshToken !== undefined
-          ? sealField('refresh_token', tokens.refreshToken)
-          : existing === undefined
-            ? null
-            : await carrySealedSecret(keyRing, { ...key, tokenSetId: id }, 'refresh_token', existing.refresh_token_sealed, existing.dataKey, active),
-      id_token_sealed: tokens.idToken === undefined ? null : sealField('id_token', tokens.idToken),
-    }
+    const kept =
+      existing === undefined || tokens.refreshToken !== undefined
+        ? null
+        : await carrySealedSecret(keyRing, { ...key, tokenSetId: id }, 'refresh_token', existing.refresh_token_sealed, existing.dataKey, active)
+    const write = sealedPush(key, id, body, tokens, issuedAt, active, kept)
     if (existing !== undefined) {
       return { result: 'updated', connection: toConnection(await repository.updateTokenSet(trx, key.tenantId, id, write)) }
     }
