@@ -75,7 +75,9 @@ export function createTokenSource({ credentials, renewBeforeMs, allowInsecureReq
       if (refusal !== undefined && refusal < 500 && refusal !== 429) {
         throw new VaultError('client.credentials_rejected', `The identity platform refused the client credentials (HTTP ${refusal})`, { status: refusal })
       }
-      throw new VaultError('client.token_endpoint_unavailable', "The identity platform's token endpoint could not be used", { cause: error })
+      // A response's body is not kept as the cause either; a network error is.
+      const cause = refusal === undefined ? error : undefined
+      throw new VaultError('client.token_endpoint_unavailable', "The identity platform's token endpoint could not be used", { cause })
     }
     const lifetimeMs = result.expires_in === undefined ? DEFAULT_LIFETIME_MS : result.expires_in * 1000
     // Renew before expiry, but never sooner than half-way through a short-lived token's life.
