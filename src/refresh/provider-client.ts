@@ -73,6 +73,7 @@ export function createProviderClient({ timeoutMs, allowInsecureHttp, discoveryTt
     fetchMethod: async (issuer) => {
       const issuerUrl = new URL(issuer)
       const response = await send(() => oauth.discoveryRequest(issuerUrl, { ...httpOptions(), algorithm: 'oidc' }))
+      if (isTransient(response)) throw new ProviderFailure({ kind: 'unavailable', reason: `discovery_http_${response.status}` })
       try {
         return await oauth.processDiscoveryResponse(issuerUrl, response)
       } catch {
@@ -121,6 +122,11 @@ function clientAuthentication(grant: RefreshGrant): oauth.ClientAuth {
   }
 }
 
+/** A provider that is down or throttling: try again later, change nothing. */
+function isTransient(response: Response): boolean {
+  return response.status >= 500 || response.status === 429
+}
+
 /** Runs one HTTP exchange; network failures and timeouts become "unavailable". */
 async function send(request: () => Promise<Response>): Promise<Response> {
   try {
@@ -144,7 +150,7 @@ async function readTokenResponse(response: Response): Promise<RefreshOutcome> {
     body = undefined
   }
   const errorCode = oauthErrorCode(body)
-  if (response.status >= 500 || response.status === 429) return { kind: 'unavailable', reason: `http_${response.status}` }
+  if (isTransient(response)) return { kind: 'unavailable', reason: `http_${response.status}` }
   if (errorCode !== undefined) {
     if (GRANT_GONE.has(errorCode)) return { kind: 'invalid_grant' }
     if (TRANSIENT.has(errorCode)) return { kind: 'unavailable', reason: errorCode }

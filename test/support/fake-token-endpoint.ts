@@ -24,6 +24,8 @@ export interface FakeTokenEndpoint {
   requests: TokenRequest[]
   discoveryRequests: number
   answer: (request: TokenRequest) => FakeAnswer
+  /** Overrides the discovery document's answer (outages, broken documents). */
+  discoveryAnswer: (() => FakeAnswer) | undefined
 }
 
 export async function startFakeTokenEndpoint(t: Test): Promise<FakeTokenEndpoint> {
@@ -33,6 +35,7 @@ export async function startFakeTokenEndpoint(t: Test): Promise<FakeTokenEndpoint
     requests: [],
     discoveryRequests: 0,
     answer: () => ({ status: 500 }),
+    discoveryAnswer: undefined,
   }
   const server = createServer((req, res) => {
     let raw = ''
@@ -44,6 +47,8 @@ export async function startFakeTokenEndpoint(t: Test): Promise<FakeTokenEndpoint
       }
       if (req.method === 'GET' && req.url === '/.well-known/openid-configuration') {
         fake.discoveryRequests++
+        const scripted = fake.discoveryAnswer?.()
+        if (scripted !== undefined) return reply(scripted.status ?? 200, scripted.body)
         return reply(200, {
           issuer: fake.issuer,
           token_endpoint: fake.tokenEndpoint,

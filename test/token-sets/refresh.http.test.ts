@@ -245,6 +245,27 @@ t.test('with only an issuer, the token endpoint is discovered once and reused', 
   t.equal(s.fake.discoveryRequests, 1)
 })
 
+t.test('discovery that is down is retryable; a discovery document that is wrong is the connector\'s problem', async (t) => {
+  const s = await scenario(t, { settings: null })
+  await s.app.inject({
+    method: 'PUT',
+    url: `/v1/tenants/${s.tenant}/connectors/social/github/refresh-settings`,
+    payload: { issuer: s.fake.issuer, client_id: 'client 1', client_secret: CLIENT_SECRET },
+  })
+  const before = await s.sealed()
+  s.advance(HOUR_MS)
+  s.fake.discoveryAnswer = () => ({ status: 503, body: { error: 'down' } })
+  const down = await s.read()
+  t.equal(down.statusCode, 503)
+  t.equal(down.json().code, 'provider.unavailable')
+  s.fake.discoveryAnswer = () => ({ status: 200, body: { issuer: 'https://someone-else.example', token_endpoint: s.fake.tokenEndpoint } })
+  const wrong = await s.read()
+  t.equal(wrong.statusCode, 502)
+  t.equal(wrong.json().code, 'provider.refresh_rejected')
+  t.equal(s.fake.requests.length, 0, 'no refresh token was sent anywhere')
+  t.same(await s.sealed(), before, 'nothing stored changed')
+})
+
 t.test('required scopes: a set granted fewer gets a code of its own', async (t) => {
   const s = await scenario(t)
   t.equal((await s.read('?required_scopes=repo')).statusCode, 200)
