@@ -1,5 +1,5 @@
-import { sql } from 'kysely'
-import type { ClientAuthMethod, ConnectorType } from '../db/schema.ts'
+import { sql, type Selectable } from 'kysely'
+import type { ClientAuthMethod, ConnectorRefreshSettingsTable, ConnectorType } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 
@@ -9,20 +9,8 @@ export interface ConnectorKey {
   connectorId: string
 }
 
-export interface RefreshSettingsRow {
-  tenant_id: string
-  connector_type: ConnectorType
-  connector_id: string
-  token_endpoint: string | null
-  issuer: string | null
-  client_id: string
-  client_auth_method: ClientAuthMethod
-  extra_params: Record<string, string>
-  key_version: number
-  has_client_secret: boolean
-  created_at: Date
-  updated_at: Date
-}
+/** A settings row as it may be shown: the sealed secret replaced by whether there is one. */
+export type RefreshSettingsRow = Omit<Selectable<ConnectorRefreshSettingsTable>, 'client_secret_sealed'> & { has_client_secret: boolean }
 
 export type RefreshSettingsWithSecret = RefreshSettingsRow & { client_secret_sealed: Uint8Array | null; dataKey: WrappedDataKey }
 

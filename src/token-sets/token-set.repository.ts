@@ -1,5 +1,5 @@
-import { sql, type Kysely } from 'kysely'
-import type { ConnectorType, DB, TokenSetState } from '../db/schema.ts'
+import { sql, type Kysely, type Selectable } from 'kysely'
+import type { ConnectorType, DataKeysTable, DB, TokenSetsTable, TokenSetState } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 
@@ -113,19 +113,9 @@ function dataKeyOf(row: { tenant_id: string; key_version: number; root_key_id: s
  * is needed around it.
  */
 export async function findTokenSetForRead(db: Kysely<DB>, key: TokenSetKey): Promise<TokenSetForRead | undefined> {
-  const result = await sql<{
-    id: string
-    token_type: string
-    scope: string
-    expires_at: Date | null
-    issued_at: Date
-    state: TokenSetState
-    key_version: number
-    access_token_sealed: Uint8Array
-    has_refresh_token: boolean
-    root_key_id: string
-    wrapped_key: Uint8Array
-  }>`SELECT * FROM vault_read_token_set(${key.tenantId}, ${key.userId}, ${key.connectorType}, ${key.connectorId})`.execute(db)
+  type Row = Pick<Selectable<TokenSetsTable>, 'id' | 'token_type' | 'scope' | 'expires_at' | 'issued_at' | 'state' | 'key_version' | 'access_token_sealed'> &
+    Pick<Selectable<DataKeysTable>, 'root_key_id' | 'wrapped_key'> & { has_refresh_token: boolean }
+  const result = await sql<Row>`SELECT * FROM vault_read_token_set(${key.tenantId}, ${key.userId}, ${key.connectorType}, ${key.connectorId})`.execute(db)
   const row = result.rows[0]
   if (row === undefined) return undefined
   return {
