@@ -107,18 +107,29 @@ function dataKeyOf(row: { tenant_id: string; key_version: number; root_key_id: s
   return { tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key }
 }
 
+/** The four columns that name a connection, as parallel arrays: how the batched functions take them. */
+function keyColumns(keys: readonly TokenSetKey[]) {
+  return sql`${keys.map((k) => k.tenantId)}::text[], ${keys.map((k) => k.userId)}::text[],
+    ${keys.map((k) => k.connectorType)}::text[], ${keys.map((k) => k.connectorId)}::text[]`
+}
+
+/** Puts each returned row back at its element's position (`n`, 1-based); elements without a row stay undefined. */
+function byPosition<R extends { n: number }, T>(count: number, rows: readonly R[], map: (row: R) => T): (T | undefined)[] {
+  const out = new Array<T | undefined>(count).fill(undefined)
+  for (const row of rows) out[row.n - 1] = map(row)
+  return out
+}
+
 /**
- * One statement, one round trip: the sealed access token with the wrapped data key that opens it. The
- * function takes the service role and the tenant itself (see the migration), so no explicit transaction
- * is needed around it.
+ * Many reads in one statement: for each connection, the sealed access token with the wrapped data key that
+ * opens it. The function takes the service role and each tenant itself (see the migration), so no explicit
+ * transaction is needed around it.
  */
-export async function findTokenSetForRead(db: Kysely<DB>, key: TokenSetKey): Promise<TokenSetForRead | undefined> {
+export async function readTokenSets(db: Kysely<DB>, keys: readonly TokenSetKey[]): Promise<(TokenSetForRead | undefined)[]> {
   type Row = Pick<Selectable<TokenSetsTable>, 'id' | 'token_type' | 'scope' | 'expires_at' | 'issued_at' | 'state' | 'key_version' | 'access_token_sealed'> &
-    Pick<Selectable<DataKeysTable>, 'root_key_id' | 'wrapped_key'> & { has_refresh_token: boolean }
-  const result = await sql<Row>`SELECT * FROM vault_read_token_set(${key.tenantId}, ${key.userId}, ${key.connectorType}, ${key.connectorId})`.execute(db)
-  const row = result.rows[0]
-  if (row === undefined) return undefined
-  return {
+    Pick<Selectable<DataKeysTable>, 'root_key_id' | 'wrapped_key'> & { n: number; has_refresh_token: boolean }
+  const result = await sql<Row>`SELECT * FROM vault_read_token_sets(${keyColumns(keys)})`.execute(db)
+  return byPosition(keys.length, result.rows, (row) => ({
     id: row.id,
     token_type: row.token_type,
     scope: row.scope,
@@ -127,8 +138,8 @@ export async function findTokenSetForRead(db: Kysely<DB>, key: TokenSetKey): Pro
     has_refresh_token: row.has_refresh_token,
     state: row.state,
     access_token_sealed: row.access_token_sealed,
-    dataKey: { tenantId: key.tenantId, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
-  }
+    dataKey: { tenantId: keys[row.n - 1]!.tenantId, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
+  }))
 }
 
 export interface PushTarget {
@@ -136,9 +147,10 @@ export interface PushTarget {
   existing: { id: string; keyVersion: number; issuedAt: Date; hasRefreshToken: boolean } | undefined
 }
 
-/** A push's first statement: the active data key and what is stored. Undefined: the tenant has no key yet. */
-export async function preparePush(db: Kysely<DB>, key: TokenSetKey): Promise<PushTarget | undefined> {
+/** Pushes' first statement: each tenant's active data key and what is stored. Undefined: no key yet. */
+export async function preparePushes(db: Kysely<DB>, keys: readonly TokenSetKey[]): Promise<(PushTarget | undefined)[]> {
   const result = await sql<{
+    n: number
     active_version: number
     root_key_id: string
     wrapped_key: Uint8Array
@@ -146,39 +158,42 @@ export async function preparePush(db: Kysely<DB>, key: TokenSetKey): Promise<Pus
     existing_key_version: number | null
     existing_issued_at: Date | null
     existing_has_refresh_token: boolean | null
-  }>`SELECT * FROM vault_prepare_push(${key.tenantId}, ${key.userId}, ${key.connectorType}, ${key.connectorId})`.execute(db)
-  const row = result.rows[0]
-  if (row === undefined) return undefined
-  return {
-    activeKey: { tenantId: key.tenantId, version: row.active_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
+  }>`SELECT * FROM vault_prepare_pushes(${keyColumns(keys)})`.execute(db)
+  return byPosition(keys.length, result.rows, (row) => ({
+    activeKey: { tenantId: keys[row.n - 1]!.tenantId, version: row.active_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
     existing:
       row.existing_id === null
         ? undefined
         : { id: row.existing_id, keyVersion: row.existing_key_version!, issuedAt: row.existing_issued_at!, hasRefreshToken: row.existing_has_refresh_token! },
-  }
+  }))
 }
 
+/** One push's compare-and-swap: the row to write and what preparePushes saw. */
+export interface PushedWrite {
+  key: TokenSetKey
+  id: string
+  isNew: boolean
+  write: TokenSetWrite
+}
+
+export type PushWriteOutcome = { outcome: 'created' | 'updated' | 'ignored_stale'; row: TokenSetMetadataRow }
+
 /**
- * A push's second statement: compare-and-swap on what preparePush saw (see the migration). Undefined: the
- * row changed in between, and the caller must take the transactional path.
+ * Pushes' second statement: compare-and-swap on what preparePushes saw, for many pushes in one transaction
+ * (see the migration). Undefined for a push whose row changed in between or is locked: it must take the
+ * transactional path.
  */
-export async function writePushedTokenSet(
-  db: Kysely<DB>,
-  key: TokenSetKey,
-  id: string,
-  isNew: boolean,
-  write: TokenSetWrite,
-): Promise<{ outcome: 'created' | 'updated' | 'ignored_stale'; row: TokenSetMetadataRow } | undefined> {
-  const result = await sql<TokenSetMetadataRow & { outcome: 'created' | 'updated' | 'ignored_stale' }>`
-    SELECT * FROM vault_write_pushed_token_set(
-      ${key.tenantId}, ${key.userId}, ${key.connectorType}, ${key.connectorId}, ${id}::uuid, ${isNew},
-      ${write.target}, ${write.issuer}, ${write.provider_subject}, ${write.token_type}, ${write.scope},
-      ${write.expires_at}::timestamptz, ${write.issued_at}::timestamptz, ${write.key_version},
-      ${write.access_token_sealed}::bytea, ${write.refresh_token_sealed}::bytea, ${write.id_token_sealed}::bytea)`.execute(db)
-  const row = result.rows[0]
-  if (row === undefined) return undefined
-  const { outcome, ...metadata } = row
-  return { outcome, row: metadata }
+export async function writePushedTokenSets(db: Kysely<DB>, pushes: readonly PushedWrite[]): Promise<(PushWriteOutcome | undefined)[]> {
+  const column = <T>(pick: (push: PushedWrite) => T) => pushes.map(pick)
+  const result = await sql<TokenSetMetadataRow & { n: number; outcome: PushWriteOutcome['outcome'] }>`
+    SELECT * FROM vault_write_pushed_token_sets(
+      ${keyColumns(pushes.map((p) => p.key))}, ${column((p) => p.id)}::uuid[], ${column((p) => p.isNew)}::boolean[],
+      ${column((p) => p.write.target)}::text[], ${column((p) => p.write.issuer)}::text[], ${column((p) => p.write.provider_subject)}::text[],
+      ${column((p) => p.write.token_type)}::text[], ${column((p) => p.write.scope)}::text[],
+      ${column((p) => p.write.expires_at)}::timestamptz[], ${column((p) => p.write.issued_at)}::timestamptz[],
+      ${column((p) => p.write.key_version)}::int[], ${column((p) => p.write.access_token_sealed)}::bytea[],
+      ${column((p) => p.write.refresh_token_sealed)}::bytea[], ${column((p) => p.write.id_token_sealed)}::bytea[])`.execute(db)
+  return byPosition(pushes.length, result.rows, ({ n, outcome, ...row }) => ({ outcome, row }))
 }
 
 /** Locks the row for the rest of the transaction, so concurrent pushes to one token set serialise. */

@@ -4,6 +4,7 @@ import type { SealedField } from '../crypto/token-binding.ts'
 import { openToken, sealToken } from '../crypto/token-sealing.ts'
 import { carrySealedSecret } from './carry-sealed-secret.ts'
 import type { ConnectorType, DB } from '../db/schema.ts'
+import { batched } from '../db/batched.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
@@ -139,15 +140,31 @@ function sealedPush(
   }
 }
 
+/** PostgreSQL's deadlock_detected: a batch of writes lost to another transaction and was rolled back. */
+const DEADLOCK_DETECTED = '40P01'
+
 export function createTokenSetService({ db, keyRing, refresher, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
+  // Concurrent requests share statements (see batched); each still gets its own answer.
+  const readTokenSet = batched((keys: readonly TokenSetKey[]) => repository.readTokenSets(db, keys))
+  const preparePush = batched((keys: readonly TokenSetKey[]) => repository.preparePushes(db, keys))
+  const writePushed = batched(async (pushes: readonly repository.PushedWrite[]) => {
+    try {
+      return await repository.writePushedTokenSets(db, pushes)
+    } catch (error) {
+      // The batch wrote nothing; each push retries alone on the transactional path.
+      if ((error as { code?: unknown }).code === DEADLOCK_DETECTED) return pushes.map(() => undefined)
+      throw error
+    }
+  })
+
   /**
-   * The common push in two statements and no explicit transaction: read what is stored and the active key,
-   * seal, then compare-and-swap. Undefined when the tenant has no data key yet, when a kept refresh token
-   * would need re-sealing under a newer key, or when the row changed in between: the transactional path
-   * handles those.
+   * The common push in two statements, each shared with the pushes that arrive with it, and no explicit
+   * transaction: read what is stored and the active key, seal, then compare-and-swap. Undefined when the
+   * tenant has no data key yet, when a kept refresh token would need re-sealing under a newer key, or when
+   * the row changed or was locked in between: the transactional path handles those.
    */
   async function pushInTwoStatements(key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date): Promise<PushResult | undefined> {
-    const target = await repository.preparePush(db, key)
+    const target = await preparePush(key)
     if (target === undefined) return undefined
     const { existing } = target
     const tokens = normalizeTokenResponse(body.token_response, issuedAt)
@@ -158,7 +175,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     const id = existing?.id ?? randomUUID()
     // A null refresh token keeps the stored one (the statement checks it is sealed under this version).
     const write = sealedPush(key, id, body, tokens, issuedAt, active, null)
-    const written = await repository.writePushedTokenSet(db, key, id, existing === undefined, write)
+    const written = await writePushed({ key, id, isNew: existing === undefined, write })
     if (written === undefined) return undefined
     return { result: written.outcome, connection: toConnection(written.row) }
   }
@@ -206,7 +223,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     },
 
     async readAccessToken(key, { requiredScopes = [], context = { requestId: randomUUID(), clientId: null } } = {}) {
-      const tokenSet = await repository.findTokenSetForRead(db, key)
+      const tokenSet = await readTokenSet(key)
       if (tokenSet === undefined) throw new VaultError('token_set.not_found', 'No token set is stored for this connection')
       if (tokenSet.state === 'reauth_required') throw reconnectRequired()
       requireScopes(tokenSet.scope, requiredScopes)

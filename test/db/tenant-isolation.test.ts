@@ -101,15 +101,21 @@ t.test('a data key that protects a token set cannot be deleted, even by the owne
   await t.rejects(sql`DELETE FROM data_keys WHERE tenant_id = ${tenantA}`.execute(database.db), /foreign key/)
 })
 
-t.test('the one-statement functions work as the service role, confined to the tenant they are given', async (t) => {
-  const roleAfter = await database.db.transaction().execute(async (trx) => {
-    const read = await sql<{ id: string }>`SELECT id FROM vault_read_token_set(${tenantA}, 'alice', 'social', 'github')`.execute(trx)
+t.test('the batched functions work as the service role, each element confined to its own tenant', async (t) => {
+  const ids = await sql<{ tenant_id: string; id: string }>`SELECT tenant_id, id FROM token_sets WHERE tenant_id IN (${tenantA}, ${tenantB})`.execute(database.db)
+  const idOf = (tenant: string) => ids.rows.find((row) => row.tenant_id === tenant)!.id
+  const after = await database.db.transaction().execute(async (trx) => {
+    const read = await sql<{ n: number; id: string }>`SELECT n, id FROM vault_read_token_sets(
+      ARRAY[${tenantA}, ${tenantB}, ${tenantA}]::text[], ARRAY['alice', 'alice', 'bob']::text[],
+      ARRAY['social', 'social', 'social']::text[], ARRAY['github', 'github', 'github']::text[]) ORDER BY n`.execute(trx)
     const who = await sql<{ current_user: string; tenant: string }>`SELECT current_user, current_setting('vault.tenant_id') AS tenant`.execute(trx)
-    // With the role and tenant of the call, another tenant's rows stay invisible to the rest of the transaction.
-    const other = await sql`SELECT id FROM token_sets WHERE tenant_id = ${tenantB}`.execute(trx)
-    return { found: read.rows.length, ...who.rows[0]!, otherRows: other.rows.length }
+    // With the role and the last tenant of the call, every other tenant's rows stay invisible to the rest of the transaction.
+    const visible = await sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM token_sets`.execute(trx)
+    return { read: read.rows, ...who.rows[0]!, visible: visible.rows.map((row) => row.tenant_id) }
   })
-  t.same(roleAfter, { found: 1, current_user: 'secret_vault_app', tenant: tenantA, otherRows: 0 })
+  t.same(after.read, [{ n: 1, id: idOf(tenantA) }, { n: 2, id: idOf(tenantB) }], "each element finds its own tenant's row; an unknown one finds none")
+  t.equal(after.current_user, 'secret_vault_app')
+  t.same(after.visible, [after.tenant])
 
   const requestId = `isolation-${Date.now()}`
   await sql`SELECT vault_insert_audit_events(

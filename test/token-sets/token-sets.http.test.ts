@@ -248,6 +248,25 @@ t.test('concurrent pushes to one new connection make one token set', async (t) =
   t.equal(await countRows(database, 'data_keys', tenant), 1)
 })
 
+t.test('concurrent pushes and reads across tenants and users share statements, each with its own answer', async (t) => {
+  const tenants = [uniqueTenant('many'), uniqueTenant('many')]
+  const refs = tenants.flatMap((tenant) => Array.from({ length: 12 }, (_, i) => ({ tenant, user: `user-${i}` })))
+  const token = (ref: { tenant: string; user: string }) => `gho_${ref.tenant}_${ref.user}`
+  const created = await Promise.all(refs.map((ref) => push(app, ref, githubPush(token(ref)))))
+  t.same(created.map((res) => res.statusCode), refs.map(() => 201))
+  // Half the users push again while everyone reads, with one unknown connection per tenant among them.
+  const [pushed, reads, unknown] = await Promise.all([
+    Promise.all(refs.filter((_, i) => i % 2 === 0).map((ref) => push(app, ref, githubPush(`${token(ref)}_2`)))),
+    Promise.all(refs.filter((_, i) => i % 2 === 1).map((ref) => readAccessToken(app, ref))),
+    Promise.all(tenants.map((tenant) => readAccessToken(app, { tenant, user: 'nobody' }))),
+  ])
+  t.same(pushed.map((res) => res.json().result), pushed.map(() => 'updated'))
+  t.same(reads.map((res) => res.json().access_token), refs.filter((_, i) => i % 2 === 1).map(token))
+  t.same(unknown.map((res) => res.json().code), ['token_set.not_found', 'token_set.not_found'])
+  const again = await Promise.all(refs.map((ref) => readAccessToken(app, ref)))
+  t.same(again.map((res) => res.json().access_token), refs.map((ref, i) => (i % 2 === 0 ? `${token(ref)}_2` : token(ref))))
+})
+
 t.test('every response carries the request id; a well-formed caller id is kept', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'core-1234' } })
   t.equal(res.headers['x-request-id'], 'core-1234')

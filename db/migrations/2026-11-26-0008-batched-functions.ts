@@ -1,0 +1,153 @@
+import { sql, type Kysely } from 'kysely'
+
+// Frozen in time: this file never imports application code.
+//
+// The hot paths for many requests at once. Requests that arrive together (under load, every turn of the
+// service's event loop brings several) share one statement instead of paying for a round trip, a parse,
+// a plan and a wake-up each. Each function takes the service role, then walks the batch tenant by tenant,
+// setting that tenant before touching its rows, so row-level security binds every row exactly as in a
+// tenant transaction. Each returns `n`, the element's 1-based position in the arrays; an element without
+// a row found nothing (a read or prepare) or must take the transactional path (a write).
+//
+// They supersede the one-request functions of migration 0005, which stay: during a rolling upgrade the
+// replicas still running the previous version call them.
+
+export async function up(db: Kysely<any>): Promise<void> {
+  // Reads: the sealed access token with the wrapped data key that opens it.
+  await sql`
+    CREATE FUNCTION vault_read_token_sets(p_tenant_ids text[], p_user_ids text[], p_connector_types text[], p_connector_ids text[])
+    RETURNS TABLE (
+      n integer, id uuid, token_type text, scope text, expires_at timestamptz, issued_at timestamptz, state text,
+      key_version integer, access_token_sealed bytea, has_refresh_token boolean, root_key_id text, wrapped_key bytea
+    )
+    LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+    AS $$
+    DECLARE
+      t text;
+    BEGIN
+      PERFORM set_config('role', 'secret_vault_app', true);
+      FOR t IN SELECT DISTINCT u FROM unnest(p_tenant_ids) AS u LOOP
+        PERFORM set_config('vault.tenant_id', t, true);
+        RETURN QUERY
+          SELECT k.n::integer, ts.id, ts.token_type, ts.scope, ts.expires_at, ts.issued_at, ts.state, ts.key_version,
+                 ts.access_token_sealed, ts.refresh_token_sealed IS NOT NULL, dk.root_key_id, dk.wrapped_key
+          FROM unnest(p_tenant_ids, p_user_ids, p_connector_types, p_connector_ids)
+            WITH ORDINALITY AS k(tenant_id, user_id, connector_type, connector_id, n)
+          JOIN token_sets ts ON ts.tenant_id = k.tenant_id AND ts.user_id = k.user_id
+            AND ts.connector_type = k.connector_type AND ts.connector_id = k.connector_id
+          JOIN data_keys dk ON dk.tenant_id = ts.tenant_id AND dk.version = ts.key_version
+          WHERE k.tenant_id = t;
+      END LOOP;
+    END
+    $$`.execute(db)
+
+  // Pushes, step one: each tenant's active data key (wrapped) and what is stored for each connection. No
+  // row: the tenant has no active data key yet, which the transactional path creates.
+  await sql`
+    CREATE FUNCTION vault_prepare_pushes(p_tenant_ids text[], p_user_ids text[], p_connector_types text[], p_connector_ids text[])
+    RETURNS TABLE (
+      n integer, active_version integer, root_key_id text, wrapped_key bytea,
+      existing_id uuid, existing_key_version integer, existing_issued_at timestamptz, existing_has_refresh_token boolean
+    )
+    LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+    AS $$
+    DECLARE
+      t text;
+    BEGIN
+      PERFORM set_config('role', 'secret_vault_app', true);
+      FOR t IN SELECT DISTINCT u FROM unnest(p_tenant_ids) AS u LOOP
+        PERFORM set_config('vault.tenant_id', t, true);
+        RETURN QUERY
+          SELECT k.n::integer, dk.version, dk.root_key_id, dk.wrapped_key,
+                 ts.id, ts.key_version, ts.issued_at, ts.refresh_token_sealed IS NOT NULL
+          FROM unnest(p_tenant_ids, p_user_ids, p_connector_types, p_connector_ids)
+            WITH ORDINALITY AS k(tenant_id, user_id, connector_type, connector_id, n)
+          JOIN data_keys dk ON dk.tenant_id = k.tenant_id AND dk.state = 'active'
+          LEFT JOIN token_sets ts ON ts.tenant_id = k.tenant_id AND ts.user_id = k.user_id
+            AND ts.connector_type = k.connector_type AND ts.connector_id = k.connector_id
+          WHERE k.tenant_id = t;
+      END LOOP;
+    END
+    $$`.execute(db)
+
+  // Pushes, step two: compare-and-swap on what step one saw, element by element, in one transaction.
+  // Inserts only if the connection is still new; updates only the row step one found, only if the push is
+  // not older than it, and keeps the stored refresh token only if it is sealed under the version the push
+  // writes. Never waits for a row lock: a row another transaction holds (a refresh at the provider, a push
+  // on the transactional path) is skipped. Elements go in connection order, so two batches that insert the
+  // same new connections wait for each other in one direction only and cannot deadlock. An element that
+  // returns no row takes the transactional path, which locks, re-reads and re-seals.
+  await sql`
+    CREATE FUNCTION vault_write_pushed_token_sets(
+      p_tenant_ids text[], p_user_ids text[], p_connector_types text[], p_connector_ids text[], p_ids uuid[], p_is_new boolean[],
+      p_targets text[], p_issuers text[], p_provider_subjects text[], p_token_types text[], p_scopes text[],
+      p_expires_ats timestamptz[], p_issued_ats timestamptz[], p_key_versions integer[],
+      p_access_tokens bytea[], p_refresh_tokens bytea[], p_id_tokens bytea[]
+    )
+    RETURNS TABLE (
+      n integer, outcome text, id uuid, tenant_id text, user_id text, connector_type text, connector_id text, target text,
+      issuer text, provider_subject text, token_type text, scope text, expires_at timestamptz, state text,
+      key_version integer, issued_at timestamptz, created_at timestamptz, updated_at timestamptz,
+      has_refresh_token boolean, has_id_token boolean
+    )
+    LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+    AS $$
+    DECLARE
+      i integer;
+      tenant text;
+    BEGIN
+      PERFORM set_config('role', 'secret_vault_app', true);
+      FOR i IN
+        SELECT o.i FROM generate_subscripts(p_ids, 1) AS o(i)
+        ORDER BY p_tenant_ids[o.i], p_user_ids[o.i], p_connector_types[o.i], p_connector_ids[o.i], o.i
+      LOOP
+        IF tenant IS DISTINCT FROM p_tenant_ids[i] THEN
+          tenant := p_tenant_ids[i];
+          PERFORM set_config('vault.tenant_id', tenant, true);
+        END IF;
+        IF p_is_new[i] THEN
+          RETURN QUERY
+            INSERT INTO token_sets AS ts (tenant_id, id, user_id, connector_type, connector_id, target, issuer, provider_subject,
+              token_type, scope, expires_at, issued_at, state, key_version, access_token_sealed, refresh_token_sealed, id_token_sealed)
+            VALUES (tenant, p_ids[i], p_user_ids[i], p_connector_types[i], p_connector_ids[i], p_targets[i], p_issuers[i],
+              p_provider_subjects[i], p_token_types[i], p_scopes[i], p_expires_ats[i], p_issued_ats[i], 'active', p_key_versions[i],
+              p_access_tokens[i], p_refresh_tokens[i], p_id_tokens[i])
+            ON CONFLICT ON CONSTRAINT token_sets_user_connector_key DO NOTHING
+            RETURNING i, 'created'::text, ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target, ts.issuer,
+              ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version, ts.issued_at, ts.created_at,
+              ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL;
+          CONTINUE;
+        END IF;
+        PERFORM 1 FROM token_sets ts WHERE ts.tenant_id = tenant AND ts.id = p_ids[i] FOR UPDATE SKIP LOCKED;
+        CONTINUE WHEN NOT FOUND;
+        RETURN QUERY
+          UPDATE token_sets AS ts SET
+            target = p_targets[i], issuer = p_issuers[i], provider_subject = p_provider_subjects[i], token_type = p_token_types[i],
+            scope = p_scopes[i], expires_at = p_expires_ats[i], issued_at = p_issued_ats[i], state = 'active',
+            key_version = p_key_versions[i], access_token_sealed = p_access_tokens[i],
+            refresh_token_sealed = coalesce(p_refresh_tokens[i], ts.refresh_token_sealed), id_token_sealed = p_id_tokens[i],
+            updated_at = now()
+          WHERE ts.tenant_id = tenant AND ts.id = p_ids[i] AND ts.issued_at <= p_issued_ats[i]
+            AND (p_refresh_tokens[i] IS NOT NULL OR ts.refresh_token_sealed IS NULL OR ts.key_version = p_key_versions[i])
+          RETURNING i, 'updated'::text, ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target, ts.issuer,
+            ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version, ts.issued_at, ts.created_at,
+            ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL;
+        CONTINUE WHEN FOUND;
+        -- Not updated: either the stored set was issued later (the push changes nothing), or the refresh
+        -- token it would keep is sealed under another version (no row: the transactional path re-seals it).
+        RETURN QUERY
+          SELECT i, 'ignored_stale'::text, ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target, ts.issuer,
+            ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version, ts.issued_at, ts.created_at,
+            ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL
+          FROM token_sets ts
+          WHERE ts.tenant_id = tenant AND ts.id = p_ids[i] AND ts.issued_at > p_issued_ats[i];
+      END LOOP;
+    END
+    $$`.execute(db)
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await sql`DROP FUNCTION vault_write_pushed_token_sets(text[], text[], text[], text[], uuid[], boolean[], text[], text[], text[], text[], text[], timestamptz[], timestamptz[], integer[], bytea[], bytea[], bytea[])`.execute(db)
+  await sql`DROP FUNCTION vault_prepare_pushes(text[], text[], text[], text[])`.execute(db)
+  await sql`DROP FUNCTION vault_read_token_sets(text[], text[], text[], text[])`.execute(db)
+}

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
+import t from 'tap'
+import * as repository from '../../src/token-sets/token-set.repository.ts'
+import type { TokenSetKey, TokenSetWrite } from '../../src/token-sets/token-set.repository.ts'
+import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
+import { githubPush, push } from '../support/http.ts'
+import { TEST_DATABASE_URL } from '../support/test-database.ts'
+
+/** The batched statements themselves, as the service calls them: many connections, tenants and outcomes at once. */
+const database = await openTestDatabase(t)
+const { app } = await buildTestApp(t, database)
+
+const key = (tenantId: string, userId: string): TokenSetKey => ({ tenantId, userId, connectorType: 'social', connectorId: 'github' })
+
+async function stored(tenantId: string, userId: string) {
+  const result = await sql<{ id: string; issued_at: Date; key_version: number; access_token_sealed: Uint8Array }>`
+    SELECT id, issued_at, key_version, access_token_sealed FROM token_sets
+    WHERE tenant_id = ${tenantId} AND user_id = ${userId}`.execute(database.db)
+  return result.rows[0]
+}
+
+/** A write as preparePushes would lead to; the sealed bytes are opaque to the statement. */
+function write(issuedAt: Date, marker: string, refreshToken: Uint8Array | null = null): TokenSetWrite {
+  return {
+    target: 'github',
+    issuer: null,
+    provider_subject: null,
+    token_type: 'Bearer',
+    scope: 'repo',
+    expires_at: null,
+    issued_at: issuedAt,
+    key_version: 1,
+    access_token_sealed: Buffer.from(marker),
+    refresh_token_sealed: refreshToken,
+    id_token_sealed: null,
+  }
+}
+
+async function seed(tenant: string, user: string, issuedAt: Date) {
+  const res = await push(app, { tenant, user }, githubPush(`gho_${user}`, { issued_at: issuedAt.toISOString() }, { refresh_token: `ghr_${user}` }))
+  t.equal(res.statusCode, 201)
+  return (await stored(tenant, user))!
+}
+
+t.test('reads: each position gets its own tenant\'s row; a missing one gets none', async (t) => {
+  const [a, b] = [uniqueTenant('read-a'), uniqueTenant('read-b')]
+  const alice = await seed(a, 'alice', new Date())
+  const bob = await seed(b, 'bob', new Date())
+  const rows = await repository.readTokenSets(database.db, [key(b, 'bob'), key(a, 'nobody'), key(a, 'alice'), key(a, 'bob')])
+  t.equal(rows.length, 4)
+  t.equal(rows[0]?.id, bob.id)
+  t.same(Buffer.from(rows[0]!.access_token_sealed), Buffer.from(bob.access_token_sealed))
+  t.equal(rows[0]?.dataKey.tenantId, b)
+  t.equal(rows[1], undefined)
+  t.equal(rows[2]?.id, alice.id)
+  t.equal(rows[2]?.dataKey.tenantId, a)
+  t.equal(rows[3], undefined, "another tenant's user is not found")
+})
+
+t.test('prepares: the active key per tenant and what is stored per connection', async (t) => {
+  const tenant = uniqueTenant('prepare')
+  const alice = await seed(tenant, 'alice', new Date())
+  const targets = await repository.preparePushes(database.db, [key(tenant, 'new-user'), key(tenant, 'alice'), key(uniqueTenant('no-key'), 'alice')])
+  t.equal(targets[0]?.activeKey.version, 1)
+  t.equal(targets[0]?.existing, undefined)
+  t.same(targets[1]?.existing, { id: alice.id, keyVersion: 1, issuedAt: alice.issued_at, hasRefreshToken: true })
+  t.equal(targets[2], undefined, 'a tenant without a data key has no target')
+})
+
+t.test('writes: every outcome in one batch, across tenants, each as if alone', async (t) => {
+  const [tenant, other] = [uniqueTenant('write'), uniqueTenant('write-other')]
+  const earlier = new Date(Date.now() - 60_000)
+  const alice = await seed(tenant, 'alice', earlier)
+  const carol = await seed(tenant, 'carol', new Date())
+  await seed(other, 'zed', new Date())
+  const bobId = randomUUID()
+  const [dave1, dave2] = [randomUUID(), randomUUID()]
+  const frankId = randomUUID()
+  const results = await repository.writePushedTokenSets(database.db, [
+    { key: key(tenant, 'bob'), id: bobId, isNew: true, write: write(new Date(), 'bob') },
+    { key: key(tenant, 'alice'), id: alice.id, isNew: false, write: write(new Date(), 'alice-new') },
+    { key: key(tenant, 'carol'), id: carol.id, isNew: false, write: write(earlier, 'carol-old') },
+    { key: key(tenant, 'dave'), id: dave1, isNew: true, write: write(new Date(), 'dave-1') },
+    { key: key(tenant, 'dave'), id: dave2, isNew: true, write: write(new Date(), 'dave-2') },
+    { key: key(tenant, 'alice'), id: randomUUID(), isNew: false, write: write(new Date(), 'alice-gone') },
+    { key: key(other, 'frank'), id: frankId, isNew: true, write: write(new Date(), 'frank') },
+  ])
+  t.same(
+    results.map((result) => result && { outcome: result.outcome, id: result.row.id, tenant: result.row.tenant_id }),
+    [
+      { outcome: 'created', id: bobId, tenant },
+      { outcome: 'updated', id: alice.id, tenant },
+      { outcome: 'ignored_stale', id: carol.id, tenant },
+      { outcome: 'created', id: dave1, tenant },
+      undefined, // the same new connection twice: the second takes the transactional path
+      undefined, // a row that is not the one prepared: the transactional path
+      { outcome: 'created', id: frankId, tenant: other },
+    ],
+  )
+  t.equal(results[1]?.row.has_refresh_token, true, 'an update without a refresh token keeps the stored one')
+  t.same(Buffer.from((await stored(tenant, 'alice'))!.access_token_sealed), Buffer.from('alice-new'))
+  t.same(Buffer.from((await stored(tenant, 'carol'))!.access_token_sealed), Buffer.from(carol.access_token_sealed), 'a stale push changes nothing')
+  t.same(Buffer.from((await stored(tenant, 'dave'))!.access_token_sealed), Buffer.from('dave-1'))
+})
+
+t.test('writes: an element for another tenant cannot land in the tenant it names wrongly', async (t) => {
+  const [tenant, other] = [uniqueTenant('cross'), uniqueTenant('cross-other')]
+  const alice = await seed(tenant, 'alice', new Date(Date.now() - 60_000))
+  // The other tenant names alice's row id: under its own tenant setting the row does not exist.
+  await seed(other, 'zed', new Date())
+  const [result] = await repository.writePushedTokenSets(database.db, [{ key: key(other, 'alice'), id: alice.id, isNew: false, write: write(new Date(), 'pwned') }])
+  t.equal(result, undefined)
+  t.same(Buffer.from((await stored(tenant, 'alice'))!.access_token_sealed), Buffer.from(alice.access_token_sealed))
+})
+
+t.test(
+  'writes: a row another transaction holds is skipped at once, not waited for',
+  { skip: TEST_DATABASE_URL === undefined ? 'needs a second connection holding the row lock: a PostgreSQL server; CI runs it' : false },
+  async (t) => {
+    const tenant = uniqueTenant('locked')
+    const alice = await seed(tenant, 'alice', new Date(Date.now() - 60_000))
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let locked!: () => void
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve))
+    const holder = database.db.transaction().execute(async (trx) => {
+      await sql`SELECT id FROM token_sets WHERE tenant_id = ${tenant} AND id = ${alice.id} FOR UPDATE`.execute(trx)
+      locked()
+      await held
+    })
+    await lockTaken
+    const bobId = randomUUID()
+    const results = await repository.writePushedTokenSets(database.db, [
+      { key: key(tenant, 'alice'), id: alice.id, isNew: false, write: write(new Date(), 'alice-new') },
+      { key: key(tenant, 'bob'), id: bobId, isNew: true, write: write(new Date(), 'bob') },
+    ])
+    release()
+    await holder
+    t.equal(results[0], undefined, 'the locked row: the transactional path will wait for it')
+    t.equal(results[1]?.outcome, 'created', 'the rest of the batch is written')
+    t.same(Buffer.from((await stored(tenant, 'alice'))!.access_token_sealed), Buffer.from(alice.access_token_sealed))
+  },
+)
