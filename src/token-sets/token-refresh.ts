@@ -4,6 +4,7 @@ import { openClientSecret } from '../crypto/connector-secret-sealing.ts'
 import { openToken, sealToken } from '../crypto/token-sealing.ts'
 import { findRefreshSettingsWithSecret } from '../connectors/refresh-settings.repository.ts'
 import type { DB } from '../db/schema.ts'
+import { hasSqlState, SQL_STATE } from '../db/sql-state.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
@@ -69,9 +70,6 @@ type Decision =
 
 const reconnect = () =>
   new VaultError('token_set.reconnect_required', 'The provider no longer accepts this connection: ask the user to connect the account again')
-
-/** PostgreSQL's lock_not_available: the wait for another refresh of the set ran out. */
-const LOCK_NOT_AVAILABLE = '55P03'
 
 export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresher {
   const { db, keyRing, provider, marginMs, lockTimeoutMs, now } = options
@@ -196,7 +194,8 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
     try {
       decision = await inTenantTransaction(db, key.tenantId, (trx) => decide(trx, key, context))
     } catch (error) {
-      if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) {
+      // The wait for another refresh of the set ran out.
+      if (hasSqlState(error, SQL_STATE.lockNotAvailable)) {
         throw new VaultError('service.unavailable', 'Another refresh of this token set is still running; retry shortly', { retryAfterSeconds: 1 })
       }
       throw error

@@ -5,6 +5,7 @@ import { openToken, sealToken } from '../crypto/token-sealing.ts'
 import { carrySealedSecret } from './carry-sealed-secret.ts'
 import type { ConnectorType, DB } from '../db/schema.ts'
 import { batched } from '../db/batched.ts'
+import { hasSqlState, SQL_STATE } from '../db/sql-state.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
@@ -140,9 +141,6 @@ function sealedPush(
   }
 }
 
-/** PostgreSQL's deadlock_detected: a batch of writes lost to another transaction and was rolled back. */
-const DEADLOCK_DETECTED = '40P01'
-
 export function createTokenSetService({ db, keyRing, refresher, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
   // Concurrent requests share statements (see batched); each still gets its own answer.
   const readTokenSet = batched((keys: readonly TokenSetKey[]) => repository.readTokenSets(db, keys))
@@ -151,8 +149,9 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     try {
       return await repository.writePushedTokenSets(db, pushes)
     } catch (error) {
-      // The batch wrote nothing; each push retries alone on the transactional path.
-      if ((error as { code?: unknown }).code === DEADLOCK_DETECTED) return pushes.map(() => undefined)
+      // Rolled back to break a lock cycle, the batch wrote nothing: each push retries alone on the
+      // transactional path.
+      if (hasSqlState(error, SQL_STATE.deadlockDetected)) return pushes.map(() => undefined)
       throw error
     }
   })

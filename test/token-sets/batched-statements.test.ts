@@ -4,7 +4,7 @@ import t from 'tap'
 import * as repository from '../../src/token-sets/token-set.repository.ts'
 import type { TokenSetKey, TokenSetWrite } from '../../src/token-sets/token-set.repository.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
-import { githubPush, push } from '../support/http.ts'
+import { githubPush, push, readAccessToken } from '../support/http.ts'
 import { TEST_DATABASE_URL } from '../support/test-database.ts'
 
 /** The batched statements themselves, as the service calls them: many connections, tenants and outcomes at once. */
@@ -142,3 +142,37 @@ t.test(
     t.same(Buffer.from((await stored(tenant, 'alice'))!.access_token_sealed), Buffer.from(alice.access_token_sealed))
   },
 )
+
+t.test('a batch of writes that fails: a broken lock cycle retries each push alone; anything else fails and stores nothing', async (t) => {
+  const [deadlocked, broken] = [uniqueTenant('deadlock'), uniqueTenant('broken')]
+  for (const tenant of [deadlocked, broken]) {
+    for (const user of ['alice', 'bob']) t.equal((await push(app, { tenant, user }, githubPush(`gho_${user}_1`))).statusCode, 201)
+  }
+  // Only the batched statement fails (current_query() is the statement the client sent); the
+  // transactional path, which updates with a plain UPDATE, is left alone.
+  await sql`
+    CREATE FUNCTION test_fail_batched_write() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF current_query() LIKE '%vault_write_pushed_token_sets%' THEN
+        IF NEW.tenant_id = ${sql.lit(deadlocked)} THEN RAISE EXCEPTION 'lock cycle' USING ERRCODE = 'deadlock_detected'; END IF;
+        IF NEW.tenant_id = ${sql.lit(broken)} THEN RAISE EXCEPTION 'broken' USING ERRCODE = 'data_exception'; END IF;
+      END IF;
+      RETURN NEW;
+    END $$`.execute(database.db)
+  await sql`CREATE TRIGGER test_fail_batched_write BEFORE UPDATE ON token_sets FOR EACH ROW EXECUTE FUNCTION test_fail_batched_write()`.execute(database.db)
+  t.teardown(async () => {
+    await sql`DROP TRIGGER test_fail_batched_write ON token_sets`.execute(database.db)
+    await sql`DROP FUNCTION test_fail_batched_write()`.execute(database.db)
+  })
+
+  const retried = await Promise.all(['alice', 'bob'].map((user) => push(app, { tenant: deadlocked, user }, githubPush(`gho_${user}_2`))))
+  t.same(retried.map((res) => [res.statusCode, res.json().result]), [[200, 'updated'], [200, 'updated']])
+  for (const user of ['alice', 'bob']) t.equal((await readAccessToken(app, { tenant: deadlocked, user })).json().access_token, `gho_${user}_2`)
+
+  const before = await stored(broken, 'alice')
+  const failed = await push(app, { tenant: broken, user: 'alice' }, githubPush('gho_alice_2'))
+  t.equal(failed.statusCode, 500)
+  t.equal(failed.json().code, 'internal')
+  t.same(await stored(broken, 'alice'), before, 'nothing stored')
+  t.equal((await readAccessToken(app, { tenant: broken, user: 'alice' })).json().access_token, 'gho_alice_1')
+})
