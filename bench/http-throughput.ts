@@ -1,7 +1,7 @@
 // Push and read throughput and p99 of the vault against the unencrypted baseline, on a real PostgreSQL
 // server, in one run: same machine, same database server, same concurrency, load from a separate process.
 //
-//   npm run bench:http -- [--seconds 10] [--connections 32] [--users 1000] [--rounds 3] [--only read] [--profile]
+//   npm run bench:http -- [--seconds 10] [--connections 32] [--users 1000] [--rounds 3] [--warmup 5] [--only read] [--profile]
 //
 // BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names a server and an admin
 // database; the benchmark creates and drops its own database there.
@@ -24,6 +24,9 @@ const { values: options } = parseArgs({
     connections: { type: 'string', default: '32' },
     users: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '3' },
+    // Unmeasured load on each side first: JIT, plan caches, statistics and the first update of every
+    // seeded row are paid before any round counts.
+    warmup: { type: 'string', default: '5' },
     // Writes a V8 CPU profile of the vault process to bench/results/profiles (open in Chrome DevTools).
     profile: { type: 'boolean', default: false },
     // Only one operation (push or read), e.g. while profiling.
@@ -77,9 +80,9 @@ interface LoadResult {
   total: number
 }
 
-function load(url: string, kind: 'push' | 'read'): Promise<LoadResult> {
+function load(url: string, kind: 'push' | 'read', seconds = options.seconds!): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bench/load.ts', url, kind, options.seconds!, options.connections!, options.users!], {
+    const child = spawn(process.execPath, ['bench/load.ts', url, kind, seconds, options.connections!, options.users!], {
       cwd: root,
       env: { ...process.env, BENCH_TOKEN: token },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -133,6 +136,11 @@ const results: Record<string, LoadResult[]> = Object.fromEntries(kinds.flatMap((
 try {
   await seed(vault.url)
   await seed(baseline.url)
+  if (Number(options.warmup) > 0) {
+    for (const kind of kinds) {
+      for (const url of [vault.url, baseline.url]) await load(url, kind, options.warmup)
+    }
+  }
   for (let round = 0; round < Number(options.rounds); round++) {
     // Alternate who goes first, so neither side always gets the warmer machine.
     const order = round % 2 === 0 ? (['vault', 'baseline'] as const) : (['baseline', 'vault'] as const)
