@@ -73,16 +73,19 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Pushes, step two: compare-and-swap on what step one saw, element by element, in one transaction.
   // Inserts only if the connection is still new; updates only the row step one found, only if the push is
   // not older than it, and keeps the stored refresh token only if it is sealed under the version the push
-  // writes. Never waits for a row lock: a row another transaction holds (a refresh at the provider, a push
-  // on the transactional path) is skipped. Elements go in connection order, so two batches that insert the
-  // same new connections wait for each other in one direction only and cannot deadlock. An element that
-  // returns no row takes the transactional path, which locks, re-reads and re-seals.
+  // writes. Each element that gets an outcome records its audit event in the same transaction, so a push
+  // and its event commit together or not at all. Never waits for a row lock: a row another transaction
+  // holds (a refresh at the provider, a push on the transactional path) is skipped. Elements go in
+  // connection order, so two batches that insert the same new connections wait for each other in one
+  // direction only and cannot deadlock. An element that returns no row wrote nothing, recorded nothing,
+  // and takes the transactional path, which locks, re-reads and re-seals.
   await sql`
     CREATE FUNCTION vault_write_pushed_token_sets(
       p_tenant_ids text[], p_user_ids text[], p_connector_types text[], p_connector_ids text[], p_ids uuid[], p_is_new boolean[],
       p_targets text[], p_issuers text[], p_provider_subjects text[], p_token_types text[], p_scopes text[],
       p_expires_ats timestamptz[], p_issued_ats timestamptz[], p_key_versions integer[],
-      p_access_tokens bytea[], p_refresh_tokens bytea[], p_id_tokens bytea[]
+      p_access_tokens bytea[], p_refresh_tokens bytea[], p_id_tokens bytea[],
+      p_audit_action text, p_client_ids text[], p_request_ids text[]
     )
     RETURNS TABLE (
       n integer, outcome text, id uuid, tenant_id text, user_id text, connector_type text, connector_id text, target text,
@@ -106,21 +109,21 @@ export async function up(db: Kysely<any>): Promise<void> {
           PERFORM set_config('vault.tenant_id', tenant, true);
         END IF;
         IF p_is_new[i] THEN
-          RETURN QUERY
-            INSERT INTO token_sets AS ts (tenant_id, id, user_id, connector_type, connector_id, target, issuer, provider_subject,
-              token_type, scope, expires_at, issued_at, state, key_version, access_token_sealed, refresh_token_sealed, id_token_sealed)
-            VALUES (tenant, p_ids[i], p_user_ids[i], p_connector_types[i], p_connector_ids[i], p_targets[i], p_issuers[i],
-              p_provider_subjects[i], p_token_types[i], p_scopes[i], p_expires_ats[i], p_issued_ats[i], 'active', p_key_versions[i],
-              p_access_tokens[i], p_refresh_tokens[i], p_id_tokens[i])
-            ON CONFLICT ON CONSTRAINT token_sets_user_connector_key DO NOTHING
-            RETURNING i, 'created'::text, ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target, ts.issuer,
-              ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version, ts.issued_at, ts.created_at,
-              ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL;
-          CONTINUE;
-        END IF;
-        PERFORM 1 FROM token_sets ts WHERE ts.tenant_id = tenant AND ts.id = p_ids[i] FOR UPDATE SKIP LOCKED;
-        CONTINUE WHEN NOT FOUND;
-        RETURN QUERY
+          INSERT INTO token_sets AS ts (tenant_id, id, user_id, connector_type, connector_id, target, issuer, provider_subject,
+            token_type, scope, expires_at, issued_at, state, key_version, access_token_sealed, refresh_token_sealed, id_token_sealed)
+          VALUES (tenant, p_ids[i], p_user_ids[i], p_connector_types[i], p_connector_ids[i], p_targets[i], p_issuers[i],
+            p_provider_subjects[i], p_token_types[i], p_scopes[i], p_expires_ats[i], p_issued_ats[i], 'active', p_key_versions[i],
+            p_access_tokens[i], p_refresh_tokens[i], p_id_tokens[i])
+          ON CONFLICT ON CONSTRAINT token_sets_user_connector_key DO NOTHING
+          RETURNING i, 'created', ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target, ts.issuer,
+            ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version, ts.issued_at, ts.created_at,
+            ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL
+          INTO n, outcome, id, tenant_id, user_id, connector_type, connector_id, target, issuer, provider_subject, token_type,
+            scope, expires_at, state, key_version, issued_at, created_at, updated_at, has_refresh_token, has_id_token;
+          CONTINUE WHEN NOT FOUND;
+        ELSE
+          PERFORM 1 FROM token_sets ts WHERE ts.tenant_id = tenant AND ts.id = p_ids[i] FOR UPDATE SKIP LOCKED;
+          CONTINUE WHEN NOT FOUND;
           UPDATE token_sets AS ts SET
             target = p_targets[i], issuer = p_issuers[i], provider_subject = p_provider_subjects[i], token_type = p_token_types[i],
             scope = p_scopes[i], expires_at = p_expires_ats[i], issued_at = p_issued_ats[i], state = 'active',
@@ -129,25 +132,35 @@ export async function up(db: Kysely<any>): Promise<void> {
             updated_at = now()
           WHERE ts.tenant_id = tenant AND ts.id = p_ids[i] AND ts.issued_at <= p_issued_ats[i]
             AND (p_refresh_tokens[i] IS NOT NULL OR ts.refresh_token_sealed IS NULL OR ts.key_version = p_key_versions[i])
-          RETURNING i, 'updated'::text, ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target, ts.issuer,
-            ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version, ts.issued_at, ts.created_at,
-            ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL;
-        CONTINUE WHEN FOUND;
-        -- Not updated: either the stored set was issued later (the push changes nothing), or the refresh
-        -- token it would keep is sealed under another version (no row: the transactional path re-seals it).
-        RETURN QUERY
-          SELECT i, 'ignored_stale'::text, ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target, ts.issuer,
+          RETURNING i, 'updated', ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target, ts.issuer,
             ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version, ts.issued_at, ts.created_at,
             ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL
-          FROM token_sets ts
-          WHERE ts.tenant_id = tenant AND ts.id = p_ids[i] AND ts.issued_at > p_issued_ats[i];
+          INTO n, outcome, id, tenant_id, user_id, connector_type, connector_id, target, issuer, provider_subject, token_type,
+            scope, expires_at, state, key_version, issued_at, created_at, updated_at, has_refresh_token, has_id_token;
+          IF NOT FOUND THEN
+            -- Not updated: either the stored set was issued later (the push changes nothing), or the refresh
+            -- token it would keep is sealed under another version (no row: the transactional path re-seals it).
+            SELECT i, 'ignored_stale', ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target, ts.issuer,
+              ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version, ts.issued_at, ts.created_at,
+              ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL
+            INTO n, outcome, id, tenant_id, user_id, connector_type, connector_id, target, issuer, provider_subject, token_type,
+              scope, expires_at, state, key_version, issued_at, created_at, updated_at, has_refresh_token, has_id_token
+            FROM token_sets ts
+            WHERE ts.tenant_id = tenant AND ts.id = p_ids[i] AND ts.issued_at > p_issued_ats[i];
+            CONTINUE WHEN NOT FOUND;
+          END IF;
+        END IF;
+        INSERT INTO audit_events AS e (tenant_id, client_id, action, outcome, user_id, connector_type, connector_id, request_id, key_version)
+        VALUES (tenant, p_client_ids[i], p_audit_action, 'success', p_user_ids[i], p_connector_types[i], p_connector_ids[i],
+          p_request_ids[i], key_version);
+        RETURN NEXT;
       END LOOP;
     END
     $$`.execute(db)
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`DROP FUNCTION vault_write_pushed_token_sets(text[], text[], text[], text[], uuid[], boolean[], text[], text[], text[], text[], text[], timestamptz[], timestamptz[], integer[], bytea[], bytea[], bytea[])`.execute(db)
+  await sql`DROP FUNCTION vault_write_pushed_token_sets(text[], text[], text[], text[], uuid[], boolean[], text[], text[], text[], text[], text[], timestamptz[], timestamptz[], integer[], bytea[], bytea[], bytea[], text, text[], text[])`.execute(db)
   await sql`DROP FUNCTION vault_prepare_pushes(text[], text[], text[], text[])`.execute(db)
   await sql`DROP FUNCTION vault_read_token_sets(text[], text[], text[], text[])`.execute(db)
 }

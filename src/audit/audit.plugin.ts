@@ -13,6 +13,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by a handler when the request used a data key. */
     auditKeyVersion: number | null
+    /** Set by a handler whose event was committed in the same transaction as the change it records. */
+    auditRecorded: boolean
   }
 }
 
@@ -35,15 +37,17 @@ function outcomeOf(statusCode: number): AuditOutcome {
 
 /**
  * Records the audit event before the response leaves: a successful request whose event cannot be written
- * is turned into a 503, so no token leaves the vault unaudited.
+ * is turned into a 503, so no token leaves the vault unaudited. A handler that committed its event with
+ * its change (a push) sets auditRecorded, and nothing more is written for it.
  */
 export const auditPlugin = fp(
   async (app: FastifyInstance, { audit, onAuditFailure }: AuditPluginOptions) => {
     app.decorateRequest('auditKeyVersion', null)
+    app.decorateRequest('auditRecorded', false)
     app.addHook('onSend', async (request, reply, payload) => {
       const action = request.routeOptions.config.audit
       const tenantId = param<string>(request, 'tenantId', tenantIdSchema)
-      if (action === undefined || tenantId === null) return payload
+      if (action === undefined || tenantId === null || request.auditRecorded) return payload
       try {
         await audit.record({
           tenant_id: tenantId,

@@ -5,6 +5,12 @@ import type { AuditQuery } from './audit.schemas.ts'
 
 export type AuditEventInsert = Insertable<AuditEventsTable>
 
+/** Who asked: recorded with the event of whatever a request changed or read. */
+export interface AuditContext {
+  requestId: string
+  clientId: string | null
+}
+
 export async function insertAuditEvent(trx: TenantTransaction, event: AuditEventInsert): Promise<void> {
   await trx.insertInto('audit_events').values(event).execute()
 }

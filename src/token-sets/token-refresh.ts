@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely'
-import { insertAuditEvent } from '../audit/audit.repository.ts'
+import { insertAuditEvent, type AuditContext } from '../audit/audit.repository.ts'
 import { openClientSecret } from '../crypto/connector-secret-sealing.ts'
 import { openToken, sealToken } from '../crypto/token-sealing.ts'
 import { findRefreshSettingsWithSecret } from '../connectors/refresh-settings.repository.ts'
@@ -29,12 +29,6 @@ export interface TokenRefreshOptions {
   onRefresh?: (outcome: RefreshMetricOutcome) => void
 }
 
-/** Who asked, for the audit event of the refresh. */
-export interface RefreshContext {
-  requestId: string
-  clientId: string | null
-}
-
 export interface FreshAccessToken {
   accessToken: string
   tokenType: string
@@ -50,7 +44,7 @@ export interface TokenRefresher {
    * A fresh access token for the set: refreshed at the provider if it expires within the margin, the stored
    * one otherwise. At most one refresh per set runs at a time, across every replica.
    */
-  refresh(key: TokenSetKey, context: RefreshContext): Promise<FreshAccessToken>
+  refresh(key: TokenSetKey, context: AuditContext): Promise<FreshAccessToken>
 }
 
 /**
@@ -85,7 +79,7 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
     return isExpired(tokenSet) ? { kind: 'refuse', error: reconnect() } : { kind: 'serve', tokenSet }
   }
 
-  async function decide(trx: TenantTransaction, key: TokenSetKey, context: RefreshContext): Promise<Decision> {
+  async function decide(trx: TenantTransaction, key: TokenSetKey, context: AuditContext): Promise<Decision> {
     await sql`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`.execute(trx)
     // The row lock is held across the provider call: a second refresher waits here, then finds the set
     // fresh and serves the winner's token. The old refresh token is never presented twice.
@@ -189,7 +183,7 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
     }
   }
 
-  async function refreshOnce(key: TokenSetKey, context: RefreshContext): Promise<FreshAccessToken> {
+  async function refreshOnce(key: TokenSetKey, context: AuditContext): Promise<FreshAccessToken> {
     let decision: Decision
     try {
       decision = await inTenantTransaction(db, key.tenantId, (trx) => decide(trx, key, context))

@@ -2,6 +2,8 @@ import { sql, type Kysely, type Selectable } from 'kysely'
 import type { ConnectorType, DataKeysTable, DB, TokenSetsTable, TokenSetState } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
+import type { AuditContext } from '../audit/audit.repository.ts'
+import type { AuditAction } from '../audit/audit.schemas.ts'
 
 export interface TokenSetKey {
   tenantId: string
@@ -174,16 +176,22 @@ export interface PushedWrite {
   id: string
   isNew: boolean
   write: TokenSetWrite
+  /** Recorded with the push, in the transaction that writes it. */
+  audit: AuditContext
 }
 
 export type PushWriteOutcome = { outcome: 'created' | 'updated' | 'ignored_stale'; row: TokenSetMetadataRow }
 
 /**
- * Pushes' second statement: compare-and-swap on what preparePushes saw, for many pushes in one transaction
- * (see the migration). Undefined for a push whose row changed in between or is locked: it must take the
- * transactional path.
+ * Pushes' second statement: compare-and-swap on what preparePushes saw, for many pushes in one transaction,
+ * each with its audit event (see the migration). Undefined for a push whose row changed in between or is
+ * locked: it wrote and recorded nothing and must take the transactional path.
  */
-export async function writePushedTokenSets(db: Kysely<DB>, pushes: readonly PushedWrite[]): Promise<(PushWriteOutcome | undefined)[]> {
+export async function writePushedTokenSets(
+  db: Kysely<DB>,
+  pushes: readonly PushedWrite[],
+  auditAction: AuditAction,
+): Promise<(PushWriteOutcome | undefined)[]> {
   const column = <T>(pick: (push: PushedWrite) => T) => pushes.map(pick)
   const result = await sql<TokenSetMetadataRow & { n: number; outcome: PushWriteOutcome['outcome'] }>`
     SELECT * FROM vault_write_pushed_token_sets(
@@ -192,7 +200,8 @@ export async function writePushedTokenSets(db: Kysely<DB>, pushes: readonly Push
       ${column((p) => p.write.token_type)}::text[], ${column((p) => p.write.scope)}::text[],
       ${column((p) => p.write.expires_at)}::timestamptz[], ${column((p) => p.write.issued_at)}::timestamptz[],
       ${column((p) => p.write.key_version)}::int[], ${column((p) => p.write.access_token_sealed)}::bytea[],
-      ${column((p) => p.write.refresh_token_sealed)}::bytea[], ${column((p) => p.write.id_token_sealed)}::bytea[])`.execute(db)
+      ${column((p) => p.write.refresh_token_sealed)}::bytea[], ${column((p) => p.write.id_token_sealed)}::bytea[],
+      ${auditAction}, ${column((p) => p.audit.clientId)}::text[], ${column((p) => p.audit.requestId)}::text[])`.execute(db)
   return byPosition(pushes.length, result.rows, ({ n, outcome, ...row }) => ({ outcome, row }))
 }
 

@@ -40,8 +40,12 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      const outcome = await tokenSets.pushTokenSet(request.params, request.body)
-      request.auditKeyVersion = outcome.connection.key_version
+      const outcome = await tokenSets.pushTokenSet(request.params, request.body, {
+        requestId: request.id,
+        clientId: request.caller?.clientId ?? null,
+      })
+      // The push committed its own audit event with the token set.
+      request.auditRecorded = true
       return reply.code(outcome.result === 'created' ? 201 : 200).send(outcome)
     },
   )

@@ -4,13 +4,15 @@ import type { SealedField } from '../crypto/token-binding.ts'
 import { openToken, sealToken } from '../crypto/token-sealing.ts'
 import { carrySealedSecret } from './carry-sealed-secret.ts'
 import type { ConnectorType, DB } from '../db/schema.ts'
+import { insertAuditEvent, type AuditContext } from '../audit/audit.repository.ts'
+import type { AuditAction } from '../audit/audit.schemas.ts'
 import { batched } from '../db/batched.ts'
 import { hasSqlState, SQL_STATE } from '../db/sql-state.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { normalizeTokenResponse, type NormalizedTokenSet } from './normalize-token-response.ts'
-import { type RefreshContext, type TokenRefresher } from './token-refresh.ts'
+import { type TokenRefresher } from './token-refresh.ts'
 import * as repository from './token-set.repository.ts'
 import type { TokenSetForUpdate, TokenSetKey, TokenSetMetadataRow, TokenSetWrite } from './token-set.repository.ts'
 import type { AccessTokenResponse, Connection, PushTokenSetBody } from './token-set.schemas.ts'
@@ -58,19 +60,26 @@ export interface ReadOptions {
   /** Scopes the app needs; a set granted fewer gets token_set.insufficient_scope (ask the user for more). */
   requiredScopes?: readonly string[]
   /** Who asked, recorded with a refresh the read causes. */
-  context?: RefreshContext
+  context?: AuditContext
 }
 
 export type PushResult = { result: 'created' | 'updated' | 'ignored_stale'; connection: Connection }
 
 export interface TokenSetService {
-  pushTokenSet(key: TokenSetKey, body: PushTokenSetBody): Promise<PushResult>
+  /**
+   * Stores a push and, in the same transaction, its audit event (action token_set.push): a push and its
+   * record commit together or not at all. A push that throws recorded nothing.
+   */
+  pushTokenSet(key: TokenSetKey, body: PushTokenSetBody, context: AuditContext): Promise<PushResult>
   readAccessToken(key: TokenSetKey, options?: ReadOptions): Promise<{ accessToken: AccessTokenResponse; keyVersion: number }>
   listConnections(tenantId: string, userId: string): Promise<Connection[]>
   deleteTokenSet(key: TokenSetKey): Promise<number>
   deleteUserTokenSets(tenantId: string, userId: string): Promise<number>
   deleteConnectorTokenSets(tenantId: string, connectorType: ConnectorType, connectorId: string): Promise<number>
 }
+
+/** The audit action of a push, recorded by the push itself (see pushTokenSet). */
+const PUSH_AUDIT_ACTION: AuditAction = 'token_set.push'
 
 /** Raised inside a push transaction when a concurrent push created the same token set first. */
 class LostInsertRace extends Error {}
@@ -147,7 +156,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
   const preparePush = batched((keys: readonly TokenSetKey[]) => repository.preparePushes(db, keys))
   const writePushed = batched(async (pushes: readonly repository.PushedWrite[]) => {
     try {
-      return await repository.writePushedTokenSets(db, pushes)
+      return await repository.writePushedTokenSets(db, pushes, PUSH_AUDIT_ACTION)
     } catch (error) {
       // Rolled back to break a lock cycle, the batch wrote nothing: each push retries alone on the
       // transactional path.
@@ -162,7 +171,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
    * tenant has no data key yet, when a kept refresh token would need re-sealing under a newer key, or when
    * the row changed or was locked in between: the transactional path handles those.
    */
-  async function pushInTwoStatements(key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date): Promise<PushResult | undefined> {
+  async function pushInTwoStatements(key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date, context: AuditContext): Promise<PushResult | undefined> {
     const target = await preparePush(key)
     if (target === undefined) return undefined
     const { existing } = target
@@ -174,12 +183,28 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     const id = existing?.id ?? randomUUID()
     // A null refresh token keeps the stored one (the statement checks it is sealed under this version).
     const write = sealedPush(key, id, body, tokens, issuedAt, active, null)
-    const written = await writePushed({ key, id, isNew: existing === undefined, write })
+    const written = await writePushed({ key, id, isNew: existing === undefined, write, audit: context })
     if (written === undefined) return undefined
     return { result: written.outcome, connection: toConnection(written.row) }
   }
 
-  async function pushOnce(trx: TenantTransaction, key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date): Promise<PushResult> {
+  async function pushOnce(trx: TenantTransaction, key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date, context: AuditContext): Promise<PushResult> {
+    const pushed = await writeOnce(trx, key, body, issuedAt)
+    await insertAuditEvent(trx, {
+      tenant_id: key.tenantId,
+      client_id: context.clientId,
+      action: PUSH_AUDIT_ACTION,
+      outcome: 'success',
+      user_id: key.userId,
+      connector_type: key.connectorType,
+      connector_id: key.connectorId,
+      request_id: context.requestId,
+      key_version: pushed.connection.key_version,
+    })
+    return pushed
+  }
+
+  async function writeOnce(trx: TenantTransaction, key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date): Promise<PushResult> {
     const existing = await repository.findTokenSetForUpdate(trx, key)
     if (existing !== undefined && issuedAt < existing.issued_at) {
       return { result: 'ignored_stale', connection: toConnection(existing) }
@@ -201,7 +226,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
   }
 
   return {
-    async pushTokenSet(key, body) {
+    async pushTokenSet(key, body, context) {
       validateConnectorIdentity(key, body)
       const receivedAt = now()
       const issuedAt = body.issued_at === undefined ? receivedAt : new Date(body.issued_at)
@@ -210,14 +235,14 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
           issues: [{ path: 'body.issued_at', message: 'must not be more than 5 minutes ahead of the vault clock' }],
         })
       }
-      const fast = await pushInTwoStatements(key, body, issuedAt)
+      const fast = await pushInTwoStatements(key, body, issuedAt, context)
       if (fast !== undefined) return fast
       try {
-        return await inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, body, issuedAt))
+        return await inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, body, issuedAt, context))
       } catch (error) {
         if (!(error instanceof LostInsertRace)) throw error
         // The concurrent push committed first; the retry sees its row, locks it and orders by issued_at.
-        return inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, body, issuedAt))
+        return inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, body, issuedAt, context))
       }
     },
 

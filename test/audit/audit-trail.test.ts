@@ -34,6 +34,41 @@ t.test('every push, read, list and delete leaves one event, newest first, never 
   t.notMatch(JSON.stringify(raw.rows), /gho_|ghr_/, 'no token in any audit column')
 })
 
+t.test('a push commits its event with the token set: once on every path, and never one without the other', async (t) => {
+  const tenant = uniqueTenant()
+  const pushAs = (requestId: string, body: unknown, user = 'alice', tenantId = tenant) =>
+    app.inject({ method: 'PUT', url: `${connectionPath({ tenant: tenantId, user })}/token-set`, headers: { 'x-request-id': requestId }, payload: body as object })
+  const earlier = new Date(Date.now() - 60_000).toISOString()
+  // A new tenant (the transactional path), then an update and a stale push (the batched path).
+  t.equal((await pushAs('push-1', githubPush('gho_1'))).statusCode, 201)
+  t.equal((await pushAs('push-2', githubPush('gho_2'))).json().result, 'updated')
+  t.equal((await pushAs('push-3', githubPush('gho_3', { issued_at: earlier }))).json().result, 'ignored_stale')
+  const pushes = (await auditOf(tenant)).filter((event) => event.action === 'token_set.push').reverse()
+  t.match(pushes, [
+    { request_id: 'push-1', outcome: 'success', user_id: 'alice', key_version: 1 },
+    { request_id: 'push-2', outcome: 'success', user_id: 'alice', key_version: 1 },
+    { request_id: 'push-3', outcome: 'success', user_id: 'alice', key_version: 1 },
+  ])
+  t.equal(pushes.length, 3, 'one event per push')
+
+  // The trail refuses push events from now on: no push may land.
+  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_pushes CHECK (action <> 'token_set.push' OR outcome <> 'success') NOT VALID`.execute(database.db)
+  t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_pushes`.execute(database.db))
+  const newTenant = uniqueTenant()
+  const refused = [
+    await pushAs('refused-update', githubPush('gho_unrecorded')),
+    await pushAs('refused-new-user', githubPush('gho_unrecorded'), 'bob'),
+    await pushAs('refused-new-tenant', githubPush('gho_unrecorded'), 'alice', newTenant),
+  ]
+  t.same(refused.map((res) => [res.statusCode, res.json().code]), refused.map(() => [500, 'internal']))
+  t.notMatch(refused.map((res) => res.body).join(), 'gho_')
+  t.equal((await readAccessToken(app, { tenant })).json().access_token, 'gho_2', 'the update did not land')
+  t.equal((await readAccessToken(app, { tenant, user: 'bob' })).json().code, 'token_set.not_found')
+  t.equal((await readAccessToken(app, { tenant: newTenant })).json().code, 'token_set.not_found')
+  const failed = (await auditOf(tenant)).filter((event) => String(event.request_id).startsWith('refused-'))
+  t.same(failed.map((event) => [event.outcome, event.error_code]).sort(), [['failed', 'internal'], ['failed', 'internal']], 'recorded as failures')
+})
+
 t.test('filters and cursor pagination', async (t) => {
   const tenant = uniqueTenant()
   for (let i = 0; i < 7; i++) await push(app, { tenant, user: `u${i % 2}` }, githubPush(`gho_${i}`))

@@ -102,6 +102,7 @@ export async function seedTokenSets(tokenSets: TokenSetService, tenantId: string
         return tokenSets.pushTokenSet(
           { tenantId, userId: user, connectorType: 'social', connectorId: 'github' },
           { target: 'github', token_response: { access_token: accessToken, refresh_token: `ghr_${user}`, id_token: `idt_${user}` } },
+          { requestId: `seed-${tenantId}-${user}`, clientId: null },
         )
       }),
     )

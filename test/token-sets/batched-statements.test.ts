@@ -37,6 +37,27 @@ function write(issuedAt: Date, marker: string, refreshToken: Uint8Array | null =
   }
 }
 
+/** The batched write as the service calls it, each push recorded under its own request id. */
+let batchCounter = 0
+function writeBatch(pushes: Omit<repository.PushedWrite, 'audit'>[]) {
+  batchCounter += 1
+  const requestIds = pushes.map((_, i) => `batch-${process.pid}-${batchCounter}-${i}`)
+  const results = repository.writePushedTokenSets(
+    database.db,
+    pushes.map((push, i) => ({ ...push, audit: { requestId: requestIds[i]!, clientId: 'identity-core' } })),
+    'token_set.push',
+  )
+  return Object.assign(results, { requestIds })
+}
+
+/** The push events recorded for these request ids, as the owner sees them. */
+async function pushEvents(requestIds: readonly string[]) {
+  const result = await sql<{ request_id: string; tenant_id: string; user_id: string; client_id: string; outcome: string; key_version: number }>`
+    SELECT request_id, tenant_id, user_id, client_id, outcome, key_version FROM audit_events
+    WHERE action = 'token_set.push' AND request_id = ANY(${[...requestIds]}::text[]) ORDER BY request_id`.execute(database.db)
+  return result.rows
+}
+
 async function seed(tenant: string, user: string, issuedAt: Date) {
   const res = await push(app, { tenant, user }, githubPush(`gho_${user}`, { issued_at: issuedAt.toISOString() }, { refresh_token: `ghr_${user}` }))
   t.equal(res.statusCode, 201)
@@ -77,7 +98,7 @@ t.test('writes: every outcome in one batch, across tenants, each as if alone', a
   const bobId = randomUUID()
   const [dave1, dave2] = [randomUUID(), randomUUID()]
   const frankId = randomUUID()
-  const results = await repository.writePushedTokenSets(database.db, [
+  const batch = writeBatch([
     { key: key(tenant, 'bob'), id: bobId, isNew: true, write: write(new Date(), 'bob') },
     { key: key(tenant, 'alice'), id: alice.id, isNew: false, write: write(new Date(), 'alice-new') },
     { key: key(tenant, 'carol'), id: carol.id, isNew: false, write: write(earlier, 'carol-old') },
@@ -86,6 +107,7 @@ t.test('writes: every outcome in one batch, across tenants, each as if alone', a
     { key: key(tenant, 'alice'), id: randomUUID(), isNew: false, write: write(new Date(), 'alice-gone') },
     { key: key(other, 'frank'), id: frankId, isNew: true, write: write(new Date(), 'frank') },
   ])
+  const results = await batch
   t.same(
     results.map((result) => result && { outcome: result.outcome, id: result.row.id, tenant: result.row.tenant_id }),
     [
@@ -102,6 +124,18 @@ t.test('writes: every outcome in one batch, across tenants, each as if alone', a
   t.same(Buffer.from((await stored(tenant, 'alice'))!.access_token_sealed), Buffer.from('alice-new'))
   t.same(Buffer.from((await stored(tenant, 'carol'))!.access_token_sealed), Buffer.from(carol.access_token_sealed), 'a stale push changes nothing')
   t.same(Buffer.from((await stored(tenant, 'dave'))!.access_token_sealed), Buffer.from('dave-1'))
+  const ids = batch.requestIds
+  t.same(
+    await pushEvents(ids),
+    [
+      { request_id: ids[0], tenant_id: tenant, user_id: 'bob', client_id: 'identity-core', outcome: 'success', key_version: 1 },
+      { request_id: ids[1], tenant_id: tenant, user_id: 'alice', client_id: 'identity-core', outcome: 'success', key_version: 1 },
+      { request_id: ids[2], tenant_id: tenant, user_id: 'carol', client_id: 'identity-core', outcome: 'success', key_version: 1 },
+      { request_id: ids[3], tenant_id: tenant, user_id: 'dave', client_id: 'identity-core', outcome: 'success', key_version: 1 },
+      { request_id: ids[6], tenant_id: other, user_id: 'frank', client_id: 'identity-core', outcome: 'success', key_version: 1 },
+    ],
+    'one event per push that got an outcome, under its own tenant; none for the pushes sent to the transactional path',
+  )
 })
 
 t.test('writes: an element for another tenant cannot land in the tenant it names wrongly', async (t) => {
@@ -109,7 +143,7 @@ t.test('writes: an element for another tenant cannot land in the tenant it names
   const alice = await seed(tenant, 'alice', new Date(Date.now() - 60_000))
   // The other tenant names alice's row id: under its own tenant setting the row does not exist.
   await seed(other, 'zed', new Date())
-  const [result] = await repository.writePushedTokenSets(database.db, [{ key: key(other, 'alice'), id: alice.id, isNew: false, write: write(new Date(), 'pwned') }])
+  const [result] = await writeBatch([{ key: key(other, 'alice'), id: alice.id, isNew: false, write: write(new Date(), 'pwned') }])
   t.equal(result, undefined)
   t.same(Buffer.from((await stored(tenant, 'alice'))!.access_token_sealed), Buffer.from(alice.access_token_sealed))
 })
@@ -131,7 +165,7 @@ t.test(
     })
     await lockTaken
     const bobId = randomUUID()
-    const results = await repository.writePushedTokenSets(database.db, [
+    const results = await writeBatch([
       { key: key(tenant, 'alice'), id: alice.id, isNew: false, write: write(new Date(), 'alice-new') },
       { key: key(tenant, 'bob'), id: bobId, isNew: true, write: write(new Date(), 'bob') },
     ])
