@@ -174,7 +174,16 @@ const ratio = (kind: 'push' | 'read') => ({
   throughput: summary[`vault ${kind}`]!.requestsPerSecond / summary[`baseline ${kind}`]!.requestsPerSecond,
   p99: summary[`vault ${kind}`]!.p99Ms / summary[`baseline ${kind}`]!.p99Ms,
 })
-const report = { options, node: process.version, summary, ratios: Object.fromEntries(kinds.map((kind) => [kind, ratio(kind)])) }
+// Each round's vault-to-baseline ratio: the two sides of a round run back to back, so a machine whose
+// speed drifts between rounds (a shared VM) moves both alike.
+const roundRatios = (kind: 'push' | 'read') =>
+  results[`vault ${kind}`]!.map((run, i) => run.requestsPerSecond / results[`baseline ${kind}`]![i]!.requestsPerSecond)
+const report = {
+  options,
+  node: process.version,
+  summary,
+  ratios: Object.fromEntries(kinds.map((kind) => [kind, { ...ratio(kind), rounds: roundRatios(kind), medianOfRounds: median(roundRatios(kind)) }])),
+}
 mkdirSync(path.join(root, 'bench/results'), { recursive: true })
 writeFileSync(path.join(root, 'bench/results/http-throughput.json'), `${JSON.stringify(report, null, 2)}\n`)
 
@@ -190,5 +199,7 @@ process.stdout.write(
     '| operation | baseline req/s | vault req/s | throughput ratio | baseline p99 ms | vault p99 ms | p99 ratio |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...kinds.map(row),
+    '',
+    ...kinds.map((kind) => `${kind}: round ratios ${roundRatios(kind).map((r) => r.toFixed(2)).join(', ')}; median ${median(roundRatios(kind)).toFixed(2)}×`),
   ].join('\n') + '\n',
 )
