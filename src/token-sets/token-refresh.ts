@@ -38,6 +38,8 @@ export interface FreshAccessToken {
 }
 
 export interface TokenRefresher {
+  /** A token expiring later than this after now is never due (isDue needs at least this much less). */
+  readonly marginMs: number
   /** Whether a token with this expiry is due for a refresh now. */
   isDue(expiresAt: Date | null, issuedAt: Date, now: Date): boolean
   /**
@@ -210,6 +212,7 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
   }
 
   return {
+    marginMs,
     isDue: (expiresAt, issuedAt, at) => isRefreshDue(expiresAt, issuedAt, at, marginMs),
     refresh(key, context) {
       const flightKey = JSON.stringify([key.tenantId, key.userId, key.connectorType, key.connectorId])

@@ -50,6 +50,8 @@ export interface TokenSetForRead {
   state: TokenSetState
   access_token_sealed: Uint8Array
   dataKey: WrappedDataKey
+  /** The read's success event was committed with it. */
+  recorded: boolean
 }
 
 export type TokenSetForUpdate = TokenSetMetadataRow & SealedTokens & { dataKey: WrappedDataKey }
@@ -122,16 +124,31 @@ function byPosition<R extends { n: number }, T>(count: number, rows: readonly R[
   return out
 }
 
+/** One read as the batched read statement takes it: which set, and when the caller would serve it as stored. */
+export interface TokenSetRead {
+  key: TokenSetKey
+  /** Scopes the caller requires; a set without all of them is not recorded. */
+  requiredScopes: readonly string[]
+  /** A set expiring before this instant is not recorded: the caller would refresh or refuse it. */
+  serveUntil: Date
+  audit: AuditContext
+}
+
 /**
  * Many reads in one statement: for each connection, the sealed access token with the wrapped data key that
- * opens it. The function takes the service role and each tenant itself (see the migration), so no explicit
- * transaction is needed around it.
+ * opens it, and whether the statement committed the read's audit event (success) with it — only for a set
+ * the caller will serve as stored (see the migration). The function takes the service role and each tenant
+ * itself, so no explicit transaction is needed around it.
  */
-export async function readTokenSets(db: Kysely<DB>, keys: readonly TokenSetKey[]): Promise<(TokenSetForRead | undefined)[]> {
+export async function readTokenSets(db: Kysely<DB>, reads: readonly TokenSetRead[], auditAction: AuditAction): Promise<(TokenSetForRead | undefined)[]> {
   type Row = Pick<Selectable<TokenSetsTable>, 'id' | 'token_type' | 'scope' | 'expires_at' | 'issued_at' | 'state' | 'key_version' | 'access_token_sealed'> &
-    Pick<Selectable<DataKeysTable>, 'root_key_id' | 'wrapped_key'> & { n: number; has_refresh_token: boolean }
-  const result = await sql<Row>`SELECT * FROM vault_read_token_sets(${keyColumns(keys)})`.execute(db)
-  return byPosition(keys.length, result.rows, (row) => ({
+    Pick<Selectable<DataKeysTable>, 'root_key_id' | 'wrapped_key'> & { n: number; has_refresh_token: boolean; recorded: boolean }
+  const column = <T>(pick: (read: TokenSetRead) => T) => reads.map(pick)
+  const result = await sql<Row>`SELECT * FROM vault_read_and_record_token_sets(
+    ${keyColumns(column((r) => r.key))},
+    ${column((r) => (r.requiredScopes.length === 0 ? null : r.requiredScopes.join(' ')))}::text[], ${column((r) => r.serveUntil)}::timestamptz[],
+    ${auditAction}, ${column((r) => r.audit.clientId)}::text[], ${column((r) => r.audit.requestId)}::text[])`.execute(db)
+  return byPosition(reads.length, result.rows, (row) => ({
     id: row.id,
     token_type: row.token_type,
     scope: row.scope,
@@ -140,7 +157,8 @@ export async function readTokenSets(db: Kysely<DB>, keys: readonly TokenSetKey[]
     has_refresh_token: row.has_refresh_token,
     state: row.state,
     access_token_sealed: row.access_token_sealed,
-    dataKey: { tenantId: keys[row.n - 1]!.tenantId, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
+    dataKey: { tenantId: reads[row.n - 1]!.key.tenantId, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
+    recorded: row.recorded,
   }))
 }
 

@@ -64,11 +64,13 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const { accessToken, keyVersion } = await tokenSets.readAccessToken(request.params, {
+      const { accessToken, keyVersion, recorded } = await tokenSets.readAccessToken(request.params, {
         requiredScopes: request.query.required_scopes,
         context: { requestId: request.id, clientId: request.caller?.clientId ?? null },
       })
       request.auditKeyVersion = keyVersion
+      // A read served as stored committed its event with the statement that fetched the token.
+      request.auditRecorded = recorded
       return accessToken
     },
   )

@@ -71,7 +71,12 @@ export interface TokenSetService {
    * record commit together or not at all. A push that throws recorded nothing.
    */
   pushTokenSet(key: TokenSetKey, body: PushTokenSetBody, context: AuditContext): Promise<PushResult>
-  readAccessToken(key: TokenSetKey, options?: ReadOptions): Promise<{ accessToken: AccessTokenResponse; keyVersion: number }>
+  /**
+   * The access token, refreshed first when due. `recorded`: the read's success event was committed with the
+   * statement that fetched the token, and nothing more is to be recorded for it; otherwise the caller
+   * records the read's outcome (as it does whenever this throws).
+   */
+  readAccessToken(key: TokenSetKey, options?: ReadOptions): Promise<{ accessToken: AccessTokenResponse; keyVersion: number; recorded: boolean }>
   listConnections(tenantId: string, userId: string): Promise<Connection[]>
   deleteTokenSet(key: TokenSetKey): Promise<number>
   deleteUserTokenSets(tenantId: string, userId: string): Promise<number>
@@ -80,6 +85,8 @@ export interface TokenSetService {
 
 /** The audit action of a push, recorded by the push itself (see pushTokenSet). */
 const PUSH_AUDIT_ACTION: AuditAction = 'token_set.push'
+/** The audit action of a read, recorded by the statement that fetches the token when it is served as stored. */
+const READ_AUDIT_ACTION: AuditAction = 'token_set.read'
 
 /** Raised inside a push transaction when a concurrent push created the same token set first. */
 class LostInsertRace extends Error {}
@@ -152,7 +159,7 @@ function sealedPush(
 
 export function createTokenSetService({ db, keyRing, refresher, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
   // Concurrent requests share statements (see batched); each still gets its own answer.
-  const readTokenSet = batched((keys: readonly TokenSetKey[]) => repository.readTokenSets(db, keys))
+  const readTokenSet = batched((reads: readonly repository.TokenSetRead[]) => repository.readTokenSets(db, reads, READ_AUDIT_ACTION))
   const preparePush = batched((keys: readonly TokenSetKey[]) => repository.preparePushes(db, keys))
   const writePushed = batched(async (pushes: readonly repository.PushedWrite[]) => {
     try {
@@ -247,22 +254,25 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     },
 
     async readAccessToken(key, { requiredScopes = [], context = { requestId: randomUUID(), clientId: null } } = {}) {
-      const tokenSet = await readTokenSet(key)
+      // One instant for every decision about this read, the statement's included: a set the statement
+      // records (it expires after readAt + the refresh margin) is one this read neither refreshes nor refuses.
+      const readAt = now()
+      const serveUntil = new Date(readAt.getTime() + (refresher?.marginMs ?? 0))
+      const tokenSet = await readTokenSet({ key, requiredScopes, serveUntil, audit: context })
       if (tokenSet === undefined) throw new VaultError('token_set.not_found', 'No token set is stored for this connection')
       if (tokenSet.state === 'reauth_required') throw reconnectRequired()
       requireScopes(tokenSet.scope, requiredScopes)
-      const readAt = now()
       if (refresher !== undefined && tokenSet.has_refresh_token && refresher.isDue(tokenSet.expires_at, tokenSet.issued_at, readAt)) {
         const fresh = await refresher.refresh(key, context)
         requireScopes(fresh.scope, requiredScopes)
-        return { accessToken: toAccessTokenResponse(fresh, now()), keyVersion: fresh.keyVersion }
+        return { accessToken: toAccessTokenResponse(fresh, now()), keyVersion: fresh.keyVersion, recorded: false }
       }
       if (tokenSet.expires_at !== null && tokenSet.expires_at.getTime() <= readAt.getTime()) throw reconnectRequired()
-      // Unwrapping and opening happen after the transaction: no connection is held for them.
+      // Unwrapping and opening happen after the statement: no connection is held for them.
       const dataKey = await keyRing.unwrap(tokenSet.dataKey)
       const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, 'access_token', tokenSet.dataKey.version, tokenSet.access_token_sealed)
       const stored = { accessToken: accessToken.toString('utf8'), tokenType: tokenSet.token_type, scope: tokenSet.scope, expiresAt: tokenSet.expires_at }
-      return { accessToken: toAccessTokenResponse(stored, readAt), keyVersion: tokenSet.dataKey.version }
+      return { accessToken: toAccessTokenResponse(stored, now()), keyVersion: tokenSet.dataKey.version, recorded: tokenSet.recorded }
     },
 
     async listConnections(tenantId, userId) {

@@ -69,6 +69,47 @@ t.test('a push commits its event with the token set: once on every path, and nev
   t.same(failed.map((event) => [event.outcome, event.error_code]).sort(), [['failed', 'internal'], ['failed', 'internal']], 'recorded as failures')
 })
 
+t.test('a read leaves one event with its outcome, whichever path it takes', async (t) => {
+  const tenant = uniqueTenant()
+  const readAs = (requestId: string, user: string, query = '') =>
+    app.inject({ method: 'GET', url: `${connectionPath({ tenant, user })}/access-token${query}`, headers: { 'x-request-id': requestId } })
+  const at = ctx.clock.now.getTime()
+  const issuedAgo = (seconds: number) => ({ issued_at: new Date(at - seconds * 1000).toISOString() })
+  await push(app, { tenant, user: 'stored' }, githubPush('gho_stored'))
+  // Valid for two more minutes and without a refresh token: not due, served, but inside the refresh margin.
+  await push(app, { tenant, user: 'short-lived' }, githubPush('gho_short', {}, { expires_in: 120 }))
+  await push(app, { tenant, user: 'expired' }, githubPush('gho_expired', issuedAgo(600), { expires_in: 60 }))
+  await push(app, { tenant, user: 'reauth' }, githubPush('gho_reauth'))
+  await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${tenant} AND user_id = 'reauth'`.execute(database.db)
+  await push(app, { tenant, user: 'tampered' }, githubPush('gho_tampered'))
+  await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 40, get_byte(access_token_sealed, 40) # 1)
+    WHERE tenant_id = ${tenant} AND user_id = 'tampered'`.execute(database.db)
+
+  const answers = {
+    'read-stored': await readAs('read-stored', 'stored'),
+    'read-scoped': await readAs('read-scoped', 'stored', '?required_scopes=repo'),
+    'read-short-lived': await readAs('read-short-lived', 'short-lived'),
+    'read-unscoped': await readAs('read-unscoped', 'stored', '?required_scopes=repo,admin:org'),
+    'read-expired': await readAs('read-expired', 'expired'),
+    'read-reauth': await readAs('read-reauth', 'reauth'),
+    'read-missing': await readAs('read-missing', 'nobody'),
+    'read-tampered': await readAs('read-tampered', 'tampered'),
+  }
+  t.same(Object.values(answers).map((res) => res.statusCode), [200, 200, 200, 409, 409, 409, 404, 500])
+  const reads = (await auditOf(tenant)).filter((event) => event.action === 'token_set.read').reverse()
+  const outcomes = (requestId: string) => reads.filter((e) => e.request_id === requestId).map((e) => [e.outcome, e.error_code, e.key_version])
+  t.same(outcomes('read-stored'), [['success', null, 1]])
+  t.same(outcomes('read-scoped'), [['success', null, 1]])
+  t.same(outcomes('read-short-lived'), [['success', null, 1]], 'served as stored, recorded after the statement')
+  t.same(outcomes('read-unscoped'), [['failed', 'token_set.insufficient_scope', null]])
+  t.same(outcomes('read-expired'), [['failed', 'token_set.reconnect_required', null]])
+  t.same(outcomes('read-reauth'), [['failed', 'token_set.reconnect_required', null]])
+  t.same(outcomes('read-missing'), [['failed', 'token_set.not_found', null]])
+  // The statement released the sealed token (recorded), then it would not open: the failure follows.
+  t.same(outcomes('read-tampered'), [['success', null, 1], ['failed', 'crypto.integrity', null]])
+  t.equal(reads.length, 9)
+})
+
 t.test('filters and cursor pagination', async (t) => {
   const tenant = uniqueTenant()
   for (let i = 0; i < 7; i++) await push(app, { tenant, user: `u${i % 2}` }, githubPush(`gho_${i}`))
@@ -134,7 +175,14 @@ t.test('when the audit trail cannot be written, no token leaves the vault', asyn
   await push(app, { tenant }, githubPush('gho_unaudited'))
   await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_reads CHECK (action <> 'token_set.read') NOT VALID`.execute(database.db)
   t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_reads`.execute(database.db))
-  const res = await readAccessToken(app, { tenant })
+  // Recorded by the statement that fetches the token: it fails whole, and nothing is answered.
+  const fetched = await readAccessToken(app, { tenant })
+  t.equal(fetched.statusCode, 500)
+  t.equal(fetched.json().code, 'internal')
+  t.notMatch(fetched.body, 'gho_unaudited')
+  // Recorded after the statement (the token expires inside the refresh margin): refused with 503.
+  await push(app, { tenant, user: 'bob' }, githubPush('gho_unaudited', {}, { expires_in: 30 }))
+  const res = await readAccessToken(app, { tenant, user: 'bob' })
   t.equal(res.statusCode, 503)
   t.equal(res.json().code, 'service.unavailable')
   t.equal(res.headers['retry-after'], '1')

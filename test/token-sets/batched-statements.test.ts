@@ -64,19 +64,52 @@ async function seed(tenant: string, user: string, issuedAt: Date) {
   return (await stored(tenant, user))!
 }
 
-t.test('reads: each position gets its own tenant\'s row; a missing one gets none', async (t) => {
+t.test('reads: each position gets its own tenant\'s row, and the statement records exactly the reads served as stored', async (t) => {
   const [a, b] = [uniqueTenant('read-a'), uniqueTenant('read-b')]
   const alice = await seed(a, 'alice', new Date())
   const bob = await seed(b, 'bob', new Date())
-  const rows = await repository.readTokenSets(database.db, [key(b, 'bob'), key(a, 'nobody'), key(a, 'alice'), key(a, 'bob')])
-  t.equal(rows.length, 4)
+  // carol's token expires in ten minutes; dave's grant is gone.
+  await seed(a, 'carol', new Date())
+  await seed(a, 'dave', new Date())
+  await sql`UPDATE token_sets SET expires_at = now() + interval '10 minutes' WHERE tenant_id = ${a} AND user_id = 'carol'`.execute(database.db)
+  await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${a} AND user_id = 'dave'`.execute(database.db)
+  const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000)
+  const reads: [TokenSetKey, string[], Date][] = [
+    [key(b, 'bob'), [], inMinutes(0)],
+    [key(a, 'nobody'), [], inMinutes(0)],
+    [key(a, 'alice'), ['repo'], inMinutes(0)],
+    [key(a, 'alice'), ['repo', 'admin:org'], inMinutes(0)],
+    [key(a, 'bob'), [], inMinutes(0)],
+    [key(a, 'carol'), [], inMinutes(5)],
+    [key(a, 'carol'), [], inMinutes(15)],
+    [key(a, 'dave'), [], inMinutes(0)],
+  ]
+  batchCounter += 1
+  const requestIds = reads.map((_, i) => `read-${process.pid}-${batchCounter}-${i}`)
+  const rows = await repository.readTokenSets(
+    database.db,
+    reads.map(([k, requiredScopes, serveUntil], i) => ({ key: k, requiredScopes, serveUntil, audit: { requestId: requestIds[i]!, clientId: 'account-api' } })),
+    'token_set.read',
+  )
+  t.equal(rows.length, reads.length)
   t.equal(rows[0]?.id, bob.id)
   t.same(Buffer.from(rows[0]!.access_token_sealed), Buffer.from(bob.access_token_sealed))
   t.equal(rows[0]?.dataKey.tenantId, b)
   t.equal(rows[1], undefined)
   t.equal(rows[2]?.id, alice.id)
   t.equal(rows[2]?.dataKey.tenantId, a)
-  t.equal(rows[3], undefined, "another tenant's user is not found")
+  t.equal(rows[4], undefined, "another tenant's user is not found")
+  t.same(rows.map((row) => row?.recorded), [true, undefined, true, false, undefined, true, false, false],
+    'recorded: active, every required scope granted, valid past serveUntil')
+
+  const events = await sql<{ request_id: string; tenant_id: string; user_id: string; client_id: string; action: string; outcome: string; key_version: number }>`
+    SELECT request_id, tenant_id, user_id, client_id, action, outcome, key_version FROM audit_events
+    WHERE request_id = ANY(${requestIds}::text[]) ORDER BY request_id`.execute(database.db)
+  t.same(events.rows, [
+    { request_id: requestIds[0], tenant_id: b, user_id: 'bob', client_id: 'account-api', action: 'token_set.read', outcome: 'success', key_version: 1 },
+    { request_id: requestIds[2], tenant_id: a, user_id: 'alice', client_id: 'account-api', action: 'token_set.read', outcome: 'success', key_version: 1 },
+    { request_id: requestIds[5], tenant_id: a, user_id: 'carol', client_id: 'account-api', action: 'token_set.read', outcome: 'success', key_version: 1 },
+  ])
 })
 
 t.test('prepares: the active key per tenant and what is stored per connection', async (t) => {
