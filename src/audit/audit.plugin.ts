@@ -46,8 +46,9 @@ export const auditPlugin = fp(
     app.decorateRequest('auditRecorded', false)
     app.addHook('onSend', async (request, reply, payload) => {
       const action = request.routeOptions.config.audit
+      if (action === undefined || request.auditRecorded) return payload
       const tenantId = param<string>(request, 'tenantId', tenantIdSchema)
-      if (action === undefined || tenantId === null || request.auditRecorded) return payload
+      if (tenantId === null) return payload
       try {
         await audit.record({
           tenant_id: tenantId,

@@ -162,13 +162,13 @@ export async function readTokenSets(db: Kysely<DB>, reads: readonly TokenSetRead
   }))
 }
 
-export interface PushTarget {
+export interface PreparedPush {
   activeKey: WrappedDataKey
   existing: { id: string; keyVersion: number; issuedAt: Date; hasRefreshToken: boolean } | undefined
 }
 
 /** Pushes' first statement: each tenant's active data key and what is stored. Undefined: no key yet. */
-export async function preparePushes(db: Kysely<DB>, keys: readonly TokenSetKey[]): Promise<(PushTarget | undefined)[]> {
+export async function preparePushes(db: Kysely<DB>, keys: readonly TokenSetKey[]): Promise<(PreparedPush | undefined)[]> {
   const result = await sql<{
     n: number
     active_version: number

@@ -13,6 +13,7 @@ import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { normalizeTokenResponse, type NormalizedTokenSet } from './normalize-token-response.ts'
 import { type TokenRefresher } from './token-refresh.ts'
+import { createPushTargetMemory, type PushTarget } from './push-targets.ts'
 import * as repository from './token-set.repository.ts'
 import type { TokenSetForUpdate, TokenSetKey, TokenSetMetadataRow, TokenSetWrite } from './token-set.repository.ts'
 import type { AccessTokenResponse, Connection, PushTokenSetBody } from './token-set.schemas.ts'
@@ -88,6 +89,14 @@ const PUSH_AUDIT_ACTION: AuditAction = 'token_set.push'
 /** The audit action of a read, recorded by the statement that fetches the token when it is served as stored. */
 const READ_AUDIT_ACTION: AuditAction = 'token_set.read'
 
+/** A validated push, normalised once for whichever path stores it. */
+interface Push {
+  body: PushTokenSetBody
+  tokens: NormalizedTokenSet
+  issuedAt: Date
+  context: AuditContext
+}
+
 /** Raised inside a push transaction when a concurrent push created the same token set first. */
 class LostInsertRace extends Error {}
 
@@ -161,6 +170,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
   // Concurrent requests share statements (see batched); each still gets its own answer.
   const readTokenSet = batched((reads: readonly repository.TokenSetRead[]) => repository.readTokenSets(db, reads, READ_AUDIT_ACTION))
   const preparePush = batched((keys: readonly TokenSetKey[]) => repository.preparePushes(db, keys))
+  const pushTargets = createPushTargetMemory()
   const writePushed = batched(async (pushes: readonly repository.PushedWrite[]) => {
     try {
       return await repository.writePushedTokenSets(db, pushes, PUSH_AUDIT_ACTION)
@@ -173,30 +183,52 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
   })
 
   /**
+   * Seals for `target` and writes in one statement shared with the pushes that arrive with it, recording the
+   * push's event with it. Undefined when the statement refused (the row changed, is locked, no longer names
+   * the connection, or the key is no longer active): nothing was written and a slower path must decide.
+   */
+  async function writeInOneStatement(
+    key: TokenSetKey,
+    { body, tokens, issuedAt, context }: Push,
+    target: PushTarget & { isNew: boolean },
+  ): Promise<PushResult | undefined> {
+    const active = { version: target.activeKey.version, key: await keyRing.unwrap(target.activeKey) }
+    // A null refresh token keeps the stored one (the statement checks it is sealed under this version).
+    const write = sealedPush(key, target.id, body, tokens, issuedAt, active, null)
+    const written = await writePushed({ key, id: target.id, isNew: target.isNew, write, audit: context })
+    if (written === undefined) return undefined
+    pushTargets.remember(key, { id: written.row.id, activeKey: target.activeKey })
+    return { result: written.outcome, connection: toConnection(written.row) }
+  }
+
+  /** A push to a connection this replica pushed to before: one statement, if what it remembers still holds. */
+  async function pushToRememberedTarget(key: TokenSetKey, push: Push): Promise<PushResult | undefined> {
+    const target = pushTargets.recall(key)
+    if (target === undefined) return undefined
+    const pushed = await writeInOneStatement(key, push, { ...target, isNew: false })
+    if (pushed === undefined) pushTargets.forget(key)
+    return pushed
+  }
+
+  /**
    * The common push in two statements, each shared with the pushes that arrive with it, and no explicit
    * transaction: read what is stored and the active key, seal, then compare-and-swap. Undefined when the
    * tenant has no data key yet, when a kept refresh token would need re-sealing under a newer key, or when
    * the row changed or was locked in between: the transactional path handles those.
    */
-  async function pushInTwoStatements(key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date, context: AuditContext): Promise<PushResult | undefined> {
+  async function pushInTwoStatements(key: TokenSetKey, push: Push): Promise<PushResult | undefined> {
     const target = await preparePush(key)
     if (target === undefined) return undefined
     const { existing } = target
-    const tokens = normalizeTokenResponse(body.token_response, issuedAt)
-    if (existing !== undefined && tokens.refreshToken === undefined && existing.hasRefreshToken && existing.keyVersion !== target.activeKey.version) {
+    if (existing !== undefined && push.tokens.refreshToken === undefined && existing.hasRefreshToken && existing.keyVersion !== target.activeKey.version) {
       return undefined
     }
-    const active = { version: target.activeKey.version, key: await keyRing.unwrap(target.activeKey) }
-    const id = existing?.id ?? randomUUID()
-    // A null refresh token keeps the stored one (the statement checks it is sealed under this version).
-    const write = sealedPush(key, id, body, tokens, issuedAt, active, null)
-    const written = await writePushed({ key, id, isNew: existing === undefined, write, audit: context })
-    if (written === undefined) return undefined
-    return { result: written.outcome, connection: toConnection(written.row) }
+    return writeInOneStatement(key, push, { id: existing?.id ?? randomUUID(), isNew: existing === undefined, activeKey: target.activeKey })
   }
 
-  async function pushOnce(trx: TenantTransaction, key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date, context: AuditContext): Promise<PushResult> {
-    const pushed = await writeOnce(trx, key, body, issuedAt)
+  async function pushOnce(trx: TenantTransaction, key: TokenSetKey, push: Push): Promise<PushResult> {
+    const pushed = await writeOnce(trx, key, push)
+    const { context } = push
     await insertAuditEvent(trx, {
       tenant_id: key.tenantId,
       client_id: context.clientId,
@@ -211,12 +243,11 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     return pushed
   }
 
-  async function writeOnce(trx: TenantTransaction, key: TokenSetKey, body: PushTokenSetBody, issuedAt: Date): Promise<PushResult> {
+  async function writeOnce(trx: TenantTransaction, key: TokenSetKey, { body, tokens, issuedAt }: Push): Promise<PushResult> {
     const existing = await repository.findTokenSetForUpdate(trx, key)
     if (existing !== undefined && issuedAt < existing.issued_at) {
       return { result: 'ignored_stale', connection: toConnection(existing) }
     }
-    const tokens = normalizeTokenResponse(body.token_response, issuedAt)
     const active = await keyRing.activeKey(trx, key.tenantId)
     const id = existing?.id ?? randomUUID()
     const kept =
@@ -242,14 +273,15 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
           issues: [{ path: 'body.issued_at', message: 'must not be more than 5 minutes ahead of the vault clock' }],
         })
       }
-      const fast = await pushInTwoStatements(key, body, issuedAt, context)
+      const push: Push = { body, tokens: normalizeTokenResponse(body.token_response, issuedAt), issuedAt, context }
+      const fast = (await pushToRememberedTarget(key, push)) ?? (await pushInTwoStatements(key, push))
       if (fast !== undefined) return fast
       try {
-        return await inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, body, issuedAt, context))
+        return await inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, push))
       } catch (error) {
         if (!(error instanceof LostInsertRace)) throw error
         // The concurrent push committed first; the retry sees its row, locks it and orders by issued_at.
-        return inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, body, issuedAt, context))
+        return inTenantTransaction(db, key.tenantId, (trx) => pushOnce(trx, key, push))
       }
     },
 

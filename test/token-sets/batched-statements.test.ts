@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import t from 'tap'
+import { rotateDataKey } from '../../src/key-lifecycle/rotate-data-keys.ts'
 import * as repository from '../../src/token-sets/token-set.repository.ts'
 import type { TokenSetKey, TokenSetWrite } from '../../src/token-sets/token-set.repository.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
@@ -9,7 +10,7 @@ import { TEST_DATABASE_URL } from '../support/test-database.ts'
 
 /** The batched statements themselves, as the service calls them: many connections, tenants and outcomes at once. */
 const database = await openTestDatabase(t)
-const { app } = await buildTestApp(t, database)
+const { app, provider } = await buildTestApp(t, database)
 
 const key = (tenantId: string, userId: string): TokenSetKey => ({ tenantId, userId, connectorType: 'social', connectorId: 'github' })
 
@@ -179,6 +180,63 @@ t.test('writes: an element for another tenant cannot land in the tenant it names
   const [result] = await writeBatch([{ key: key(other, 'alice'), id: alice.id, isNew: false, write: write(new Date(), 'pwned') }])
   t.equal(result, undefined)
   t.same(Buffer.from((await stored(tenant, 'alice'))!.access_token_sealed), Buffer.from(alice.access_token_sealed))
+})
+
+t.test('writes: a remembered row id must still name the connection, and the key must still be active', async (t) => {
+  const tenant = uniqueTenant('remembered')
+  const alice = await seed(tenant, 'alice', new Date(Date.now() - 60_000))
+  await seed(tenant, 'bob', new Date(Date.now() - 60_000))
+  const batch = writeBatch([
+    // bob's push carrying alice's row id: alice's token must not be overwritten with bob's.
+    { key: key(tenant, 'bob'), id: alice.id, isNew: false, write: write(new Date(), 'bob-into-alice') },
+    // Sealed under a version that is not the tenant's active one (there is no version 2).
+    { key: key(tenant, 'alice'), id: alice.id, isNew: false, write: { ...write(new Date(), 'alice-v2'), key_version: 2 } },
+    { key: key(tenant, 'carol'), id: randomUUID(), isNew: true, write: { ...write(new Date(), 'carol-v2'), key_version: 2 } },
+  ])
+  const results = await batch
+  t.same(results, [undefined, undefined, undefined], 'nothing written: each takes a slower path')
+  t.same(Buffer.from((await stored(tenant, 'alice'))!.access_token_sealed), Buffer.from(alice.access_token_sealed))
+  t.equal(await stored(tenant, 'carol'), undefined)
+  t.same(await pushEvents(batch.requestIds), [], 'and nothing recorded')
+})
+
+t.test('a push to a connection this replica pushed to before takes one statement; a stale memory costs a detour, never a wrong write', async (t) => {
+  const tenant = uniqueTenant('memory')
+  const ref = { tenant, user: 'alice' }
+  // The tenant's first push creates its data key (the transactional path); the second one asks what is
+  // stored (the prepared path) and the replica remembers the answer.
+  t.equal((await push(app, ref, githubPush('gho_0', {}, { refresh_token: 'ghr_1' }))).statusCode, 201)
+  t.equal((await push(app, ref, githubPush('gho_1'))).statusCode, 200)
+  const first = (await stored(tenant, 'alice'))!
+
+  // Without the prepare statement, only the remembered path can store the next push.
+  await sql`ALTER FUNCTION vault_prepare_pushes(text[], text[], text[], text[]) RENAME TO vault_prepare_pushes_hidden`.execute(database.db)
+  const unhide = () => sql`ALTER FUNCTION vault_prepare_pushes_hidden(text[], text[], text[], text[]) RENAME TO vault_prepare_pushes`.execute(database.db)
+  const remembered = await push(app, ref, githubPush('gho_2'))
+  await unhide()
+  t.equal(remembered.statusCode, 200)
+  t.equal(remembered.json().result, 'updated')
+  t.equal(remembered.json().connection.has_refresh_token, true, 'the stored refresh token is kept')
+  t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_2')
+
+  // The row is gone (deleted here or by another replica): the push creates a new one.
+  await sql`DELETE FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.db)
+  const recreated = await push(app, ref, githubPush('gho_3'))
+  t.equal(recreated.statusCode, 201)
+  t.not(recreated.json().connection.id, first.id)
+  t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_3')
+
+  // The data key was rotated (by an operator, on another replica): the push is sealed under the new key.
+  await rotateDataKey(database.db, provider, tenant)
+  const rotated = await push(app, ref, githubPush('gho_4'))
+  t.equal(rotated.json().result, 'updated')
+  t.equal(rotated.json().connection.key_version, 2)
+  t.equal((await stored(tenant, 'alice'))!.key_version, 2)
+  t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_4')
+
+  const events = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenant} AND action = 'token_set.push'`.execute(database.db)
+  t.equal(events.rows[0]!.n, 5, 'one event per push, whichever path stored it')
 })
 
 t.test(

@@ -1,0 +1,46 @@
+import { LRUCache } from 'lru-cache'
+import type { WrappedDataKey } from '../keys/data-key.repository.ts'
+import type { TokenSetKey } from './token-set.repository.ts'
+
+/** Where the next push to a connection goes: its row id (bound into every ciphertext) and the key to seal under. */
+export interface PushTarget {
+  id: string
+  activeKey: WrappedDataKey
+}
+
+/**
+ * What a replica remembers of the connections it pushed to, so that the next push to one seals and writes
+ * in one statement instead of asking the database first. Hints only, never trusted: the write refuses a row
+ * id that no longer names the connection and a key that is no longer the tenant's active one, and the push
+ * then asks. Nothing secret is kept (the data key stays wrapped; opening it goes through the key ring).
+ */
+export interface PushTargetMemory {
+  recall(key: TokenSetKey): PushTarget | undefined
+  remember(key: TokenSetKey, target: PushTarget): void
+  forget(key: TokenSetKey): void
+}
+
+/** About 200 bytes an entry: 50,000 connections cost ~10 MB at most. */
+const MAX_CONNECTIONS = 50_000
+
+const connectionKey = (key: TokenSetKey) => `${key.tenantId}\u0000${key.userId}\u0000${key.connectorType}\u0000${key.connectorId}`
+
+export function createPushTargetMemory(maxConnections = MAX_CONNECTIONS): PushTargetMemory {
+  const ids = new LRUCache<string, string>({ max: maxConnections })
+  // One entry per tenant, not per connection: a rotation is noticed once per tenant.
+  const activeKeys = new LRUCache<string, WrappedDataKey>({ max: maxConnections })
+  return {
+    recall(key) {
+      const id = ids.get(connectionKey(key))
+      const activeKey = id === undefined ? undefined : activeKeys.get(key.tenantId)
+      return activeKey === undefined ? undefined : { id: id!, activeKey }
+    },
+    remember(key, { id, activeKey }) {
+      ids.set(connectionKey(key), id)
+      activeKeys.set(key.tenantId, activeKey)
+    },
+    forget(key) {
+      ids.delete(connectionKey(key))
+    },
+  }
+}
