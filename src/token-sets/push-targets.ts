@@ -39,8 +39,10 @@ export function createPushTargetMemory(maxConnections = MAX_CONNECTIONS): PushTa
       ids.set(connectionKey(key), id)
       activeKeys.set(key.tenantId, activeKey)
     },
+    // Both: whichever was stale, the prepared path learns them again.
     forget(key) {
       ids.delete(connectionKey(key))
+      activeKeys.delete(key.tenantId)
     },
   }
 }

@@ -10,7 +10,7 @@ import { batched } from '../db/batched.ts'
 import { hasSqlState, SQL_STATE } from '../db/sql-state.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
-import type { DataKeyRing } from '../keys/data-key-ring.ts'
+import type { ActiveDataKey, DataKeyRing } from '../keys/data-key-ring.ts'
 import { normalizeTokenResponse, type NormalizedTokenSet } from './normalize-token-response.ts'
 import { type TokenRefresher } from './token-refresh.ts'
 import { createPushTargetMemory, type PushTarget } from './push-targets.ts'
@@ -191,8 +191,8 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     key: TokenSetKey,
     { body, tokens, issuedAt, context }: Push,
     target: PushTarget & { isNew: boolean },
+    active: ActiveDataKey,
   ): Promise<PushResult | undefined> {
-    const active = { version: target.activeKey.version, key: await keyRing.unwrap(target.activeKey) }
     // A null refresh token keeps the stored one (the statement checks it is sealed under this version).
     const write = sealedPush(key, target.id, body, tokens, issuedAt, active, null)
     const written = await writePushed({ key, id: target.id, isNew: target.isNew, write, audit: context })
@@ -205,7 +205,13 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
   async function pushToRememberedTarget(key: TokenSetKey, push: Push): Promise<PushResult | undefined> {
     const target = pushTargets.recall(key)
     if (target === undefined) return undefined
-    const pushed = await writeInOneStatement(key, push, { ...target, isNew: false })
+    // The remembered wrapping may be one the provider no longer opens (the root key was rotated and the old
+    // one retired): the prepared path reads the stored one, and reports a provider that is really down.
+    const active = await keyRing.unwrap(target.activeKey).then(
+      (dataKey) => ({ version: target.activeKey.version, key: dataKey }),
+      () => undefined,
+    )
+    const pushed = active === undefined ? undefined : await writeInOneStatement(key, push, { ...target, isNew: false }, active)
     if (pushed === undefined) pushTargets.forget(key)
     return pushed
   }
@@ -223,7 +229,8 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     if (existing !== undefined && push.tokens.refreshToken === undefined && existing.hasRefreshToken && existing.keyVersion !== target.activeKey.version) {
       return undefined
     }
-    return writeInOneStatement(key, push, { id: existing?.id ?? randomUUID(), isNew: existing === undefined, activeKey: target.activeKey })
+    const active = { version: target.activeKey.version, key: await keyRing.unwrap(target.activeKey) }
+    return writeInOneStatement(key, push, { id: existing?.id ?? randomUUID(), isNew: existing === undefined, activeKey: target.activeKey }, active)
   }
 
   async function pushOnce(trx: TenantTransaction, key: TokenSetKey, push: Push): Promise<PushResult> {

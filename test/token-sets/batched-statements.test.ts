@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import t from 'tap'
 import { rotateDataKey } from '../../src/key-lifecycle/rotate-data-keys.ts'
+import type { KeyProvider } from '../../src/keys/key-provider.ts'
+import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
 import * as repository from '../../src/token-sets/token-set.repository.ts'
 import type { TokenSetKey, TokenSetWrite } from '../../src/token-sets/token-set.repository.ts'
-import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
+import { buildTestApp, openTestDatabase, randomRootKey, uniqueTenant } from '../support/helper.ts'
 import { githubPush, push, readAccessToken } from '../support/http.ts'
 import { TEST_DATABASE_URL } from '../support/test-database.ts'
 
@@ -237,6 +239,43 @@ t.test('a push to a connection this replica pushed to before takes one statement
   const events = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenant} AND action = 'token_set.push'`.execute(database.db)
   t.equal(events.rows[0]!.n, 5, 'one event per push, whichever path stored it')
+})
+
+t.test('a remembered data key whose root key was rotated and retired costs a detour, not a failed push', async (t) => {
+  const [root1, root2] = [randomRootKey('root-1'), randomRootKey('root-2')]
+  const local = createLocalKeyProvider([root1, root2], 'root-1')
+  const retired = new Set<string>()
+  const retiring: KeyProvider = {
+    ...local,
+    name: local.name,
+    activeRootKeyId: local.activeRootKeyId,
+    knownRootKeyIds: local.knownRootKeyIds,
+    decryptDataKey: async (wrapped, rootKeyId, context) => {
+      if (retired.has(rootKeyId)) throw new Error(`root key ${rootKeyId} is retired`)
+      return local.decryptDataKey(wrapped, rootKeyId, context)
+    },
+  }
+  const replica = await buildTestApp(t, database, { provider: retiring })
+  const tenant = uniqueTenant('retired-root')
+  const ref = { tenant, user: 'alice' }
+  t.equal((await push(replica.app, ref, githubPush('gho_1'))).statusCode, 201)
+  t.equal((await push(replica.app, ref, githubPush('gho_2'))).statusCode, 200, 'remembered from here on')
+
+  // An operator re-wraps every data key under root-2 and retires root-1; the replica's cache has expired.
+  // (By hand for this tenant alone: keys rotate-root would walk every tenant of this shared database.)
+  const stored = await sql<{ version: number; wrapped_key: Uint8Array }>`
+    SELECT version, wrapped_key FROM data_keys WHERE tenant_id = ${tenant}`.execute(database.db)
+  for (const row of stored.rows) {
+    const rewrapped = await local.reEncryptDataKey(row.wrapped_key, 'root-1', 'root-2', { tenantId: tenant, version: row.version })
+    await sql`UPDATE data_keys SET wrapped_key = ${rewrapped}, root_key_id = 'root-2'
+      WHERE tenant_id = ${tenant} AND version = ${row.version}`.execute(database.db)
+  }
+  retired.add('root-1')
+  replica.keyRing.clear()
+  const res = await push(replica.app, ref, githubPush('gho_3'))
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().result, 'updated')
+  t.equal((await readAccessToken(replica.app, ref)).json().access_token, 'gho_3')
 })
 
 t.test(
