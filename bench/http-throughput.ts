@@ -27,7 +27,7 @@ const { values: options } = parseArgs({
     // Unmeasured load on each side first: JIT, plan caches, statistics and the first update of every
     // seeded row are paid before any round counts.
     warmup: { type: 'string', default: '5' },
-    // Writes a V8 CPU profile of the vault process to bench/results/profiles (open in Chrome DevTools).
+    // Writes a V8 CPU profile of each server process to bench/results/profiles (open in Chrome DevTools).
     profile: { type: 'boolean', default: false },
     // Only one operation (push or read), e.g. while profiling.
     only: { type: 'string' },
@@ -123,14 +123,17 @@ const migrator = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.P
 await migrateToLatest(migrator)
 await migrator.destroy()
 
+// Both sides are profiled alike, so their profiles can be compared per request.
+const profileArgs = (side: string) =>
+  options.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles', `--cpu-prof-name=${side}-${Date.now()}.cpuprofile`] : []
 const common = { DATABASE_URL: benchUrl, DATABASE_POOL_MAX: '10', LOG_LEVEL: 'warn' }
 const vault = await start('src/server.ts', {
   ...common,
   VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}`,
   VAULT_AUTH_ISSUER: issuer.issuer,
   VAULT_AUTH_JWKS_FILE: jwksFile,
-}, options.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : [])
-const baseline = await start('bench/baseline-server.ts', common)
+}, profileArgs('vault'))
+const baseline = await start('bench/baseline-server.ts', common, profileArgs('baseline'))
 const kinds = (['push', 'read'] as const).filter((kind) => options.only === undefined || options.only === kind)
 const results: Record<string, LoadResult[]> = Object.fromEntries(kinds.flatMap((kind) => [[`vault ${kind}`, []], [`baseline ${kind}`, []]]))
 try {

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import { IntegrityError } from '../errors.ts'
 
 /**
@@ -35,6 +36,28 @@ function deriveKey(masterKey: KeyObject, salt: Buffer): KeyObject {
   return createSecretKey(new Uint8Array(hkdfSync('sha256', masterKey, salt, INFO, KEY_LENGTH)))
 }
 
+/**
+ * Every read of a secret derives its key again, and that derivation costs more than the decryption it
+ * enables. Opening therefore keeps the keys it derived, bounded (~1 KB each) and for at most a minute
+ * from their derivation. An entry is found only through the very master-key object it was derived from
+ * (an id per object, held weakly), never through the salt alone: it opens nothing that its master key
+ * would not, and once the data-key ring lets that key go, what it derived is unreachable and expires.
+ * A hit changes nothing about what opens: the key depends on master and salt only, and GCM still checks
+ * every byte and the binding.
+ */
+const derivedKeys = new LRUCache<string, KeyObject>({ max: 10_000, ttl: 60_000, updateAgeOnGet: false })
+const masterKeyIds = new WeakMap<KeyObject, number>()
+let nextMasterKeyId = 0
+
+function openingKey(masterKey: KeyObject, salt: Buffer): KeyObject {
+  let id = masterKeyIds.get(masterKey)
+  if (id === undefined) masterKeyIds.set(masterKey, (id = nextMasterKeyId++))
+  const cacheKey = `${id}:${salt.toString('latin1')}`
+  let key = derivedKeys.get(cacheKey)
+  if (key === undefined) derivedKeys.set(cacheKey, (key = deriveKey(masterKey, salt)))
+  return key
+}
+
 function authenticatedData(associatedData: Buffer): Buffer {
   return Buffer.concat([Buffer.of(SEAL_FORMAT_VERSION), associatedData])
 }
@@ -61,7 +84,7 @@ export function open(masterKey: KeyObject, sealed: Uint8Array, associatedData: B
   const ciphertext = blob.subarray(HEADER_LENGTH, blob.length - TAG_LENGTH)
   const tag = blob.subarray(blob.length - TAG_LENGTH)
   try {
-    const decipher = createDecipheriv('aes-256-gcm', deriveKey(masterKey, salt), iv, { authTagLength: TAG_LENGTH })
+    const decipher = createDecipheriv('aes-256-gcm', openingKey(masterKey, salt), iv, { authTagLength: TAG_LENGTH })
     decipher.setAAD(authenticatedData(associatedData))
     decipher.setAuthTag(tag)
     return Buffer.concat([decipher.update(ciphertext), decipher.final()])

@@ -40,6 +40,8 @@ t.test('two seals of the same plaintext differ (fresh salt and IV)', async (t) =
 t.test('every single-byte flip anywhere in the blob is an integrity error', async (t) => {
   const ad = tokenSecretAssociatedData(binding)
   const sealed = seal(key, plaintext, ad)
+  // Opened once first, so every flip that keeps the salt meets the key kept from that open.
+  t.same(open(key, sealed, ad), plaintext)
   const regions = { version: [0, 1], salt: [1, 33], iv: [33, 45], ciphertext: [45, sealed.length - 16], tag: [sealed.length - 16, sealed.length] }
   for (const [region, [from, to]] of Object.entries(regions)) {
     let failures = 0
@@ -84,6 +86,21 @@ t.test('a ciphertext moved to another place does not open', async (t) => {
 t.test('the wrong key is an integrity error', async (t) => {
   const ad = tokenSecretAssociatedData(binding)
   assertIntegrityError(t, () => open(createSecretKey(randomBytes(32)), seal(key, plaintext, ad), ad), 'other key')
+})
+
+t.test('a key kept from an earlier open serves only the master key it came from', async (t) => {
+  const ad = tokenSecretAssociatedData(binding)
+  const sealed = seal(key, plaintext, ad)
+  t.same(open(key, sealed, ad), plaintext, 'first open derives')
+  t.same(open(key, sealed, ad), plaintext, 'second open, same result')
+  // Same salt, another master key: had the kept key been found by salt alone, this would open.
+  assertIntegrityError(t, () => open(createSecretKey(randomBytes(32)), sealed, ad), 'other master key, same salt')
+  // The same key bytes in another object derive afresh and open.
+  t.same(open(createSecretKey(key.export()), sealed, ad), plaintext, 'same bytes, other object')
+  // A second secret under the same master key and another salt is its own entry.
+  const other = seal(key, Buffer.from('second'), ad)
+  t.same(open(key, other, ad), Buffer.from('second'))
+  t.same(open(key, sealed, ad), plaintext, 'the first still opens')
 })
 
 t.test('keys of the wrong size are refused before any byte is processed', async (t) => {
