@@ -17,6 +17,7 @@ import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import { createTestIssuer } from '../test/support/test-issuer.ts'
+import { cpuSecondsOf, postgresCpuSecondsBetween, postgresCpuSnapshot } from './cpu-time.ts'
 
 const { values: options } = parseArgs({
   options: {
@@ -78,6 +79,9 @@ interface LoadResult {
   non2xx: number
   errors: number
   total: number
+  /** CPU time per request of the server process and of the database server; undefined without /proc. */
+  serverCpuUs?: number
+  postgresCpuUs?: number
 }
 
 function load(url: string, kind: 'push' | 'read', seconds = options.seconds!): Promise<LoadResult> {
@@ -149,9 +153,18 @@ try {
     const order = round % 2 === 0 ? (['vault', 'baseline'] as const) : (['baseline', 'vault'] as const)
     for (const kind of kinds) {
       for (const who of order) {
-        const result = await load(who === 'vault' ? vault.url : baseline.url, kind)
+        const server = who === 'vault' ? vault : baseline
+        const cpuBefore = { server: cpuSecondsOf(server.child.pid!), postgres: postgresCpuSnapshot() }
+        const result = await load(server.url, kind)
+        const cpuAfter = { server: cpuSecondsOf(server.child.pid!), postgres: postgresCpuSnapshot() }
+        const perRequestUs = (seconds: number) => (seconds * 1e6) / result.total
+        if (cpuBefore.server !== undefined && cpuAfter.server !== undefined) result.serverCpuUs = perRequestUs(cpuAfter.server - cpuBefore.server)
+        if (cpuBefore.postgres !== undefined && cpuAfter.postgres !== undefined) {
+          result.postgresCpuUs = perRequestUs(postgresCpuSecondsBetween(cpuBefore.postgres, cpuAfter.postgres))
+        }
         results[`${who} ${kind}`]!.push(result)
-        process.stderr.write(`round ${round + 1} ${who} ${kind}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}\n`)
+        const cpu = result.serverCpuUs === undefined ? '' : `, CPU per request: server ${result.serverCpuUs.toFixed(0)} µs, postgres ${result.postgresCpuUs?.toFixed(0)} µs`
+        process.stderr.write(`round ${round + 1} ${who} ${kind}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}${cpu}\n`)
       }
     }
   }
@@ -163,6 +176,7 @@ try {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+const medianOf = (values: (number | undefined)[]) => (values.includes(undefined) ? undefined : median(values as number[]))
 const summary = Object.fromEntries(
   Object.entries(results).map(([name, runs]) => [
     name,
@@ -170,6 +184,8 @@ const summary = Object.fromEntries(
       requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
       p99Ms: median(runs.map((run) => run.p99Ms)),
       non2xx: runs.reduce((sum, run) => sum + run.non2xx + run.errors, 0),
+      serverCpuUs: medianOf(runs.map((run) => run.serverCpuUs)),
+      postgresCpuUs: medianOf(runs.map((run) => run.postgresCpuUs)),
     },
   ]),
 )
@@ -204,5 +220,12 @@ process.stdout.write(
     ...kinds.map(row),
     '',
     ...kinds.map((kind) => `${kind}: round ratios ${roundRatios(kind).map((r) => r.toFixed(2)).join(', ')}; median ${median(roundRatios(kind)).toFixed(2)}×`),
+    ...kinds.flatMap((kind) => {
+      const v = summary[`vault ${kind}`]!
+      const b = summary[`baseline ${kind}`]!
+      if (v.serverCpuUs === undefined || b.serverCpuUs === undefined) return []
+      const us = (value: number | undefined) => `${value?.toFixed(0)} µs`
+      return [`${kind}: CPU per request (median) — vault ${us(v.serverCpuUs)} + postgres ${us(v.postgresCpuUs)}, baseline ${us(b.serverCpuUs)} + postgres ${us(b.postgresCpuUs)}`]
+    }),
   ].join('\n') + '\n',
 )
