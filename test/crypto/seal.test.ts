@@ -37,6 +37,21 @@ t.test('two seals of the same plaintext differ (fresh salt and IV)', async (t) =
   t.not(a.subarray(1, 33).toString('hex'), b.subarray(1, 33).toString('hex'), 'salts differ')
 })
 
+t.test('salts and IVs never repeat, across many refills of the pool they are drawn from', async (t) => {
+  const ad = tokenSecretAssociatedData(binding)
+  const salts = new Set<string>()
+  const ivs = new Set<string>()
+  const count = 1000 // the pool holds 93 nonces
+  for (let i = 0; i < count; i++) {
+    const sealed = seal(key, plaintext, ad)
+    salts.add(sealed.subarray(1, 33).toString('hex'))
+    ivs.add(sealed.subarray(33, 45).toString('hex'))
+    if (i % 97 === 0) t.same(open(key, sealed, ad), plaintext, `seal ${i} opens`)
+  }
+  t.equal(salts.size, count, 'distinct salts')
+  t.equal(ivs.size, count, 'distinct IVs')
+})
+
 t.test('every single-byte flip anywhere in the blob is an integrity error', async (t) => {
   const ad = tokenSecretAssociatedData(binding)
   const sealed = seal(key, plaintext, ad)
