@@ -197,7 +197,6 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     const write = sealedPush(key, target.id, body, tokens, issuedAt, active, null)
     const written = await writePushed({ key, id: target.id, isNew: target.isNew, write, audit: context })
     if (written === undefined) return undefined
-    pushTargets.remember(key, { id: written.row.id, activeKey: target.activeKey })
     return { result: written.outcome, connection: toConnection(written.row) }
   }
 
@@ -230,7 +229,11 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
       return undefined
     }
     const active = { version: target.activeKey.version, key: await keyRing.unwrap(target.activeKey) }
-    return writeInOneStatement(key, push, { id: existing?.id ?? randomUUID(), isNew: existing === undefined, activeKey: target.activeKey }, active)
+    const id = existing?.id ?? randomUUID()
+    const pushed = await writeInOneStatement(key, push, { id, isNew: existing === undefined, activeKey: target.activeKey }, active)
+    // The remembered path reuses what it recalled; only a push that had to ask teaches the memory.
+    if (pushed !== undefined) pushTargets.remember(key, { id: pushed.connection.id, activeKey: target.activeKey })
+    return pushed
   }
 
   async function pushOnce(trx: TenantTransaction, key: TokenSetKey, push: Push): Promise<PushResult> {
