@@ -38,18 +38,19 @@ function deriveKey(masterKey: KeyObject, salt: Buffer): KeyObject {
 
 /**
  * Every read of a secret derives its key again, and that derivation costs more than the decryption it
- * enables. Opening therefore keeps the keys it derived, bounded (~1 KB each) and for at most a minute
- * from their derivation. An entry is found only through the very master-key object it was derived from
- * (an id per object, held weakly), never through the salt alone: it opens nothing that its master key
- * would not, and once the data-key ring lets that key go, what it derived is unreachable and expires.
- * A hit changes nothing about what opens: the key depends on master and salt only, and GCM still checks
- * every byte and the binding.
+ * enables. An open that asks (the access-token read, where the same secret is read again and again) keeps
+ * the key it derived, bounded (~1 KB each) and for at most a minute from its derivation; bulk work that
+ * opens each secret once (re-encryption, verification) does not ask, and neither fills nor uses the cache.
+ * An entry is found only through the very master-key object it was derived from (an id per object, held
+ * weakly), never through the salt alone: it opens nothing that its master key would not, and once the
+ * data-key ring lets that key go, what it derived is unreachable and expires. A hit changes nothing about
+ * what opens: the key depends on master and salt only, and GCM still checks every byte and the binding.
  */
 const derivedKeys = new LRUCache<string, KeyObject>({ max: 10_000, ttl: 60_000, updateAgeOnGet: false })
 const masterKeyIds = new WeakMap<KeyObject, number>()
 let nextMasterKeyId = 0
 
-function openingKey(masterKey: KeyObject, salt: Buffer): KeyObject {
+function keptKey(masterKey: KeyObject, salt: Buffer): KeyObject {
   let id = masterKeyIds.get(masterKey)
   if (id === undefined) masterKeyIds.set(masterKey, (id = nextMasterKeyId++))
   const cacheKey = `${id}:${salt.toString('latin1')}`
@@ -98,8 +99,13 @@ export function seal(masterKey: KeyObject, plaintext: Buffer, associatedData: Bu
   return sealed
 }
 
+export interface OpenOptions {
+  /** Keep the derived key for the next open of this secret (see derivedKeys). */
+  keepDerivedKey?: boolean
+}
+
 /** Opens a sealed secret. Every failure, whatever its cause, is the same IntegrityError. */
-export function open(masterKey: KeyObject, sealed: Uint8Array, associatedData: Buffer): Buffer {
+export function open(masterKey: KeyObject, sealed: Uint8Array, associatedData: Buffer, { keepDerivedKey = false }: OpenOptions = {}): Buffer {
   assertMasterKey(masterKey)
   const blob = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
   if (blob.length < HEADER_LENGTH + TAG_LENGTH || blob[0] !== SEAL_FORMAT_VERSION) throw new IntegrityError()
@@ -108,7 +114,8 @@ export function open(masterKey: KeyObject, sealed: Uint8Array, associatedData: B
   const ciphertext = blob.subarray(HEADER_LENGTH, blob.length - TAG_LENGTH)
   const tag = blob.subarray(blob.length - TAG_LENGTH)
   try {
-    const decipher = createDecipheriv('aes-256-gcm', openingKey(masterKey, salt), iv, { authTagLength: TAG_LENGTH })
+    const key = keepDerivedKey ? keptKey(masterKey, salt) : deriveKey(masterKey, salt)
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH })
     decipher.setAAD(authenticatedData(associatedData))
     decipher.setAuthTag(tag)
     return Buffer.concat([decipher.update(ciphertext), decipher.final()])

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import { open, seal } from './seal.ts'
+import { open, seal, type OpenOptions } from './seal.ts'
 import { tokenSecretAssociatedData, type SealedField, type TokenSecretBinding } from './token-binding.ts'
 
 /** Where a token set's secrets belong; the field and key version complete the binding per secret. */
@@ -9,8 +9,15 @@ export function sealToken(key: KeyObject, location: TokenSetLocation, field: Sea
   return seal(key, value, tokenSecretAssociatedData({ ...location, field, keyVersion }))
 }
 
-export function openToken(key: KeyObject, location: TokenSetLocation, field: SealedField, keyVersion: number, sealed: Uint8Array): Buffer {
-  return open(key, sealed, tokenSecretAssociatedData({ ...location, field, keyVersion }))
+export function openToken(
+  key: KeyObject,
+  location: TokenSetLocation,
+  field: SealedField,
+  keyVersion: number,
+  sealed: Uint8Array,
+  options?: OpenOptions,
+): Buffer {
+  return open(key, sealed, tokenSecretAssociatedData({ ...location, field, keyVersion }), options)
 }
 
 /**

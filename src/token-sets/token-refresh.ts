@@ -201,7 +201,9 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
     if (decision.kind === 'fresh') return decision.token
     const { tokenSet } = decision
     const dataKey = await keyRing.unwrap(tokenSet.dataKey)
-    const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, 'access_token', tokenSet.key_version, tokenSet.access_token_sealed)
+    const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, 'access_token', tokenSet.key_version, tokenSet.access_token_sealed, {
+      keepDerivedKey: true,
+    })
     return {
       accessToken: accessToken.toString('utf8'),
       tokenType: tokenSet.token_type,

@@ -312,7 +312,9 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
       if (tokenSet.expires_at !== null && tokenSet.expires_at.getTime() <= readAt.getTime()) throw reconnectRequired()
       // Unwrapping and opening happen after the statement: no connection is held for them.
       const dataKey = await keyRing.unwrap(tokenSet.dataKey)
-      const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, 'access_token', tokenSet.dataKey.version, tokenSet.access_token_sealed)
+      const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, 'access_token', tokenSet.dataKey.version, tokenSet.access_token_sealed, {
+        keepDerivedKey: true,
+      })
       const stored = { accessToken: accessToken.toString('utf8'), tokenType: tokenSet.token_type, scope: tokenSet.scope, expiresAt: tokenSet.expires_at }
       return { accessToken: toAccessTokenResponse(stored, now()), keyVersion: tokenSet.dataKey.version, recorded: tokenSet.recorded }
     },

@@ -55,21 +55,23 @@ t.test('salts and IVs never repeat, across many refills of the pool they are dra
 t.test('every single-byte flip anywhere in the blob is an integrity error', async (t) => {
   const ad = tokenSecretAssociatedData(binding)
   const sealed = seal(key, plaintext, ad)
-  // Opened once first, so every flip that keeps the salt meets the key kept from that open.
-  t.same(open(key, sealed, ad), plaintext)
+  // Opened once first with the key kept, so every kept-key open below that keeps the salt meets it.
+  t.same(open(key, sealed, ad, { keepDerivedKey: true }), plaintext)
   const regions = { version: [0, 1], salt: [1, 33], iv: [33, 45], ciphertext: [45, sealed.length - 16], tag: [sealed.length - 16, sealed.length] }
   for (const [region, [from, to]] of Object.entries(regions)) {
     let failures = 0
     for (let i = from!; i < to!; i++) {
       const tampered = Buffer.from(sealed)
       tampered[i]! ^= 0x01
-      try {
-        open(key, tampered, ad)
-      } catch (error) {
-        if (error instanceof IntegrityError) failures++
+      for (const keepDerivedKey of [false, true]) {
+        try {
+          open(key, tampered, ad, { keepDerivedKey })
+        } catch (error) {
+          if (error instanceof IntegrityError) failures++
+        }
       }
     }
-    t.equal(failures, to! - from!, `all ${to! - from!} flips in ${region} refused`)
+    t.equal(failures, 2 * (to! - from!), `all ${to! - from!} flips in ${region} refused, with and without a kept key`)
   }
 })
 
@@ -106,16 +108,18 @@ t.test('the wrong key is an integrity error', async (t) => {
 t.test('a key kept from an earlier open serves only the master key it came from', async (t) => {
   const ad = tokenSecretAssociatedData(binding)
   const sealed = seal(key, plaintext, ad)
-  t.same(open(key, sealed, ad), plaintext, 'first open derives')
-  t.same(open(key, sealed, ad), plaintext, 'second open, same result')
+  const keep = { keepDerivedKey: true }
+  t.same(open(key, sealed, ad, keep), plaintext, 'first open derives and keeps')
+  t.same(open(key, sealed, ad, keep), plaintext, 'second open, same result')
+  t.same(open(key, sealed, ad), plaintext, 'an open that does not keep derives afresh')
   // Same salt, another master key: had the kept key been found by salt alone, this would open.
-  assertIntegrityError(t, () => open(createSecretKey(randomBytes(32)), sealed, ad), 'other master key, same salt')
+  assertIntegrityError(t, () => open(createSecretKey(randomBytes(32)), sealed, ad, keep), 'other master key, same salt')
   // The same key bytes in another object derive afresh and open.
-  t.same(open(createSecretKey(key.export()), sealed, ad), plaintext, 'same bytes, other object')
+  t.same(open(createSecretKey(key.export()), sealed, ad, keep), plaintext, 'same bytes, other object')
   // A second secret under the same master key and another salt is its own entry.
   const other = seal(key, Buffer.from('second'), ad)
-  t.same(open(key, other, ad), Buffer.from('second'))
-  t.same(open(key, sealed, ad), plaintext, 'the first still opens')
+  t.same(open(key, other, ad, keep), Buffer.from('second'))
+  t.same(open(key, sealed, ad, keep), plaintext, 'the first still opens')
 })
 
 t.test('keys of the wrong size are refused before any byte is processed', async (t) => {
