@@ -36,8 +36,8 @@ export function postgresCpuSnapshot(): Map<string, number> | undefined {
   }
   const snapshot = new Map<string, number>()
   for (const pid of pids) {
-    const process = processCpuSeconds(pid)
-    if (process?.comm === 'postgres') snapshot.set(pid, process.seconds)
+    const usage = processCpuSeconds(pid)
+    if (usage?.comm === 'postgres') snapshot.set(pid, usage.seconds)
   }
   return snapshot
 }

@@ -55,21 +55,23 @@ export function createDataKeyRing({ provider, ttlMs, maxEntries, onLookup }: Dat
       provider.decryptDataKey(context.wrappedKey, context.rootKeyId, { tenantId: context.tenantId, version: context.version }),
   })
 
+  function count(result: 'hit' | 'miss'): void {
+    counters[result === 'miss' ? 'misses' : 'hits'] += 1
+    onLookup?.(result)
+  }
+
   async function unwrap(wrapped: WrappedDataKey): Promise<KeyObject> {
     const id = cacheKey(wrapped)
     // Nearly every lookup is a hit: answered without fetch()'s promise and status bookkeeping.
     const cached = cache.get(id)
     if (cached !== undefined) {
-      counters.hits += 1
-      onLookup?.('hit')
+      count('hit')
       return cached
     }
     const status: LRUCache.Status<string, KeyObject, WrappedDataKey> = {}
     const key = await cache.fetch(id, { context: wrapped, status })
     // A miss is a provider call; waiting on another request's in-flight call counts as a hit.
-    const result = status.fetch === 'miss' || status.fetch === 'refresh' ? 'miss' : 'hit'
-    counters[result === 'miss' ? 'misses' : 'hits'] += 1
-    onLookup?.(result)
+    count(status.fetch === 'miss' || status.fetch === 'refresh' ? 'miss' : 'hit')
     if (key === undefined) throw new Error('data key fetch resolved to nothing')
     return key
   }
