@@ -104,7 +104,7 @@ t.test('verify: every secret opens; a tampered one is reported by id, without se
 
   const tampered = await cli.withDatabase(async (db) => {
     const row = await sql<{ id: string }>`SELECT id FROM token_sets WHERE tenant_id = ${OTHER} ORDER BY id LIMIT 1`.execute(db.db)
-    await sql`UPDATE token_sets SET refresh_token_sealed = overlay(refresh_token_sealed placing '\\x00'::bytea from 50 for 1) WHERE id = ${row.rows[0]!.id}`.execute(db.db)
+    await sql`UPDATE token_sets SET refresh_token_sealed = set_byte(refresh_token_sealed, 49, get_byte(refresh_token_sealed, 49) # 1) WHERE id = ${row.rows[0]!.id}`.execute(db.db)
     return row.rows[0]!.id
   })
   const failing = await cli.run(['verify'])
@@ -114,7 +114,7 @@ t.test('verify: every secret opens; a tampered one is reported by id, without se
   t.notMatch(failing.stdout + failing.stderr, /gho_|ghr_|idt_/, 'no secret printed')
 
   await cli.withDatabase((db) =>
-    sql`UPDATE connector_refresh_settings SET client_secret_sealed = overlay(client_secret_sealed placing '\\x00'::bytea from 50 for 1) WHERE tenant_id = ${OTHER}`.execute(db.db),
+    sql`UPDATE connector_refresh_settings SET client_secret_sealed = set_byte(client_secret_sealed, 49, get_byte(client_secret_sealed, 49) # 1) WHERE tenant_id = ${OTHER}`.execute(db.db),
   )
   const connector = await cli.run(['verify', '--tenant', OTHER, '--json'])
   t.equal(connector.code, 1)

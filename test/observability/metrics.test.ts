@@ -19,7 +19,7 @@ t.test('request latency, errors, provider calls, cache and audit failures — wi
   await readAccessToken(app, { tenant, user: 'metric-user' })
   await readAccessToken(app, { tenant, user: 'nobody' })
   await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: '' } })
-  await sql`UPDATE token_sets SET access_token_sealed = overlay(access_token_sealed placing '\\x00'::bytea from 60 for 1) WHERE tenant_id = ${tenant}`.execute(database.db)
+  await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 59, get_byte(access_token_sealed, 59) # 1) WHERE tenant_id = ${tenant}`.execute(database.db)
   await readAccessToken(app, { tenant, user: 'metric-user' })
   await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_lists CHECK (action <> 'connection.list') NOT VALID`.execute(database.db)
   t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_lists`.execute(database.db))
