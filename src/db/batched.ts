@@ -1,20 +1,90 @@
-import DataLoader from 'dataloader'
-
 /** At most this many calls share one statement (and its parameter arrays). */
 const MAX_BATCH = 64
 
 /**
+ * How long the next batch waits for the running one at most. Answers normally come within a few
+ * milliseconds; the bound only matters when one statement is stuck (a half-open connection, say): the
+ * replica's other calls then still leave, as if nothing were running.
+ */
+const MAX_WAIT_MS = 20
+
+interface Call<K, V> {
+  key: K
+  resolve: (value: V) => void
+  reject: (error: unknown) => void
+}
+
+/**
  * Calls made during one turn of the event loop go to `run` together, so that they share one statement:
- * one round trip, one parse and plan, one wake-up of the database for all of them. Under load every turn
- * brings several requests; an idle service sends each call at once, delayed only to the end of the turn.
+ * one round trip, one parse and plan, one commit for all of them. While a statement of this kind is
+ * running, further calls wait and leave together once it has answered: under load a batch grows to hold
+ * whatever arrived while the last one ran, and each kind of statement keeps one backend busy per replica
+ * instead of many (tiny batches each paying a commit). An idle service sends each call at the end of its
+ * turn. A batch that reaches MAX_BATCH leaves at once, running or not: waiting cannot make it larger.
  * Nothing is cached: every call reaches the database. `run` answers with one value per key, in order.
  */
 export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>): (key: K) => Promise<V> {
-  const loader = new DataLoader<K, V>((keys) => run(keys), {
-    cache: false,
-    maxBatchSize: MAX_BATCH,
-    // After the I/O of this turn (every request that arrived with it), not after the current callback.
-    batchScheduleFn: (dispatch) => setImmediate(dispatch),
-  })
-  return (key) => loader.load(key)
+  let pending: Call<K, V>[] = []
+  let running = 0
+  let turnEndScheduled = false
+  let waitLimit: NodeJS.Timeout | undefined
+
+  function send(calls: Call<K, V>[]): void {
+    running++
+    let answer: Promise<readonly V[]>
+    try {
+      answer = run(calls.map((call) => call.key))
+    } catch (error) {
+      answer = Promise.reject(error)
+    }
+    // The next batch is scheduled before these callers carry on, so it leaves at the end of this turn.
+    const answered = () => {
+      running--
+      scheduleTurnEnd()
+    }
+    answer.then(
+      (values) => {
+        answered()
+        if (values.length !== calls.length) {
+          const error = new Error(`a batched run answered ${values.length} values for ${calls.length} keys`)
+          for (const call of calls) call.reject(error)
+        } else {
+          calls.forEach((call, i) => call.resolve(values[i]!))
+        }
+      },
+      (error: unknown) => {
+        answered()
+        for (const call of calls) call.reject(error)
+      },
+    )
+  }
+
+  function sendPending(): void {
+    clearTimeout(waitLimit)
+    waitLimit = undefined
+    const calls = pending
+    pending = []
+    if (calls.length > 0) send(calls)
+  }
+
+  // After the I/O of this turn (every request that arrived with it), not after the current callback.
+  function atTurnEnd(): void {
+    turnEndScheduled = false
+    if (pending.length === 0) return
+    if (running === 0) sendPending()
+    else waitLimit ??= setTimeout(sendPending, MAX_WAIT_MS)
+  }
+
+  function scheduleTurnEnd(): void {
+    if (turnEndScheduled) return
+    turnEndScheduled = true
+    setImmediate(atTurnEnd)
+  }
+
+  return (key) =>
+    new Promise<V>((resolve, reject) => {
+      pending.push({ key, resolve, reject })
+      if (pending.length >= MAX_BATCH) sendPending()
+      else scheduleTurnEnd()
+    })
 }

@@ -66,3 +66,77 @@ t.test('a failed run fails every call in it, and only those', async (t) => {
   fail = false
   t.equal(await load(3), 3)
 })
+
+/** A run whose answers the test releases: each batch stays running until `release` is called for it. */
+function heldRecorder() {
+  const batches: number[][] = []
+  const releases: (() => void)[] = []
+  const load = batched(
+    (keys: readonly number[]) =>
+      new Promise<readonly number[]>((resolve) => {
+        batches.push([...keys])
+        releases.push(() => resolve(keys))
+      }),
+  )
+  return { batches, load, release: (batch: number) => releases[batch]!() }
+}
+
+t.test('while a batch runs, later calls wait and leave together once it has answered', async (t) => {
+  const { batches, load, release } = heldRecorder()
+  const first = load(1)
+  await nextTurn()
+  t.same(batches, [[1]], 'the first batch leaves at the end of its turn')
+  const later = [load(2)]
+  await nextTurn()
+  later.push(load(3))
+  await nextTurn()
+  later.push(load(4))
+  await nextTurn()
+  t.same(batches, [[1]], 'nothing more leaves while the first batch runs')
+  release(0)
+  t.equal(await first, 1)
+  await nextTurn()
+  t.same(batches, [[1], [2, 3, 4]], 'calls from several turns leave as one batch')
+  release(1)
+  t.same(await Promise.all(later), [2, 3, 4])
+})
+
+t.test('a full batch leaves at once, even while another runs', async (t) => {
+  const { batches, load, release } = heldRecorder()
+  const first = load(0)
+  await nextTurn()
+  const full = Array.from({ length: 64 }, (_, i) => load(i + 1))
+  t.same(batches.map((batch) => batch.length), [1, 64], 'sent with the 64th call, before the turn ends')
+  release(0)
+  release(1)
+  t.same(await Promise.all([first, ...full]), Array.from({ length: 65 }, (_, i) => i))
+})
+
+t.test('a batch waits for a running one only so long: a stuck statement does not stall later calls', async (t) => {
+  const { batches, load, release } = heldRecorder()
+  void load(1)
+  await nextTurn()
+  const second = load(2)
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.same(batches, [[1], [2]], 'the second batch left although the first never answered')
+  release(1)
+  t.equal(await second, 2)
+  release(0)
+})
+
+t.test('a run that answers the wrong number of values fails every call in it', async (t) => {
+  const load = batched(async (keys: readonly number[]) => keys.slice(1))
+  const results = await Promise.allSettled([load(1), load(2)])
+  t.same(results.map((result) => result.status), ['rejected', 'rejected'])
+  t.match((results[0] as PromiseRejectedResult).reason, { message: /answered 1 values for 2 keys/ })
+})
+
+t.test('a run that throws before answering fails its calls and leaves the next batch free to go', async (t) => {
+  let calls = 0
+  const load = batched((keys: readonly number[]) => {
+    if (calls++ === 0) throw new Error('could not start')
+    return Promise.resolve(keys)
+  })
+  await t.rejects(load(1), { message: 'could not start' })
+  t.equal(await load(2), 2)
+})
