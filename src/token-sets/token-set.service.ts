@@ -13,7 +13,7 @@ import { VaultError } from '../errors.ts'
 import type { ActiveDataKey, DataKeyRing } from '../keys/data-key-ring.ts'
 import { normalizeTokenResponse, type NormalizedTokenSet } from './normalize-token-response.ts'
 import { type TokenRefresher } from './token-refresh.ts'
-import { createPushTargetMemory, type PushTarget } from './push-targets.ts'
+import { createPushTargetMemory } from './push-targets.ts'
 import * as repository from './token-set.repository.ts'
 import type { TokenSetForUpdate, TokenSetKey, TokenSetMetadataRow, TokenSetWrite } from './token-set.repository.ts'
 import type { AccessTokenResponse, Connection, PushTokenSetBody } from './token-set.schemas.ts'
@@ -183,14 +183,14 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
   })
 
   /**
-   * Seals for `target` and writes in one statement shared with the pushes that arrive with it, recording the
-   * push's event with it. Undefined when the statement refused (the row changed, is locked, no longer names
+   * Seals for row `target.id` under `active` and writes in one statement shared with the pushes that arrive
+   * with it, recording the push's event with it. Undefined when the statement refused (the row changed, is locked, no longer names
    * the connection, or the key is no longer active): nothing was written and a slower path must decide.
    */
   async function writeInOneStatement(
     key: TokenSetKey,
     { body, tokens, issuedAt, context }: Push,
-    target: PushTarget & { isNew: boolean },
+    target: { id: string; isNew: boolean },
     active: ActiveDataKey,
   ): Promise<PushResult | undefined> {
     // A null refresh token keeps the stored one (the statement checks it is sealed under this version).
@@ -210,7 +210,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
       (dataKey) => ({ version: target.activeKey.version, key: dataKey }),
       () => undefined,
     )
-    const pushed = active === undefined ? undefined : await writeInOneStatement(key, push, { ...target, isNew: false }, active)
+    const pushed = active === undefined ? undefined : await writeInOneStatement(key, push, { id: target.id, isNew: false }, active)
     if (pushed === undefined) pushTargets.forget(key)
     return pushed
   }
@@ -230,7 +230,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     }
     const active = { version: target.activeKey.version, key: await keyRing.unwrap(target.activeKey) }
     const id = existing?.id ?? randomUUID()
-    const pushed = await writeInOneStatement(key, push, { id, isNew: existing === undefined, activeKey: target.activeKey }, active)
+    const pushed = await writeInOneStatement(key, push, { id, isNew: existing === undefined }, active)
     // The remembered path reuses what it recalled; only a push that had to ask teaches the memory.
     if (pushed !== undefined) pushTargets.remember(key, { id: pushed.connection.id, activeKey: target.activeKey })
     return pushed
