@@ -15,7 +15,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
-import { migrateToLatest } from '../src/db/migrate.ts'
+import { bootstrapRoles, migrateToLatest } from '../src/db/migrate.ts'
 import { createTestIssuer } from '../test/support/test-issuer.ts'
 import { cpuSecondsOf, postgresCpuSecondsBetween, postgresCpuSnapshot } from './cpu-time.ts'
 
@@ -124,6 +124,7 @@ const token = await issuer.mint({ client_id: 'bench', scope: 'token_sets:write t
 await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
 await admin(`CREATE DATABASE ${benchDb}`)
 const migrator = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: benchUrl, max: 1 }) }) })
+await bootstrapRoles(migrator)
 await migrateToLatest(migrator)
 await migrator.destroy()
 

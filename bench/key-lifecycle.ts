@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { sealToken } from '../src/crypto/token-sealing.ts'
 import { openDatabase } from '../src/db/database.ts'
-import { migrateToLatest } from '../src/db/migrate.ts'
+import { bootstrapRoles, migrateToLatest } from '../src/db/migrate.ts'
 import { createLocalKeyProvider } from '../src/keys/local-key-provider.ts'
 
 const { values: options } = parseArgs({
@@ -58,6 +58,7 @@ async function freshDatabase() {
   await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
   await admin(`CREATE DATABASE ${benchDb}`)
   const database = await openDatabase({ kind: 'postgres', url: benchUrl, poolMax: 4 })
+  await bootstrapRoles(database.db)
   await migrateToLatest(database.db)
   return database
 }

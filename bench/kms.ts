@@ -14,12 +14,14 @@ import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { buildApp } from '../src/app.ts'
 import { openDatabase } from '../src/db/database.ts'
-import { migrateToLatest } from '../src/db/migrate.ts'
+import { bootstrapRoles, migrateToLatest } from '../src/db/migrate.ts'
 import { createAwsKmsKeyProvider } from '../src/keys/aws-kms-key-provider.ts'
 import { createDataKeyRing } from '../src/keys/data-key-ring.ts'
 import type { KeyProvider } from '../src/keys/key-provider.ts'
 import { createLocalKeyProvider } from '../src/keys/local-key-provider.ts'
+import { instrumentKeyProvider } from '../src/keys/instrumented-key-provider.ts'
 import { createLogger } from '../src/logger.ts'
+import { createMetrics } from '../src/observability/metrics.ts'
 import { startKmsTestServer } from '../test/support/kms-test-server.ts'
 import { testAuthenticator } from '../test/support/helper.ts'
 import { createTestIssuer } from '../test/support/test-issuer.ts'
@@ -59,6 +61,7 @@ const authorization = `Bearer ${token}`
 await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
 await admin(`CREATE DATABASE ${benchDb}`)
 const database = await openDatabase({ kind: 'postgres', url: benchUrl, poolMax: 10 })
+await bootstrapRoles(database.db)
 await migrateToLatest(database.db)
 
 const kmsOptions = { keyIds: ['alias/secret-vault'], activeKeyId: 'alias/secret-vault', region: kms.region, endpoint: kms.endpoint, timeoutMs: 2000, maxAttempts: 3 }
@@ -67,7 +70,7 @@ const localProvider = createLocalKeyProvider([{ id: 'bench', key: createSecretKe
 async function appFor(provider: KeyProvider): Promise<FastifyInstance> {
   return buildApp({
     db: database.db,
-    keyProvider: provider,
+    keyProvider: instrumentKeyProvider(provider, createMetrics(), createLogger('silent')),
     keyRing: createDataKeyRing({ provider, ttlMs: 300_000, maxEntries: 10_000 }),
     authenticator: testAuthenticator(issuer),
     logger: createLogger('silent'),

@@ -19,7 +19,7 @@ import { metricsRoutes } from './http/operations.routes.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { healthRoutes } from './http/health.routes.ts'
 import type { DataKeyRing } from './keys/data-key-ring.ts'
-import type { KeyProvider } from './keys/key-provider.ts'
+import type { ObservedKeyProvider } from './keys/instrumented-key-provider.ts'
 import { openApiInfo, openApiTransform, openApiTransformObject } from './openapi.ts'
 import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
 import { createTokenSetService } from './token-sets/token-set.service.ts'
@@ -30,7 +30,8 @@ import { createRefreshSettingsService } from './connectors/refresh-settings.serv
 
 export interface AppDeps {
   db: Kysely<DB>
-  keyProvider: KeyProvider
+  /** Its health (from real calls) is reported by readiness; it is never called per probe. */
+  keyProvider: ObservedKeyProvider
   keyRing: DataKeyRing
   authenticator: Authenticator
   logger: Logger

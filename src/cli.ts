@@ -1,16 +1,19 @@
 import { parseArgs } from 'node:util'
 import { mintDevelopmentToken, readDevelopmentSigningKey } from './auth/development-issuer.ts'
 import { ALL_SCOPES } from './auth/scopes.ts'
-import { ConfigError, loadConfig } from './config.ts'
+import { ConfigError, loadConfig, loadDatabaseConfig } from './config.ts'
+import { openDatabase } from './db/database.ts'
+import { bootstrapRoles, migrateToLatest } from './db/migrate.ts'
 import { VaultError } from './errors.ts'
 import { keysCommand, tenantsCommand, UsageError, verifyCommand } from './cli/key-commands.ts'
-import { createLogger } from './logger.ts'
-import { openRuntime } from './runtime.ts'
 
 const USAGE = `usage: secret-vault <command>
 
 commands:
-  migrate     apply pending database migrations (run as the tables' owner)
+  db bootstrap [--app-login LOGIN]... [--operator-login LOGIN]...
+              create the roles secret_vault_app and secret_vault_operator if missing, and make
+              the named logins members (an administrator, once per PostgreSQL cluster)
+  migrate     apply pending database migrations (as the tables' owner; needs only DATABASE_URL)
   token mint [--scope S]... [--tenant T]... [--client-id ID] [--ttl SECONDS]
               print a short-lived access token from the embedded development issuer
               (default: every scope, no tenant binding, 1 hour); not available with an external issuer
@@ -37,11 +40,36 @@ type Command = (args: string[]) => Promise<number>
 const commands: Record<string, Command> = {
   async migrate(args) {
     parseArgs({ args, options: {}, strict: true })
-    const config = loadConfig(process.env)
-    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)
-    const runtime = await openRuntime(config, logger, { migrate: true })
-    await runtime.close()
+    const config = loadDatabaseConfig(process.env)
+    const database = await openDatabase(config.database)
+    try {
+      // The embedded database is this process's own: it is its own administrator too.
+      if (database.kind === 'pglite') await bootstrapRoles(database.db)
+      const { results = [] } = await migrateToLatest(database.db)
+      for (const result of results) process.stdout.write(`migration ${result.migrationName}: ${result.status}\n`)
+    } finally {
+      await database.close()
+    }
     process.stdout.write('migrations: up to date\n')
+    return 0
+  },
+  async db(args) {
+    const { positionals, values } = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { 'app-login': { type: 'string', multiple: true }, 'operator-login': { type: 'string', multiple: true } },
+    })
+    if (positionals[0] !== 'bootstrap' || positionals.length !== 1) throw new UsageError('usage: db bootstrap [--app-login LOGIN]... [--operator-login LOGIN]...')
+    const config = loadDatabaseConfig(process.env)
+    if (config.database.kind !== 'postgres') throw new UsageError('db bootstrap is for a PostgreSQL server (set DATABASE_URL); the embedded database bootstraps itself')
+    const database = await openDatabase(config.database)
+    try {
+      await bootstrapRoles(database.db, { appLogins: values['app-login'] ?? [], operatorLogins: values['operator-login'] ?? [] })
+    } finally {
+      await database.close()
+    }
+    process.stdout.write('roles secret_vault_app and secret_vault_operator: present\n')
     return 0
   },
   async token(args) {

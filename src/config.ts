@@ -12,14 +12,21 @@ export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384
 
 const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback)
 
+/** The variables that say where the database is: all that `migrate` and `db bootstrap` read. */
+const databaseFields = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_MAX: integer(10, 1, 1000),
+  // LISTEN needs a session of its own: behind a pooler in transaction mode, point this at the server directly.
+  DATABASE_LISTEN_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  VAULT_DATA_DIR: z.string().min(1).default('./.data'),
+}
+
 export const configSchema = z
   .object({
+    ...databaseFields,
     PORT: integer(8080, 0, 65535),
     HOST: z.string().min(1).default('127.0.0.1'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-    DATABASE_POOL_MAX: integer(10, 1, 1000),
-    VAULT_DATA_DIR: z.string().min(1).default('./.data'),
     VAULT_KEY_PROVIDER: z.enum(['local', 'aws-kms']).default('local'),
     VAULT_KMS_KEY_IDS: z.string().min(1).optional(),
     VAULT_KMS_ACTIVE_KEY_ID: z.string().min(1).optional(),
@@ -117,7 +124,7 @@ export interface Config {
   readonly host: string
   readonly logLevel: ConfigEnv['LOG_LEVEL']
   readonly database:
-    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number }
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number; readonly listenUrl: string }
     | { readonly kind: 'pglite'; readonly dataDir: string }
   readonly dataDir: string
   readonly keys: {
@@ -171,24 +178,44 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv): Config {
+function parse<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   // An empty variable (VAR= in a shell, value: "" in a manifest) means unset.
-  const parsed = configSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')))
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')))
   if (!parsed.success) {
     // Name the variable and the rule; never echo the value (it may be a key).
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`)
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`)
   }
-  const e = parsed.data
-  return Object.freeze({
-    port: e.PORT,
-    host: e.HOST,
+  return parsed.data
+}
+
+export type DatabaseConfig = Pick<Config, 'logLevel' | 'database' | 'dataDir'>
+
+function databaseConfigOf(e: z.infer<z.ZodObject<typeof databaseFields>>): DatabaseConfig {
+  return {
     logLevel: e.LOG_LEVEL,
     database:
       e.DATABASE_URL === undefined
         ? { kind: 'pglite' as const, dataDir: `${e.VAULT_DATA_DIR}/pglite` }
-        : { kind: 'postgres' as const, url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+        : { kind: 'postgres' as const, url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, listenUrl: e.DATABASE_LISTEN_URL ?? e.DATABASE_URL },
     dataDir: e.VAULT_DATA_DIR,
+  }
+}
+
+/**
+ * Only where the database is: what migrations and the roles' bootstrap need. They never touch a key or a
+ * caller, so they need no key provider and no issuer (a migration job holds no root-key access).
+ */
+export function loadDatabaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
+  return Object.freeze(databaseConfigOf(parse(z.object(databaseFields), env)))
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const e = parse(configSchema, env)
+  return Object.freeze({
+    ...databaseConfigOf(e),
+    port: e.PORT,
+    host: e.HOST,
     keys: {
       provider: e.VAULT_KEY_PROVIDER,
       kms: {

@@ -5,7 +5,9 @@ import { buildApp } from './app.ts'
 import { createAuthenticator } from './auth/authenticator.ts'
 import type { DB } from './db/schema.ts'
 import { createDataKeyRing } from './keys/data-key-ring.ts'
+import { instrumentKeyProvider } from './keys/instrumented-key-provider.ts'
 import { createLocalKeyProvider } from './keys/local-key-provider.ts'
+import { createMetrics } from './observability/metrics.ts'
 import { createLogger } from './logger.ts'
 import { renderOpenApi } from './openapi.ts'
 
@@ -22,10 +24,11 @@ export async function generateOpenApiDocument(): Promise<string> {
       createQueryCompiler: () => new PostgresQueryCompiler(),
     },
   })
+  const logger = createLogger('silent')
   const keyProvider = createLocalKeyProvider([{ id: 'openapi', key: createSecretKey(Buffer.alloc(32)) }], 'openapi')
   const app = await buildApp({
     db,
-    keyProvider,
+    keyProvider: instrumentKeyProvider(keyProvider, createMetrics(), logger),
     keyRing: createDataKeyRing({ provider: keyProvider, ttlMs: 1000, maxEntries: 1 }),
     authenticator: createAuthenticator({
       keys: createLocalJWKSet({ keys: [] }),
@@ -35,7 +38,7 @@ export async function generateOpenApiDocument(): Promise<string> {
       clockToleranceSeconds: 0,
       tenantClaim: 'tenant_ids',
     }),
-    logger: createLogger('silent'),
+    logger,
     bodyLimitBytes: 65_536,
   })
   await app.ready()

@@ -1,46 +1,52 @@
 import type { Logger } from 'pino'
 import { ConfigError, type Config } from './config.ts'
 import { openDatabase, type Database } from './db/database.ts'
-import { createMigrator, migrateToLatest } from './db/migrate.ts'
+import { bootstrapRoles, migrateToLatest, pendingMigrations } from './db/migrate.ts'
 import { createDataKeyRing, type DataKeyRing } from './keys/data-key-ring.ts'
 import { createKeyProviderFromConfig } from './keys/key-provider-from-config.ts'
 import { instrumentKeyProvider } from './keys/instrumented-key-provider.ts'
-import type { KeyProvider } from './keys/key-provider.ts'
+import type { ObservedKeyProvider } from './keys/instrumented-key-provider.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 
 export interface Runtime {
   database: Database
-  keyProvider: KeyProvider
+  keyProvider: ObservedKeyProvider
   keyRing: DataKeyRing
   metrics: Metrics
   close(): Promise<void>
 }
 
 /**
- * Opens what the service and the CLI share. The embedded database is migrated on open; a PostgreSQL
- * server must have been migrated by the `migrate` command, and the runtime refuses to start otherwise.
+ * Opens what the service and the CLI share. The embedded database belongs to this process (it is its
+ * owner and superuser): it is bootstrapped and migrated on open. A PostgreSQL server must have been
+ * bootstrapped by an administrator and migrated by the `migrate` command, and the runtime refuses to start
+ * otherwise: the service and the CLI log in as members of roles that may change no schema.
  */
-export async function openRuntime(config: Config, logger: Logger, options: { migrate?: boolean } = {}): Promise<Runtime> {
+export async function openRuntime(config: Config, logger: Logger, options: { createEmbedded: boolean }): Promise<Runtime> {
   const metrics = createMetrics()
-  const keyProvider = instrumentKeyProvider(await createKeyProviderFromConfig(config, logger), metrics)
   const database = await openDatabase(
-    config.database.kind === 'postgres' ? config.database : { kind: 'pglite', dataDir: config.database.dataDir },
+    config.database.kind === 'postgres'
+      ? config.database
+      : { kind: 'pglite', dataDir: config.database.dataDir, mustExist: !options.createEmbedded },
   )
+  let keyProvider: ObservedKeyProvider | undefined
   try {
-    if (database.kind === 'pglite' || options.migrate === true) {
+    if (database.kind === 'pglite') {
+      await bootstrapRoles(database.db)
       await migrateToLatest(database.db)
     } else {
-      const pending = (await createMigrator(database.db).getMigrations()).filter((m) => m.executedAt === undefined)
+      const pending = await pendingMigrations(database.db)
       if (pending.length > 0) {
         throw new ConfigError(
-          `the database lacks ${pending.length} migration(s) (${pending.map((m) => m.name).join(', ')}): ` +
-            'run `npm run migrate` (or the migration job) first',
+          `the database lacks ${pending.length} migration(s) (${pending.join(', ')}): ` +
+            'run `secret-vault migrate` (or the migration job) as the tables\' owner first',
         )
       }
     }
+    keyProvider = instrumentKeyProvider(await createKeyProviderFromConfig(config, logger), metrics, logger)
   } catch (error) {
+    keyProvider?.close()
     await database.close()
-    keyProvider.close()
     throw error
   }
   const keyRing = createDataKeyRing({
@@ -49,9 +55,10 @@ export async function openRuntime(config: Config, logger: Logger, options: { mig
     maxEntries: config.dataKeyCache.maxEntries,
     onLookup: (result) => metrics.dataKeyCacheLookups.inc({ result }),
   })
-  return { database, keyProvider, keyRing, metrics,
+  const provider = keyProvider
+  return { database, keyProvider: provider, keyRing, metrics,
     close: async () => {
-      keyProvider.close()
+      provider.close()
       await database.close()
     },
   }

@@ -9,7 +9,7 @@ import { openRuntime } from './runtime.ts'
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
   const logger = createLogger(config.logLevel)
-  const runtime = await openRuntime(config, logger)
+  const runtime = await openRuntime(config, logger, { createEmbedded: true })
   const app = await buildApp({
     db: runtime.database.db,
     keyProvider: runtime.keyProvider,
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   // mechanism on the embedded database, which one process owns).
   const keyEvents =
     config.database.kind === 'postgres'
-      ? listenForKeyEvents(config.database.url, (tenantId) => runtime.keyRing.forgetTenant(tenantId), logger)
+      ? listenForKeyEvents(config.database.listenUrl, (tenantId) => runtime.keyRing.forgetTenant(tenantId), logger)
       : undefined
 
   let closing = false

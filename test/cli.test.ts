@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 
 const root = path.resolve(import.meta.dirname, '..')
 
@@ -44,23 +44,54 @@ t.test('an unknown command exits 2 with usage', async (t) => {
   t.match(run.stderr, 'usage: secret-vault')
 })
 
+/** An embedded database the operator commands can open (they never create one). */
+async function migratedDataDir(t: Test): Promise<string> {
+  const dir = dataDir()
+  const run = await runCli(['migrate'], { VAULT_DATA_DIR: dir })
+  t.equal(run.code, 0, run.stderr)
+  return dir
+}
+
+t.test('migrate needs no key provider and no issuer; the commands that use keys do', async (t) => {
+  const dir = await migratedDataDir(t)
+  t.notOk(existsSync(path.join(dir, 'root-keys')), 'no root key was made to create tables')
+  const status = await runCli(['keys', 'status', '--json'], { VAULT_DATA_DIR: dir })
+  t.equal(status.code, 0, status.stderr)
+})
+
+t.test('an operator command with no database configured and no embedded one refuses and creates nothing', async (t) => {
+  const dir = dataDir()
+  const run = await runCli(['keys', 'status'], { VAULT_DATA_DIR: dir })
+  t.equal(run.code, 1)
+  t.match(run.stderr, 'there is no embedded database')
+  t.match(run.stderr, 'DATABASE_URL')
+  t.notOk(existsSync(dir), 'no directory, no database, no root key')
+})
+
 t.test('a wrong-length root key is refused at start, without echoing it', async (t) => {
   const key = randomBytes(31).toString('base64')
-  const run = await runCli(['migrate'], { VAULT_DATA_DIR: dataDir(), VAULT_LOCAL_ROOT_KEYS: `k1=${key}` })
+  const run = await runCli(['keys', 'status'], { VAULT_DATA_DIR: await migratedDataDir(t), VAULT_LOCAL_ROOT_KEYS: `k1=${key}` })
   t.equal(run.code, 1)
   t.match(run.stderr, 'exactly 32 bytes')
   t.notMatch(run.stderr, key)
 })
 
 t.test('a PostgreSQL server without a configured root key is refused', async (t) => {
-  const run = await runCli(['migrate'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })
+  const run = await runCli(['keys', 'status'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })
   t.equal(run.code, 1)
   t.match(run.stderr, 'VAULT_LOCAL_ROOT_KEYS')
 })
 
+t.test('migrate against a PostgreSQL server needs only DATABASE_URL', async (t) => {
+  const run = await runCli(['migrate'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })
+  t.equal(run.code, 1)
+  t.notMatch(run.stderr, /VAULT_|invalid configuration/, 'no key or issuer asked for')
+  t.match(run.stderr, /ECONNREFUSED|connect/)
+})
+
 t.test('an unreachable KMS stops the start with a message that says so', async (t) => {
-  const run = await runCli(['migrate'], {
-    VAULT_DATA_DIR: dataDir(),
+  const run = await runCli(['keys', 'status'], {
+    VAULT_DATA_DIR: await migratedDataDir(t),
     VAULT_KEY_PROVIDER: 'aws-kms',
     VAULT_KMS_KEY_IDS: 'alias/secret-vault',
     VAULT_KMS_REGION: 'eu-west-1',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/config.ts'
+import { ConfigError, loadConfig, loadDatabaseConfig } from '../src/config.ts'
 
 t.test('defaults serve the embedded database on localhost', async (t) => {
   const config = loadConfig({})
@@ -16,7 +16,20 @@ t.test('a PostgreSQL server needs an operator-supplied root key', async (t) => {
   const key = `k1=${randomBytes(32).toString('base64')}`
   const auth = { VAULT_AUTH_ISSUER: 'https://id.example.com/oidc', VAULT_AUTH_JWKS_URL: 'https://id.example.com/oidc/jwks' }
   const config = loadConfig({ DATABASE_URL: 'postgres://vault@db/vault', VAULT_LOCAL_ROOT_KEYS: key, ...auth })
-  t.same(config.database, { kind: 'postgres', url: 'postgres://vault@db/vault', poolMax: 10 })
+  t.same(config.database, { kind: 'postgres', url: 'postgres://vault@db/vault', poolMax: 10, listenUrl: 'postgres://vault@db/vault' })
+  const pooled = loadConfig({ DATABASE_URL: 'postgres://vault@pgbouncer/vault', DATABASE_LISTEN_URL: 'postgres://vault@db/vault', VAULT_LOCAL_ROOT_KEYS: key, ...auth })
+  t.match(pooled.database, { url: 'postgres://vault@pgbouncer/vault', listenUrl: 'postgres://vault@db/vault' }, 'LISTEN may bypass the pooler')
+})
+
+t.test('migrations need only the database: no key provider, no issuer', async (t) => {
+  t.same(loadDatabaseConfig({ DATABASE_URL: 'postgres://owner@db/vault' }).database, {
+    kind: 'postgres',
+    url: 'postgres://owner@db/vault',
+    poolMax: 10,
+    listenUrl: 'postgres://owner@db/vault',
+  })
+  t.match(loadDatabaseConfig({}).database, { kind: 'pglite', dataDir: './.data/pglite' })
+  t.throws(() => loadDatabaseConfig({ DATABASE_URL: 'mysql://owner@db/vault' }), { message: /DATABASE_URL/ })
 })
 
 t.test('a PostgreSQL server needs an external token issuer: no development issuer there', async (t) => {

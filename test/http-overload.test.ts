@@ -18,7 +18,7 @@ t.test('under pressure, API requests are shed with 503 and Retry-After; probes s
   t.equal(res.json().request_id, res.headers['x-request-id'])
   // A shed request must never reach its handler; give a stray handler time to store what it would.
   await new Promise((resolve) => setTimeout(resolve, 200))
-  const stored = await database.db.selectFrom('token_sets').select('id').where('tenant_id', '=', tenant).execute()
+  const stored = await database.admin.selectFrom('token_sets').select('id').where('tenant_id', '=', tenant).execute()
   t.same(stored, [], 'nothing stored')
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
   t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200)

@@ -20,7 +20,8 @@ async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T
   const config = loadConfig(process.env)
   // Logs go to stderr, so stdout carries only the command's output (a table or JSON).
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr)
-  const runtime = await openRuntime(config, logger)
+  // Operator commands never create a database: a missing one is a wrong configuration, not a fresh start.
+  const runtime = await openRuntime(config, logger, { createEmbedded: false })
   try {
     return await work(runtime)
   } finally {

@@ -25,7 +25,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database and the key provider are reachable (readiness) */
+        /** The database answers (readiness); the key provider's state from its last real call */
         get: operations["readiness"];
         put?: never;
         post?: never;
@@ -275,11 +275,14 @@ export interface operations {
                             database: {
                                 /** @enum {string} */
                                 status: "ok" | "failing";
-                                message?: string;
                             };
+                            /** @description How the key provider answered its last real call. Not asked per probe, and not part of readiness: tenants whose keys are cached are served whatever it says */
                             key_provider: {
                                 /** @enum {string} */
-                                status: "ok" | "failing";
+                                status: "ok" | "unavailable" | "misconfigured";
+                                /** @description When it entered this state (RFC 3339) */
+                                since: string;
+                                /** @description What the last failure said: which key, which permission */
                                 message?: string;
                             };
                         };
@@ -299,11 +302,14 @@ export interface operations {
                             database: {
                                 /** @enum {string} */
                                 status: "ok" | "failing";
-                                message?: string;
                             };
+                            /** @description How the key provider answered its last real call. Not asked per probe, and not part of readiness: tenants whose keys are cached are served whatever it says */
                             key_provider: {
                                 /** @enum {string} */
-                                status: "ok" | "failing";
+                                status: "ok" | "unavailable" | "misconfigured";
+                                /** @description When it entered this state (RFC 3339) */
+                                since: string;
+                                /** @description What the last failure said: which key, which permission */
                                 message?: string;
                             };
                         };

@@ -1,12 +1,21 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { ConfigError } from '../config.ts'
+import { takeEmbeddedOwnership } from './embedded-owner.ts'
 import type { DB } from './schema.ts'
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; poolMax: number }
-  | { kind: 'pglite'; dataDir: string | undefined; loadDataDir?: Blob | undefined }
+  | {
+      kind: 'pglite'
+      /** Undefined: in memory (tests). A directory is owned by one process at a time. */
+      dataDir: string | undefined
+      loadDataDir?: Blob | undefined
+      /** Refuse instead of creating an embedded database that does not exist yet (operator commands). */
+      mustExist?: boolean
+    }
 
 export interface Database {
   readonly kind: DatabaseTarget['kind']
@@ -26,16 +35,30 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
     return { kind: 'postgres', db, close: () => db.destroy() }
   }
-  if (target.dataDir !== undefined) mkdirSync(target.dataDir, { recursive: true })
-  const pglite = await PGlite.create({
-    ...(target.dataDir === undefined ? {} : { dataDir: target.dataDir }),
-    ...(target.loadDataDir === undefined ? {} : { loadDataDir: target.loadDataDir }),
-  })
+  if (target.dataDir !== undefined && target.mustExist === true && !existsSync(target.dataDir)) {
+    throw new ConfigError(
+      `there is no embedded database in ${target.dataDir}: set DATABASE_URL to your PostgreSQL server, ` +
+        'or VAULT_DATA_DIR to where the service keeps its data (npm start creates it)',
+    )
+  }
+  const owner = target.dataDir === undefined ? undefined : await takeEmbeddedOwnership(target.dataDir)
+  let pglite: PGlite
+  try {
+    pglite = await PGlite.create({
+      ...(target.dataDir === undefined ? {} : { dataDir: target.dataDir }),
+      ...(target.loadDataDir === undefined ? {} : { loadDataDir: target.loadDataDir }),
+    })
+  } catch (error) {
+    await owner?.release()
+    throw error
+  }
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) })
   const close = async () => {
     await db.destroy()
     // kysely only closes an instance it has started using: close one that was never queried too.
     if (!pglite.closed) await pglite.close()
+    // Only once everything is on disk may another process open the directory.
+    await owner?.release()
   }
   return { kind: 'pglite', db, close }
 }

@@ -64,6 +64,25 @@ export function describeKmsError(error: unknown): { kind: 'unavailable' | 'misco
   return { kind: 'unavailable', message: `KMS did not answer (${name})` }
 }
 
+/** Why a key in this KeyState cannot wrap or unwrap data keys; undefined for an enabled key. */
+export function unusableKeyState(state: string | undefined): string | undefined {
+  switch (state) {
+    case 'Enabled':
+      return undefined
+    case 'Disabled':
+      return 'the key is disabled: enable it (aws kms enable-key) or configure another key'
+    case 'PendingDeletion':
+    case 'PendingReplicaDeletion':
+      return 'the key is pending deletion: cancel the deletion (aws kms cancel-key-deletion) or configure another key'
+    case 'PendingImport':
+      return 'the key has no key material yet (pending import)'
+    case 'Unavailable':
+      return 'the key is unavailable (its custom key store is disconnected)'
+    default:
+      return `the key is in state ${state ?? 'unknown'}, not Enabled`
+  }
+}
+
 function toVaultError(error: unknown): VaultError {
   const described = describeKmsError(error)
   if (described.kind === 'integrity') return new IntegrityError()
@@ -92,17 +111,23 @@ export async function createAwsKmsKeyProvider(options: AwsKmsOptions): Promise<K
 
   // Resolve every configured id (an alias, say) to its key ARN, which is what GenerateDataKey reports and
   // what is stored next to each wrapped key. This also validates the configuration at start.
+  // DescribeKey answers for a disabled key or one pending deletion too: its KeyState says whether the key can
+  // be used, and a key that cannot is refused here rather than failing every cold read later.
   const arnById = new Map<string, string>()
   for (const keyId of options.keyIds) {
+    let metadata: { Arn?: string | undefined; KeyState?: string | undefined } | undefined
     try {
-      const described = await client.send(new DescribeKeyCommand({ KeyId: keyId }))
-      const arn = described.KeyMetadata?.Arn
-      if (arn === undefined) throw new Error('DescribeKey returned no ARN')
-      arnById.set(keyId, arn)
+      metadata = (await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata
     } catch (error) {
       client.destroy()
       throw new VaultError('key.provider_misconfigured', `KMS key ${keyId}: ${describeKmsError(error).message}`, { cause: error })
     }
+    const unusable = metadata?.Arn === undefined ? 'DescribeKey returned no key ARN' : unusableKeyState(metadata.KeyState)
+    if (unusable !== undefined) {
+      client.destroy()
+      throw new VaultError('key.provider_misconfigured', `KMS key ${keyId}: ${unusable}`)
+    }
+    arnById.set(keyId, metadata!.Arn!)
   }
   const activeArn = arnById.get(options.activeKeyId)
   if (activeArn === undefined) {
@@ -164,13 +189,6 @@ export async function createAwsKmsKeyProvider(options: AwsKmsOptions): Promise<K
       )
       if (result.CiphertextBlob === undefined) throw new VaultError('key.unavailable', 'KMS returned no ciphertext')
       return Buffer.from(result.CiphertextBlob)
-    },
-    async checkHealth() {
-      try {
-        await client.send(new DescribeKeyCommand({ KeyId: activeArn }))
-      } catch (error) {
-        throw new Error(`KMS key ${options.activeKeyId}: ${describeKmsError(error).message}`)
-      }
     },
     close: () => client.destroy(),
   }

@@ -26,8 +26,6 @@ export interface KeyProvider {
   decryptDataKey(wrapped: Uint8Array, rootKeyId: string, context: DataKeyContext): Promise<KeyObject>
   /** Re-wraps under another root key without exposing the data key to the caller where the provider can. */
   reEncryptDataKey(wrapped: Uint8Array, fromRootKeyId: string, toRootKeyId: string, context: DataKeyContext): Promise<Buffer>
-  /** Resolves when the provider can serve; rejects with a message that says what is wrong. */
-  checkHealth(): Promise<void>
   /** Releases connections (KMS client sockets). */
   close(): void
 }

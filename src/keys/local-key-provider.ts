@@ -49,7 +49,6 @@ export function createLocalKeyProvider(rootKeys: readonly LocalRootKey[], active
       const plaintext = unwrap(wrapped, fromRootKeyId, context)
       return seal(rootKey(toRootKeyId), plaintext, wrapBinding(toRootKeyId, context))
     },
-    async checkHealth() {},
     close() {},
   }
 }

@@ -10,6 +10,8 @@ export interface Metrics {
   httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>
   errors: Counter<'code'>
   keyProviderCalls: Counter<'operation' | 'outcome'>
+  /** 1 for the state the key provider's last real call left it in (ok, unavailable, misconfigured), 0 for the others. */
+  keyProviderState: Gauge<'state'>
   dataKeyCacheLookups: Counter<'result'>
   auditWriteFailures: Counter
   tokenRefreshes: Counter<'outcome'>
@@ -48,6 +50,12 @@ export function createMetrics(): Metrics {
       name: 'secret_vault_key_provider_calls_total',
       help: 'Calls to the root-key provider (KMS or local), by operation and outcome',
       labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    keyProviderState: new Gauge({
+      name: 'secret_vault_key_provider_state',
+      help: 'The key provider\'s state after its last real call: 1 for the current state (ok, unavailable, misconfigured), 0 for the others',
+      labelNames: ['state'],
       registers: [registry],
     }),
     dataKeyCacheLookups: new Counter({

@@ -30,7 +30,7 @@ t.test('every push, read, list and delete leaves one event, newest first, never 
     { action: 'token_set.delete', outcome: 'success' },
   ])
   t.ok(events.every((event) => typeof event.request_id === 'string' && (event.request_id as string).length > 0))
-  const raw = await sql`SELECT * FROM audit_events WHERE tenant_id = ${tenant}`.execute(database.db)
+  const raw = await sql`SELECT * FROM audit_events WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.notMatch(JSON.stringify(raw.rows), /gho_|ghr_/, 'no token in any audit column')
 })
 
@@ -52,8 +52,8 @@ t.test('a push commits its event with the token set: once on every path, and nev
   t.equal(pushes.length, 3, 'one event per push')
 
   // The trail refuses push events from now on: no push may land.
-  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_pushes CHECK (action <> 'token_set.push' OR outcome <> 'success') NOT VALID`.execute(database.db)
-  t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_pushes`.execute(database.db))
+  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_pushes CHECK (action <> 'token_set.push' OR outcome <> 'success') NOT VALID`.execute(database.admin)
+  t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_pushes`.execute(database.admin))
   const newTenant = uniqueTenant()
   const refused = [
     await pushAs('refused-update', githubPush('gho_unrecorded')),
@@ -80,10 +80,10 @@ t.test('a read leaves one event with its outcome, whichever path it takes', asyn
   await push(app, { tenant, user: 'short-lived' }, githubPush('gho_short', {}, { expires_in: 120 }))
   await push(app, { tenant, user: 'expired' }, githubPush('gho_expired', issuedAgo(600), { expires_in: 60 }))
   await push(app, { tenant, user: 'reauth' }, githubPush('gho_reauth'))
-  await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${tenant} AND user_id = 'reauth'`.execute(database.db)
+  await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${tenant} AND user_id = 'reauth'`.execute(database.admin)
   await push(app, { tenant, user: 'tampered' }, githubPush('gho_tampered'))
   await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 40, get_byte(access_token_sealed, 40) # 1)
-    WHERE tenant_id = ${tenant} AND user_id = 'tampered'`.execute(database.db)
+    WHERE tenant_id = ${tenant} AND user_id = 'tampered'`.execute(database.admin)
 
   const answers = {
     'read-stored': await readAs('read-stored', 'stored'),
@@ -173,8 +173,8 @@ t.test("a tenant's audit trail is its own", async (t) => {
 t.test('when the audit trail cannot be written, no token leaves the vault', async (t) => {
   const tenant = uniqueTenant()
   await push(app, { tenant }, githubPush('gho_unaudited'))
-  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_reads CHECK (action <> 'token_set.read') NOT VALID`.execute(database.db)
-  t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_reads`.execute(database.db))
+  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_reads CHECK (action <> 'token_set.read') NOT VALID`.execute(database.admin)
+  t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_reads`.execute(database.admin))
   // Recorded by the statement that fetches the token: it fails whole, and nothing is answered.
   const fetched = await readAccessToken(app, { tenant })
   t.equal(fetched.statusCode, 500)

@@ -102,7 +102,7 @@ for (const route of routes) {
       if (attempt.code === 'auth.insufficient_scope') t.match(res.headers['www-authenticate'], `scope="${route.scope}"`)
       t.notMatch(res.body, 'gho_', `${attempt.name}: no token in the body`)
       const audit = await sql<{ action: string; outcome: string; error_code: string; client_id: string | null }>`
-        SELECT action, outcome, error_code, client_id FROM audit_events WHERE tenant_id = ${tenant} AND request_id = ${body.request_id}`.execute(database.db)
+        SELECT action, outcome, error_code, client_id FROM audit_events WHERE tenant_id = ${tenant} AND request_id = ${body.request_id}`.execute(database.admin)
       t.same(audit.rows.map(({ action, outcome, error_code }) => ({ action, outcome, error_code })), [{ action: route.action, outcome: 'denied', error_code: attempt.code }], `${attempt.name}: one audit row`)
       if (attempt.status === 403) t.ok(audit.rows[0]?.client_id, `${attempt.name}: the caller is named`)
     }

@@ -36,7 +36,7 @@ t.test('register, replace and read back: the client secret is stored sealed and 
   t.equal(read.statusCode, 200)
   t.same(read.json(), replaced.json())
   t.notMatch(created.body + replaced.body + read.body + logs.join('\n'), SECRET)
-  const stored = await sql<{ sealed: Buffer }>`SELECT client_secret_sealed AS sealed FROM connector_refresh_settings WHERE tenant_id = ${tenant}`.execute(database.db)
+  const stored = await sql<{ sealed: Buffer }>`SELECT client_secret_sealed AS sealed FROM connector_refresh_settings WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.notOk(Buffer.from(stored.rows[0]!.sealed).includes(Buffer.from(SECRET)), 'sealed at rest')
 })
 

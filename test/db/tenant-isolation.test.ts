@@ -27,14 +27,14 @@ t.test('the service role is neither owner nor superuser', async (t) => {
       SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user`.execute(trx),
   )
   t.same(role.rows, [{ current_user: 'secret_vault_app', rolsuper: false, rolbypassrls: false }])
-  const owners = await sql<{ tableowner: string }>`SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('tenants', 'data_keys', 'token_sets', 'connector_refresh_settings')`.execute(database.db)
+  const owners = await sql<{ tableowner: string }>`SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('tenants', 'data_keys', 'token_sets', 'connector_refresh_settings')`.execute(database.admin)
   t.notOk(owners.rows.some((row) => row.tableowner === 'secret_vault_app'))
 })
 
 t.test('row-level security is enabled and forced on every table', async (t) => {
   const tables = await sql<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>`
     SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
-    WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'kysely_%' ORDER BY relname`.execute(database.db)
+    WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'kysely_%' ORDER BY relname`.execute(database.admin)
   t.same(tables.rows.map((row) => row.relname), ['audit_events', 'connector_refresh_settings', 'data_keys', 'tenants', 'token_sets'])
   t.ok(tables.rows.every((row) => row.relrowsecurity && row.relforcerowsecurity))
 })
@@ -59,7 +59,7 @@ t.test("updates and deletes cannot reach another tenant's rows", async (t) => {
   t.equal(Number(updated.numAffectedRows), 0)
   const deleted = await asService(tenantA, (trx) => sql`DELETE FROM token_sets WHERE tenant_id = ${tenantB}`.execute(trx))
   t.equal(Number(deleted.numAffectedRows), 0)
-  const intact = await sql<{ scope: string }>`SELECT scope FROM token_sets WHERE tenant_id = ${tenantB}`.execute(database.db)
+  const intact = await sql<{ scope: string }>`SELECT scope FROM token_sets WHERE tenant_id = ${tenantB}`.execute(database.admin)
   t.not(intact.rows[0]!.scope, 'pwned')
 })
 
@@ -72,14 +72,14 @@ t.test("writing a row into another tenant is refused", async (t) => {
 })
 
 t.test("a token set referencing another tenant's data key is refused by the database", async (t) => {
-  const foreignVersion = await sql<{ version: number }>`SELECT version FROM data_keys WHERE tenant_id = ${tenantB}`.execute(database.db)
+  const foreignVersion = await sql<{ version: number }>`SELECT version FROM data_keys WHERE tenant_id = ${tenantB}`.execute(database.admin)
   const row = (tenant: string, version: number) => sql`
     INSERT INTO token_sets (tenant_id, id, user_id, connector_type, connector_id, token_type, scope, issued_at, state, key_version, access_token_sealed)
     VALUES (${tenant}, gen_random_uuid(), 'eve', 'social', 'github', 'Bearer', '', now(), 'active', ${version}, '\\x00'::bytea)`
   // As tenant B's row: RLS refuses the tenant.
   await t.rejects(asService(tenantA, (trx) => row(tenantB, foreignVersion.rows[0]!.version).execute(trx)), /row-level security/)
   // As tenant A's row pointing at a version only B has: the composite foreign key refuses it, even for the owner.
-  await t.rejects(row(tenantA, 99).execute(database.db), /foreign key/)
+  await t.rejects(row(tenantA, 99).execute(database.admin), /foreign key/)
 })
 
 t.test('the service role cannot delete or alter data keys', async (t) => {
@@ -88,26 +88,28 @@ t.test('the service role cannot delete or alter data keys', async (t) => {
 })
 
 t.test('the service role may append to the audit trail but never update or delete it', async (t) => {
-  const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenantA}`.execute(database.db)
+  const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenantA}`.execute(database.admin)
   t.ok(before.rows[0]!.n > 0, 'the pushes above were audited')
   await t.rejects(asService(tenantA, (trx) => sql`UPDATE audit_events SET outcome = 'success'`.execute(trx)), /permission denied/)
   await t.rejects(asService(tenantA, (trx) => sql`DELETE FROM audit_events`.execute(trx)), /permission denied/)
   await t.rejects(asService(tenantA, (trx) => sql`TRUNCATE audit_events`.execute(trx)), /permission denied/)
-  const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenantA}`.execute(database.db)
+  const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenantA}`.execute(database.admin)
   t.equal(after.rows[0]!.n, before.rows[0]!.n)
 })
 
 t.test('a data key that protects a token set cannot be deleted, even by the owner', async (t) => {
-  await t.rejects(sql`DELETE FROM data_keys WHERE tenant_id = ${tenantA}`.execute(database.db), /foreign key/)
+  await t.rejects(sql`DELETE FROM data_keys WHERE tenant_id = ${tenantA}`.execute(database.admin), /foreign key/)
 })
 
 t.test('the batched functions work as the service role, each element confined to its own tenant', async (t) => {
-  const ids = await sql<{ tenant_id: string; id: string }>`SELECT tenant_id, id FROM token_sets WHERE tenant_id IN (${tenantA}, ${tenantB})`.execute(database.db)
+  const ids = await sql<{ tenant_id: string; id: string }>`SELECT tenant_id, id FROM token_sets WHERE tenant_id IN (${tenantA}, ${tenantB})`.execute(database.admin)
   const idOf = (tenant: string) => ids.rows.find((row) => row.tenant_id === tenant)!.id
   const after = await database.db.transaction().execute(async (trx) => {
-    const read = await sql<{ n: number; id: string }>`SELECT n, id FROM vault_read_token_sets(
+    const read = await sql<{ n: number; id: string }>`SELECT n, id FROM vault_read_and_record_token_sets(
       ARRAY[${tenantA}, ${tenantB}, ${tenantA}]::text[], ARRAY['alice', 'alice', 'bob']::text[],
-      ARRAY['social', 'social', 'social']::text[], ARRAY['github', 'github', 'github']::text[]) ORDER BY n`.execute(trx)
+      ARRAY['social', 'social', 'social']::text[], ARRAY['github', 'github', 'github']::text[],
+      ARRAY[NULL, NULL, NULL]::text[], ARRAY[now(), now(), now()]::timestamptz[], 'token_set.read',
+      ARRAY['c', 'c', 'c']::text[], ARRAY['isolation-read', 'isolation-read', 'isolation-read']::text[]) ORDER BY n`.execute(trx)
     const who = await sql<{ current_user: string; tenant: string }>`SELECT current_user, current_setting('vault.tenant_id') AS tenant`.execute(trx)
     // With the role and the last tenant of the call, every other tenant's rows stay invisible to the rest of the transaction.
     const visible = await sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM token_sets`.execute(trx)
@@ -121,7 +123,7 @@ t.test('the batched functions work as the service role, each element confined to
   await sql`SELECT vault_insert_audit_events(
     ARRAY[${tenantA}, ${tenantB}]::text[], ARRAY['c', 'c']::text[], ARRAY['token_set.read', 'token_set.read']::text[],
     ARRAY['success', 'success']::text[], ARRAY[NULL, NULL]::text[], ARRAY['alice', 'alice']::text[], ARRAY['social', 'social']::text[],
-    ARRAY['github', 'github']::text[], ARRAY[${requestId}, ${requestId}]::text[], ARRAY[1, 1]::int[])`.execute(database.db)
-  const written = await sql<{ tenant_id: string }>`SELECT tenant_id FROM audit_events WHERE request_id = ${requestId} ORDER BY tenant_id`.execute(database.db)
+    ARRAY['github', 'github']::text[], ARRAY[${requestId}, ${requestId}]::text[], ARRAY[1, 1]::int[])`.execute(database.admin)
+  const written = await sql<{ tenant_id: string }>`SELECT tenant_id FROM audit_events WHERE request_id = ${requestId} ORDER BY tenant_id`.execute(database.admin)
   t.same(written.rows.map((row) => row.tenant_id), [tenantA, tenantB].sort(), 'each event under its own tenant')
 })

@@ -19,7 +19,7 @@ t.test('a reencrypt SIGKILLed at random points resumes: nothing lost, nothing se
     // Slowed to about 150 token sets a second so that a kill lands while batches are committing.
     const run = await cli.run(['keys', 'reencrypt', '--tenant', tenant, '--batch', '20', '--max-rate', '150'], { killAfterMs: 1800 + Math.random() * 1500 })
     const moved = await cli.withDatabase((db) =>
-      sql<{ n: number }>`SELECT count(*)::int AS n FROM token_sets WHERE tenant_id = ${tenant} AND key_version = 2`.execute(db.db),
+      sql<{ n: number }>`SELECT count(*)::int AS n FROM token_sets WHERE tenant_id = ${tenant} AND key_version = 2`.execute(db.admin),
     )
     if (run.signal === 'SIGKILL' && moved.rows[0]!.n > 0 && moved.rows[0]!.n < 600) killedMidway++
   }
@@ -30,7 +30,7 @@ t.test('a reencrypt SIGKILLed at random points resumes: nothing lost, nothing se
   t.match(JSON.parse(finish.stdout.trim().split('\n').at(-1)!), { remaining: 0, interrupted: false })
 
   await cli.withDatabase(async (db, tokenSets) => {
-    const rows = await sql<{ key_version: number; n: number }>`SELECT key_version, count(*)::int AS n FROM token_sets WHERE tenant_id = ${tenant} GROUP BY key_version`.execute(db.db)
+    const rows = await sql<{ key_version: number; n: number }>`SELECT key_version, count(*)::int AS n FROM token_sets WHERE tenant_id = ${tenant} GROUP BY key_version`.execute(db.admin)
     t.same(rows.rows, [{ key_version: 2, n: 600 }], 'every token set moved, none lost or duplicated')
     // A secret sealed twice would not open to its original value under its binding.
     let intact = 0
@@ -53,7 +53,7 @@ t.test('rotation, re-encryption and destruction while a server keeps serving rea
   const jwksFile = path.join(mkdtempSync(path.join(tmpdir(), 'vault-live-')), 'jwks.json')
   writeFileSync(jwksFile, JSON.stringify(issuer.jwks))
   const token = await issuer.mint({ client_id: 'account-api', scope: 'token_sets:read' }, { expiresIn: 600 })
-  const { address } = await startServerProcess(t, { ...cli.env, LOG_LEVEL: 'info', VAULT_AUTH_ISSUER: issuer.issuer, VAULT_AUTH_JWKS_URL: '', VAULT_AUTH_JWKS_FILE: jwksFile })
+  const { address } = await startServerProcess(t, { ...cli.serviceEnv, LOG_LEVEL: 'info', VAULT_AUTH_ISSUER: issuer.issuer, VAULT_AUTH_JWKS_URL: '', VAULT_AUTH_JWKS_FILE: jwksFile })
 
   let reads = 0
   const failures: string[] = []

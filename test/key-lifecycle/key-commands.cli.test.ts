@@ -21,7 +21,7 @@ const tokens = await cli.withDatabase(async (_db, tokenSets, refreshSettings) =>
 
 async function connectorKeyVersion(tenantId: string) {
   return cli.withDatabase(async (db) => {
-    const row = await sql<{ key_version: number }>`SELECT key_version FROM connector_refresh_settings WHERE tenant_id = ${tenantId}`.execute(db.db)
+    const row = await sql<{ key_version: number }>`SELECT key_version FROM connector_refresh_settings WHERE tenant_id = ${tenantId}`.execute(db.admin)
     return row.rows[0]?.key_version
   })
 }
@@ -39,8 +39,8 @@ async function readAll(rootKeyIds?: string[]) {
 
 async function versions(tenantId: string) {
   return cli.withDatabase(async (db) => {
-    const keys = await sql<{ version: number; state: string }>`SELECT version, state FROM data_keys WHERE tenant_id = ${tenantId} ORDER BY version`.execute(db.db)
-    const sets = await sql<{ key_version: number; n: number }>`SELECT key_version, count(*)::int AS n FROM token_sets WHERE tenant_id = ${tenantId} GROUP BY key_version ORDER BY key_version`.execute(db.db)
+    const keys = await sql<{ version: number; state: string }>`SELECT version, state FROM data_keys WHERE tenant_id = ${tenantId} ORDER BY version`.execute(db.admin)
+    const sets = await sql<{ key_version: number; n: number }>`SELECT key_version, count(*)::int AS n FROM token_sets WHERE tenant_id = ${tenantId} GROUP BY key_version ORDER BY key_version`.execute(db.admin)
     return { keys: keys.rows, sets: sets.rows }
   })
 }
@@ -91,7 +91,7 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
   const destroyed = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '1'])
   t.equal(destroyed.code, 0, destroyed.stdout)
   t.same((await versions(TENANT)).keys, [{ version: 2, state: 'active' }])
-  const audit = await cli.withDatabase((db) => sql<{ action: string }>`SELECT action FROM audit_events WHERE tenant_id = ${TENANT} AND action LIKE 'key.%' ORDER BY id`.execute(db.db))
+  const audit = await cli.withDatabase((db) => sql<{ action: string }>`SELECT action FROM audit_events WHERE tenant_id = ${TENANT} AND action LIKE 'key.%' ORDER BY id`.execute(db.admin))
   t.same(audit.rows.map((row) => row.action), ['key.rotate', 'key.reencrypt', 'key.destroy'], 'every key operation is audited')
 })
 
@@ -103,8 +103,8 @@ t.test('verify: every secret opens; a tampered one is reported by id, without se
   t.equal(JSON.parse(sample.stdout).checked, 3)
 
   const tampered = await cli.withDatabase(async (db) => {
-    const row = await sql<{ id: string }>`SELECT id FROM token_sets WHERE tenant_id = ${OTHER} ORDER BY id LIMIT 1`.execute(db.db)
-    await sql`UPDATE token_sets SET refresh_token_sealed = set_byte(refresh_token_sealed, 49, get_byte(refresh_token_sealed, 49) # 1) WHERE id = ${row.rows[0]!.id}`.execute(db.db)
+    const row = await sql<{ id: string }>`SELECT id FROM token_sets WHERE tenant_id = ${OTHER} ORDER BY id LIMIT 1`.execute(db.admin)
+    await sql`UPDATE token_sets SET refresh_token_sealed = set_byte(refresh_token_sealed, 49, get_byte(refresh_token_sealed, 49) # 1) WHERE id = ${row.rows[0]!.id}`.execute(db.admin)
     return row.rows[0]!.id
   })
   const failing = await cli.run(['verify'])
@@ -114,7 +114,7 @@ t.test('verify: every secret opens; a tampered one is reported by id, without se
   t.notMatch(failing.stdout + failing.stderr, /gho_|ghr_|idt_/, 'no secret printed')
 
   await cli.withDatabase((db) =>
-    sql`UPDATE connector_refresh_settings SET client_secret_sealed = set_byte(client_secret_sealed, 49, get_byte(client_secret_sealed, 49) # 1) WHERE tenant_id = ${OTHER}`.execute(db.db),
+    sql`UPDATE connector_refresh_settings SET client_secret_sealed = set_byte(client_secret_sealed, 49, get_byte(client_secret_sealed, 49) # 1) WHERE tenant_id = ${OTHER}`.execute(db.admin),
   )
   const connector = await cli.run(['verify', '--tenant', OTHER, '--json'])
   t.equal(connector.code, 1)
@@ -125,14 +125,14 @@ t.test('verify: every secret opens; a tampered one is reported by id, without se
 
 t.test('rotate-root re-wraps every data key and touches no token set', async (t) => {
   const both = { VAULT_LOCAL_ROOT_KEYS: `root-1=${cli.rootKeys['root-1']},root-2=${cli.rootKeys['root-2']}`, VAULT_ACTIVE_ROOT_KEY_ID: 'root-2' }
-  const before = await cli.withDatabase((db) => sql<{ id: string; a: string }>`SELECT id, encode(access_token_sealed, 'hex') AS a FROM token_sets ORDER BY id`.execute(db.db))
+  const before = await cli.withDatabase((db) => sql<{ id: string; a: string }>`SELECT id, encode(access_token_sealed, 'hex') AS a FROM token_sets ORDER BY id`.execute(db.admin))
   const dry = await cli.run(['keys', 'rotate-root', '--dry-run', '--json'], { env: both })
   t.equal(dry.code, 0, dry.stderr)
   t.match(JSON.parse(dry.stdout), { to: 'root-2', toRewrap: 2, rewrapped: 0, dryRun: true })
   const run = await cli.run(['keys', 'rotate-root', '--json'], { env: both })
   t.equal(run.code, 0, run.stderr)
   t.match(JSON.parse(run.stdout.trim().split('\n').at(-1)!), { to: 'root-2', rewrapped: 2 })
-  const after = await cli.withDatabase((db) => sql<{ id: string; a: string }>`SELECT id, encode(access_token_sealed, 'hex') AS a FROM token_sets ORDER BY id`.execute(db.db))
+  const after = await cli.withDatabase((db) => sql<{ id: string; a: string }>`SELECT id, encode(access_token_sealed, 'hex') AS a FROM token_sets ORDER BY id`.execute(db.admin))
   t.same(after.rows, before.rows, 'no token set touched')
   t.same(await readAll(['root-2']), tokens, 'readable with the new root key alone')
   const unknown = await cli.run(['keys', 'rotate-root', '--to', 'root-9'], { env: both })
@@ -151,7 +151,7 @@ t.test('tenants shred: refused without --yes, then complete', async (t) => {
   const left = await cli.withDatabase((db) =>
     sql<{ t: number; d: number; a: number }>`SELECT (SELECT count(*)::int FROM token_sets WHERE tenant_id = ${OTHER}) AS t,
       (SELECT count(*)::int FROM data_keys WHERE tenant_id = ${OTHER}) AS d,
-      (SELECT count(*)::int FROM audit_events WHERE tenant_id = ${OTHER} AND action = 'tenant.shred') AS a`.execute(db.db),
+      (SELECT count(*)::int FROM audit_events WHERE tenant_id = ${OTHER} AND action = 'tenant.shred') AS a`.execute(db.admin),
   )
   t.same(left.rows[0], { t: 0, d: 0, a: 1 }, 'nothing left but the audit record of it')
 })

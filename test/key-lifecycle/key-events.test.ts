@@ -16,24 +16,24 @@ t.test('replicas hear of committed key operations, and only of committed ones', 
   await inTenantTransaction(database.db, tenant, (trx) => keyRing.activeKey(trx, tenant))
 
   const heard: string[] = []
-  const listener = listenForKeyEvents(database.url!, (tenantId) => heard.push(tenantId), createLogger('silent'))
+  const listener = listenForKeyEvents(database.urls!.app, (tenantId) => heard.push(tenantId), createLogger('silent'))
   t.teardown(() => listener.close())
 
   // The listener connects in the background: rotate until it hears one (or give up after 5 s).
   for (let i = 0; i < 25 && !heard.includes(tenant); i++) {
-    await rotateDataKey(database.db, provider, tenant)
+    await rotateDataKey(database.operator, provider, tenant)
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   t.ok(heard.includes(tenant), 'a rotation reaches the listener')
 
   const rolledBack = uniqueTenant('rolled-back')
   await t.rejects(
-    inOperatorTransaction(database.db, async (trx) => {
+    inOperatorTransaction(database.operator, async (trx) => {
       await recordKeyOperation(trx, { tenantId: rolledBack, action: 'key.rotate', keyVersion: 2, requestId: 'r' })
       throw new Error('the operation failed')
     }),
   )
-  await rotateDataKey(database.db, provider, tenant)
+  await rotateDataKey(database.operator, provider, tenant)
   const before = heard.filter((id) => id === tenant).length
   for (let i = 0; i < 25 && heard.filter((id) => id === tenant).length === before; i++) await new Promise((resolve) => setTimeout(resolve, 100))
   t.notOk(heard.includes(rolledBack), 'a rolled-back operation tells nobody')

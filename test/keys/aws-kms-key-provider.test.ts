@@ -18,7 +18,6 @@ t.test('aliases resolve to key ARNs at start; data keys round-trip', async (t) =
   t.equal(generated.plaintext.symmetricKeySize, 32)
   const unwrapped = await provider.decryptDataKey(generated.wrapped, keyA, context)
   t.same(unwrapped.export(), generated.plaintext.export())
-  await provider.checkHealth()
 })
 
 t.test('KMS enforces the encryption context: another tenant or version does not unwrap', async (t) => {
@@ -78,17 +77,28 @@ t.test('an outage, persistent throttling or a timeout is key.unavailable with Re
   t.ok(await provider.decryptDataKey(wrapped, keyA, context), 'recovers when KMS does')
 })
 
-t.test('misconfiguration says what is wrong, at start and in readiness', async (t) => {
+t.test('misconfiguration says what is wrong, at start and on use', async (t) => {
   await t.rejects(kmsProvider(kms, ['alias/does-not-exist']), { code: 'key.provider_misconfigured', message: /does not exist in this account and region/ })
   const provider = await kmsProvider(kms, [keyA])
   t.teardown(() => provider.close())
   kms.mode = 'deny'
-  await t.rejects(provider.checkHealth(), { message: /access to the KMS key is denied/ })
-  await t.rejects(provider.generateDataKey(context), { code: 'key.provider_misconfigured' })
+  await t.rejects(provider.generateDataKey(context), { code: 'key.provider_misconfigured', message: /access to the KMS key is denied/ })
   kms.mode = 'ok'
   const disabled = kms.createKey()
   const withDisabled = await kmsProvider(kms, [disabled])
   t.teardown(() => withDisabled.close())
+  const { wrapped } = await withDisabled.generateDataKey(context)
   kms.disableKey(disabled)
-  await t.rejects(withDisabled.checkHealth(), { message: /disabled/ })
+  await t.rejects(withDisabled.decryptDataKey(wrapped, disabled, context), { code: 'key.provider_misconfigured', message: /disabled/ })
+})
+
+t.test('the start refuses a key that DescribeKey finds but that cannot be used, naming it and its state', async (t) => {
+  for (const [state, message] of [['Disabled', /is disabled: enable it/], ['PendingDeletion', /pending deletion: cancel the deletion/]] as const) {
+    const key = kms.createKey(`alias/state-${state}`)
+    kms.setKeyState(key, state)
+    await t.rejects(kmsProvider(kms, [`alias/state-${state}`]), { code: 'key.provider_misconfigured', message: new RegExp(`KMS key alias/state-${state}: .*${message.source}`) }, state)
+  }
+  const old = kms.createKey()
+  kms.disableKey(old)
+  await t.rejects(kmsProvider(kms, [keyA, old]), { code: 'key.provider_misconfigured', message: /disabled/ }, 'a disabled decrypt-only key too: data keys it wrapped could not be opened')
 })

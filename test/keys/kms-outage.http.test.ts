@@ -1,5 +1,4 @@
 import t, { type Test } from 'tap'
-import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { buildTestApp, countRows, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { githubPush, push, readAccessToken } from '../support/http.ts'
 import { startKmsTestServer } from '../support/kms-test-server.ts'
@@ -14,7 +13,7 @@ const rootKey = kms.createKey('alias/secret-vault')
 async function appWithColdCache(t: Test, timeoutMs = 300) {
   const provider = await kmsProvider(kms, ['alias/secret-vault'], { maxAttempts: 2, timeoutMs })
   t.teardown(() => provider.close())
-  return buildTestApp(t, database, { provider, keyRing: createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 100 }) })
+  return buildTestApp(t, database, { provider })
 }
 
 t.test('100 concurrent reads for a cold tenant make exactly one Decrypt', async (t) => {
@@ -62,23 +61,68 @@ t.test('a KMS outage does not stop tenants whose keys are cached; a cold key get
   t.equal((await readAccessToken(app, { tenant: cold })).statusCode, 200, 'recovers with KMS')
 })
 
-t.test('readiness names the KMS misconfiguration', async (t) => {
-  const { app } = await appWithColdCache(t)
-  kms.mode = 'deny'
+t.test('a hanging KMS leaves the replica ready: readiness never calls it, and reports what real calls found', async (t) => {
+  const { app, logs } = await appWithColdCache(t)
+  const warm = uniqueTenant('warm')
+  await push(app, { tenant: warm }, githubPush('gho_warm'))
+  const other = await appWithColdCache(t)
+  const cold = uniqueTenant('cold')
+  await push(other.app, { tenant: cold }, githubPush('gho_cold'))
+
+  kms.latencyMs = 5_000
   t.teardown(() => {
-    kms.mode = 'ok'
+    kms.latencyMs = 0
   })
-  const res = await app.inject({ method: 'GET', url: '/readyz' })
-  t.equal(res.statusCode, 503)
-  t.equal(res.json().checks.key_provider.status, 'failing')
-  t.match(res.json().checks.key_provider.message, /access to the KMS key is denied/)
-  t.equal(res.json().checks.database.status, 'ok')
+  const callsBefore = Object.values(kms.calls).reduce((sum, n) => sum + n, 0)
+  const started = Date.now()
+  for (let probe = 0; probe < 5; probe++) {
+    const ready = await app.inject({ method: 'GET', url: '/readyz' })
+    t.equal(ready.statusCode, 200, 'ready while the database answers')
+  }
+  t.ok(Date.now() - started < 1_000, 'probes do not wait for KMS')
+  t.equal(Object.values(kms.calls).reduce((sum, n) => sum + n, 0), callsBefore, 'no probe called KMS')
+  t.equal((await readAccessToken(app, { tenant: warm })).statusCode, 200, 'a cached tenant is served')
+
+  const coldRead = await readAccessToken(app, { tenant: cold })
+  t.equal(coldRead.json().code, 'key.unavailable')
+  const ready = await app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(ready.statusCode, 200)
+  t.match(ready.json(), { status: 'ready', checks: { database: { status: 'ok' }, key_provider: { status: 'unavailable', message: /unavailable/ } } })
+  t.ok(logs.some((line) => line.includes('key provider is failing') && line.includes('"state":"unavailable"')), 'the change is logged')
+  const metrics = await app.inject({ method: 'GET', url: '/metrics' })
+  t.match(metrics.body, /secret_vault_key_provider_state\{state="unavailable"\} 1/)
+
+  kms.latencyMs = 0
+  t.equal((await readAccessToken(app, { tenant: cold })).statusCode, 200, 'recovers with KMS')
+  t.match((await app.inject({ method: 'GET', url: '/readyz' })).json(), { checks: { key_provider: { status: 'ok' } } })
+  t.ok(logs.some((line) => line.includes('key provider answers again')))
+})
+
+t.test('a root key disabled at run time: key.provider_misconfigured, counted and reported, never a generic 500', async (t) => {
+  const arn = kms.createKey('alias/disabled-later')
+  const provider = await kmsProvider(kms, ['alias/disabled-later'], { maxAttempts: 1 })
+  t.teardown(() => provider.close())
+  const writer = await buildTestApp(t, database, { provider })
+  const tenant = uniqueTenant('disabled')
+  await push(writer.app, { tenant }, githubPush('gho_disabled'))
+  const reader = await buildTestApp(t, database, { provider })
+  kms.disableKey(arn)
+  t.teardown(() => kms.setKeyState(arn, 'Enabled'))
+  const res = await readAccessToken(reader.app, { tenant })
+  t.equal(res.statusCode, 500)
+  t.equal(res.json().code, 'key.provider_misconfigured')
+  t.match(res.json().message, /disabled/)
+  t.notMatch(res.body, 'gho_disabled')
+  const ready = await reader.app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(ready.statusCode, 200, 'the database answers: still ready')
+  t.match(ready.json(), { checks: { key_provider: { status: 'misconfigured', message: /disabled/ } } })
+  t.match((await reader.app.inject({ method: 'GET', url: '/metrics' })).body, /secret_vault_errors_total\{code="key.provider_misconfigured"\} 1/)
 })
 
 t.test('stored data keys name the KMS key ARN that wrapped them', async (t) => {
   const { app } = await appWithColdCache(t)
   const tenant = uniqueTenant()
   await push(app, { tenant }, githubPush('gho_arn'))
-  const row = await database.db.selectFrom('data_keys').select('root_key_id').where('tenant_id', '=', tenant).executeTakeFirstOrThrow()
+  const row = await database.admin.selectFrom('data_keys').select('root_key_id').where('tenant_id', '=', tenant).executeTakeFirstOrThrow()
   t.equal(row.root_key_id, rootKey)
 })

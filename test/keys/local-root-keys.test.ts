@@ -14,6 +14,12 @@ t.test('parses id=base64 entries separated by commas or lines, with comments', a
   t.ok(keys.every((key) => key.key.symmetricKeySize === 32))
 })
 
+t.test('a placeholder key (one byte repeated, all zeros say) is refused', async (t) => {
+  for (const byte of [0, 1, 0xff]) {
+    t.throws(() => parseLocalRootKeys(`replace-me=${Buffer.alloc(32, byte).toString('base64')}`, 'root-keys'), { message: /root key "replace-me" is a placeholder/ })
+  }
+})
+
 t.test('a key of the wrong length is refused, and the message does not echo it', async (t) => {
   for (const bytes of [16, 31, 33, 64]) {
     const value = randomBytes(bytes).toString('base64')

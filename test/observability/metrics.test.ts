@@ -1,28 +1,21 @@
 import { sql } from 'kysely'
 import t from 'tap'
-import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
-import { instrumentKeyProvider } from '../../src/keys/instrumented-key-provider.ts'
-import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
-import { createMetrics } from '../../src/observability/metrics.ts'
-import { buildTestApp, openTestDatabase, randomRootKey, uniqueTenant } from '../support/helper.ts'
+import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { connectionPath, githubPush, push, readAccessToken } from '../support/http.ts'
 
 const database = await openTestDatabase(t)
 
 t.test('request latency, errors, provider calls, cache and audit failures — with bounded labels only', async (t) => {
-  const metrics = createMetrics()
-  const provider = instrumentKeyProvider(createLocalKeyProvider([randomRootKey('root-1')], 'root-1'), metrics)
-  const keyRing = createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 10, onLookup: (result) => metrics.dataKeyCacheLookups.inc({ result }) })
-  const { app } = await buildTestApp(t, database, { provider, keyRing, metrics })
+  const { app } = await buildTestApp(t, database)
   const tenant = uniqueTenant('metric-tenant')
   await push(app, { tenant, user: 'metric-user' }, githubPush('gho_metric_secret'))
   await readAccessToken(app, { tenant, user: 'metric-user' })
   await readAccessToken(app, { tenant, user: 'nobody' })
   await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: '' } })
-  await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 59, get_byte(access_token_sealed, 59) # 1) WHERE tenant_id = ${tenant}`.execute(database.db)
+  await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 59, get_byte(access_token_sealed, 59) # 1) WHERE tenant_id = ${tenant}`.execute(database.admin)
   await readAccessToken(app, { tenant, user: 'metric-user' })
-  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_lists CHECK (action <> 'connection.list') NOT VALID`.execute(database.db)
-  t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_lists`.execute(database.db))
+  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_lists CHECK (action <> 'connection.list') NOT VALID`.execute(database.admin)
+  t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_lists`.execute(database.admin))
   await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/metric-user/connections` })
 
   const res = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: '' } })
@@ -37,6 +30,8 @@ t.test('request latency, errors, provider calls, cache and audit failures — wi
   t.match(text, /secret_vault_key_provider_calls_total\{operation="generate_data_key",outcome="success"\} 1/)
   t.match(text, /secret_vault_data_key_cache_lookups_total\{result="hit"\} \d+/)
   t.match(text, /secret_vault_data_key_cache_entries 1/)
+  t.match(text, /secret_vault_key_provider_state\{state="ok"\} 1/)
+  t.match(text, /secret_vault_key_provider_state\{state="unavailable"\} 0/)
   t.match(text, /secret_vault_process_resident_memory_bytes/)
   for (const forbidden of [tenant, 'metric-user', 'gho_metric_secret', 'github"']) t.notMatch(text, forbidden, `no ${forbidden} in any label`)
 })

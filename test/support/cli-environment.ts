@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Test } from 'tap'
-import { openDatabase, type Database } from '../../src/db/database.ts'
+import { openDatabase } from '../../src/db/database.ts'
 import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
 import { createTokenSetService, type TokenSetService } from '../../src/token-sets/token-set.service.ts'
 import { createRefreshSettingsService, type RefreshSettingsService } from '../../src/connectors/refresh-settings.service.ts'
-import { createTestDatabase, PGLITE_TEMPLATE_FILE, TEST_DATABASE_URL } from './test-database.ts'
+import { createTestDatabase, PGLITE_TEMPLATE_FILE, TEST_DATABASE_URL, type TestDatabase } from './test-database.ts'
 
 const root = path.resolve(import.meta.dirname, '../..')
 
@@ -23,13 +23,16 @@ export interface CliRun {
 /**
  * A database that the CLI (a separate process) and the test share, with the root keys both use. On PGlite
  * one process at a time may open the data directory, so `withDatabase` opens and closes it around the
- * test's own work; on PostgreSQL the connection stays open.
+ * test's own work; on PostgreSQL the connections stay open, and the CLI logs in as the operator login.
  */
 export interface CliEnvironment {
+  /** The CLI's environment (on PostgreSQL: the operator login). */
   env: Record<string, string>
+  /** The same configuration for a server process (on PostgreSQL: the service login). */
+  serviceEnv: Record<string, string>
   rootKeys: Record<string, string>
   withDatabase<T>(
-    work: (db: Database, tokenSets: TokenSetService, refreshSettings: RefreshSettingsService) => Promise<T>,
+    work: (db: TestDatabase, tokenSets: TokenSetService, refreshSettings: RefreshSettingsService) => Promise<T>,
     rootKeyIds?: string[],
   ): Promise<T>
   run(args: string[], options?: { env?: Record<string, string>; killAfterMs?: number }): Promise<CliRun>
@@ -38,12 +41,14 @@ export interface CliEnvironment {
 export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
   const rootKeys: Record<string, string> = { 'root-1': randomBytes(32).toString('base64'), 'root-2': randomBytes(32).toString('base64') }
   const env: Record<string, string> = { PATH: process.env.PATH!, LOG_LEVEL: 'warn', VAULT_LOCAL_ROOT_KEYS: `root-1=${rootKeys['root-1']}` }
-  let open: () => Promise<Database>
-  let release: (db: Database) => Promise<void>
+  let serviceUrl: string | undefined
+  let open: () => Promise<TestDatabase>
+  let release: (db: TestDatabase) => Promise<void>
   if (TEST_DATABASE_URL !== undefined) {
     const database = await createTestDatabase()
     t.teardown(() => database.close())
-    Object.assign(env, { DATABASE_URL: database.url!, VAULT_AUTH_ISSUER: 'https://issuer.invalid', VAULT_AUTH_JWKS_URL: 'https://issuer.invalid/jwks' })
+    Object.assign(env, { DATABASE_URL: database.urls!.operator, VAULT_AUTH_ISSUER: 'https://issuer.invalid', VAULT_AUTH_JWKS_URL: 'https://issuer.invalid/jwks' })
+    serviceUrl = database.urls!.app
     open = async () => database
     release = async () => {}
   } else {
@@ -52,11 +57,15 @@ export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
     const first = await openDatabase({ kind: 'pglite', dataDir: pgliteDir, loadDataDir: new Blob([readFileSync(PGLITE_TEMPLATE_FILE)]) })
     await first.close()
     env.VAULT_DATA_DIR = dataDir
-    open = () => openDatabase({ kind: 'pglite', dataDir: pgliteDir })
+    open = async () => {
+      const embedded = await openDatabase({ kind: 'pglite', dataDir: pgliteDir })
+      return { ...embedded, operator: embedded.db, admin: embedded.db, urls: undefined }
+    }
     release = (db) => db.close()
   }
   return {
     env,
+    serviceEnv: serviceUrl === undefined ? env : { ...env, DATABASE_URL: serviceUrl },
     rootKeys,
     async withDatabase(work, rootKeyIds = ['root-1']) {
       const db = await open()

@@ -7,10 +7,11 @@ import { createLocalJWKSet } from 'jose'
 import { buildApp, DEFAULT_REFRESH, type OverloadOptions, type RefreshOptions } from '../../src/app.ts'
 import { createAuthenticator, type Authenticator } from '../../src/auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
+import { instrumentKeyProvider, type ObservedKeyProvider } from '../../src/keys/instrumented-key-provider.ts'
 import type { KeyProvider } from '../../src/keys/key-provider.ts'
 import { createLocalKeyProvider, type LocalRootKey } from '../../src/keys/local-key-provider.ts'
 import { createLogger } from '../../src/logger.ts'
-import type { Metrics } from '../../src/observability/metrics.ts'
+import { createMetrics, type Metrics } from '../../src/observability/metrics.ts'
 import { createTestDatabase, type TestDatabase } from './test-database.ts'
 import { createTestIssuer, type TestIssuer } from './test-issuer.ts'
 
@@ -29,7 +30,6 @@ export function countingProvider(inner: KeyProvider): KeyProvider & { calls: Rec
     generateDataKey: (context) => ((calls.generateDataKey! += 1), inner.generateDataKey(context)),
     decryptDataKey: (...args) => ((calls.decryptDataKey! += 1), inner.decryptDataKey(...args)),
     reEncryptDataKey: (...args) => ((calls.reEncryptDataKey! += 1), inner.reEncryptDataKey(...args)),
-    checkHealth: () => inner.checkHealth(),
     close: () => inner.close(),
   }
 }
@@ -37,7 +37,9 @@ export function countingProvider(inner: KeyProvider): KeyProvider & { calls: Rec
 export interface TestContext {
   app: FastifyInstance
   database: TestDatabase
-  provider: ReturnType<typeof countingProvider>
+  /** The provider as the app sees it: counted, observed (its health is what readiness reports), and instrumented. */
+  provider: ObservedKeyProvider & { calls: Record<string, number> }
+  metrics: Metrics
   keyRing: DataKeyRing
   /** Every log line the app wrote, as raw JSON text. */
   logs: string[]
@@ -84,8 +86,13 @@ export async function buildTestApp(
       done()
     },
   })
-  const provider = countingProvider(options.provider ?? createLocalKeyProvider([randomRootKey('root-1')], 'root-1'))
-  const keyRing = options.keyRing ?? createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 100 })
+  const logger = createLogger('trace', sink)
+  const metrics = options.metrics ?? createMetrics()
+  // As the runtime wires it: the provider is instrumented once, and the key ring asks it through that.
+  const counting = countingProvider(options.provider ?? createLocalKeyProvider([randomRootKey('root-1')], 'root-1'))
+  const provider = Object.assign(instrumentKeyProvider(counting, metrics, logger), { calls: counting.calls })
+  const keyRing =
+    options.keyRing ?? createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 100, onLookup: (result) => metrics.dataKeyCacheLookups.inc({ result }) })
   const clock = { now: new Date() }
   const issuer = await createTestIssuer()
   const app = await buildApp({
@@ -93,10 +100,10 @@ export async function buildTestApp(
     keyProvider: provider,
     keyRing,
     authenticator: options.authenticator ?? testAuthenticator(issuer),
-    logger: createLogger('trace', sink),
+    logger,
+    metrics,
     bodyLimitBytes: options.bodyLimitBytes ?? 65_536,
     now: () => clock.now,
-    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     ...(options.overload === undefined ? {} : { overload: options.overload }),
     // Test providers listen on plain http and answer at once.
     refresh: { ...DEFAULT_REFRESH, allowInsecureHttp: true, timeoutMs: 2000, lockTimeoutMs: 5000, ...options.refresh },
@@ -111,7 +118,7 @@ export async function buildTestApp(
     if (headers.authorization === '') delete headers.authorization
     return inject({ ...options, headers })
   }) as typeof app.inject
-  return { app, database, provider, keyRing, logs, clock, issuer }
+  return { app, database, provider, metrics, keyRing, logs, clock, issuer }
 }
 
 let tenantCounter = 0
@@ -123,6 +130,6 @@ export function uniqueTenant(prefix = 'tenant'): string {
 
 /** Counts rows as the owner, bypassing RLS: what is really stored. */
 export async function countRows(database: TestDatabase, table: 'token_sets' | 'data_keys' | 'tenants', tenantId: string): Promise<number> {
-  const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE tenant_id = ${tenantId}`.execute(database.db)
+  const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE tenant_id = ${tenantId}`.execute(database.admin)
   return result.rows[0]!.n
 }

@@ -6,9 +6,12 @@ import type { AddressInfo } from 'node:net'
  * A KMS that speaks the real AWS JSON 1.1 protocol (POST /, X-Amz-Target: TrentService.<Operation>,
  * base64 blobs) so the real SDK can be pointed at it with `endpoint`. It really encrypts (AES-256-GCM under
  * per-key material), binds every ciphertext to its key and encryption context, and can be told to be slow,
- * throttle, fail or deny. It does not check SigV4 signatures.
+ * throttle, fail or deny, and its keys can be disabled or scheduled for deletion, which KMS reports as it
+ * does: DescribeKey still answers (with the KeyState), every cryptographic operation is refused. It does not
+ * check SigV4 signatures.
  */
 export type KmsMode = 'ok' | 'throttle' | 'outage' | 'deny'
+export type KmsKeyState = 'Enabled' | 'Disabled' | 'PendingDeletion'
 
 export interface KmsTestServer {
   endpoint: string
@@ -16,6 +19,7 @@ export interface KmsTestServer {
   /** Creates a key and returns its ARN; `alias` (e.g. alias/vault) also resolves to it. */
   createKey(alias?: string): string
   disableKey(arn: string): void
+  setKeyState(arn: string, state: KmsKeyState): void
   calls: Record<string, number>
   mode: KmsMode
   latencyMs: number
@@ -42,18 +46,26 @@ class KmsError extends Error {
 }
 
 export async function startKmsTestServer(region = 'us-east-1'): Promise<KmsTestServer> {
-  const keys = new Map<string, { arn: string; material: Buffer; enabled: boolean }>()
+  const keys = new Map<string, { arn: string; material: Buffer; state: KmsKeyState }>()
   const aliases = new Map<string, string>()
   const calls: Record<string, number> = {}
 
-  function resolve(keyId: string | undefined) {
+  function find(keyId: string | undefined) {
     if (keyId === undefined) throw new KmsError('ValidationException')
     const arn = aliases.get(keyId) ?? aliases.get(keyId.replace(/^arn:aws:kms:[^:]+:\d+:/, '')) ?? keyId
     const key = keys.get(arn) ?? [...keys.values()].find((k) => k.arn.endsWith(`/${keyId}`))
     if (key === undefined) throw new KmsError('NotFoundException')
-    if (!key.enabled) throw new KmsError('DisabledException')
     return key
   }
+
+  /** A key for a cryptographic operation: KMS refuses a disabled key and one pending deletion. */
+  function usable<K extends { state: KmsKeyState }>(key: K): K {
+    if (key.state === 'Disabled') throw new KmsError('DisabledException')
+    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException')
+    return key
+  }
+
+  const resolve = (keyId: string | undefined) => usable(find(keyId))
 
   function encrypt(key: { arn: string; material: Buffer }, plaintext: Buffer, context: Record<string, string> | undefined): Buffer {
     const iv = randomBytes(12)
@@ -69,7 +81,7 @@ export async function startKmsTestServer(region = 'us-east-1'): Promise<KmsTestS
     const arn = blob.subarray(1, 1 + idLength).toString()
     const key = keys.get(arn)
     if (key === undefined || blob.length < 1 + idLength + 12 + 16) throw new KmsError('InvalidCiphertextException')
-    if (!key.enabled) throw new KmsError('DisabledException')
+    usable(key)
     const iv = blob.subarray(1 + idLength, 13 + idLength)
     const decipher = createDecipheriv('aes-256-gcm', key.material, iv)
     decipher.setAAD(canonicalContext(context))
@@ -83,8 +95,8 @@ export async function startKmsTestServer(region = 'us-east-1'): Promise<KmsTestS
 
   const operations: Record<string, (body: any) => unknown> = {
     DescribeKey: (body) => {
-      const key = keys.get(resolve(body.KeyId).arn)!
-      return { KeyMetadata: { AWSAccountId: ACCOUNT, KeyId: key.arn.split('/').pop(), Arn: key.arn, Enabled: key.enabled, KeyState: 'Enabled', KeyUsage: 'ENCRYPT_DECRYPT', KeySpec: 'SYMMETRIC_DEFAULT' } }
+      const key = find(body.KeyId)
+      return { KeyMetadata: { AWSAccountId: ACCOUNT, KeyId: key.arn.split('/').pop(), Arn: key.arn, Enabled: key.state === 'Enabled', KeyState: key.state, KeyUsage: 'ENCRYPT_DECRYPT', KeySpec: 'SYMMETRIC_DEFAULT' } }
     },
     GenerateDataKey: (body) => {
       if (body.KeySpec !== 'AES_256') throw new KmsError('ValidationException')
@@ -162,12 +174,15 @@ export async function startKmsTestServer(region = 'us-east-1'): Promise<KmsTestS
     },
     createKey(alias) {
       const arn = `arn:aws:kms:${region}:${ACCOUNT}:key/${randomUUID()}`
-      keys.set(arn, { arn, material: randomBytes(32), enabled: true })
+      keys.set(arn, { arn, material: randomBytes(32), state: 'Enabled' })
       if (alias !== undefined) aliases.set(alias, arn)
       return arn
     },
     disableKey(arn) {
-      keys.get(arn)!.enabled = false
+      keys.get(arn)!.state = 'Disabled'
+    },
+    setKeyState(arn, state) {
+      keys.get(arn)!.state = state
     },
     close: () =>
       new Promise<void>((resolveClose) => {

@@ -19,7 +19,7 @@ const key = (tenantId: string, userId: string): TokenSetKey => ({ tenantId, user
 async function stored(tenantId: string, userId: string) {
   const result = await sql<{ id: string; issued_at: Date; key_version: number; access_token_sealed: Uint8Array }>`
     SELECT id, issued_at, key_version, access_token_sealed FROM token_sets
-    WHERE tenant_id = ${tenantId} AND user_id = ${userId}`.execute(database.db)
+    WHERE tenant_id = ${tenantId} AND user_id = ${userId}`.execute(database.admin)
   return result.rows[0]
 }
 
@@ -57,7 +57,7 @@ function writeBatch(pushes: Omit<repository.PushedWrite, 'audit'>[]) {
 async function pushEvents(requestIds: readonly string[]) {
   const result = await sql<{ request_id: string; tenant_id: string; user_id: string; client_id: string; outcome: string; key_version: number }>`
     SELECT request_id, tenant_id, user_id, client_id, outcome, key_version FROM audit_events
-    WHERE action = 'token_set.push' AND request_id = ANY(${[...requestIds]}::text[]) ORDER BY request_id`.execute(database.db)
+    WHERE action = 'token_set.push' AND request_id = ANY(${[...requestIds]}::text[]) ORDER BY request_id`.execute(database.admin)
   return result.rows
 }
 
@@ -74,8 +74,8 @@ t.test('reads: each position gets its own tenant\'s row, and the statement recor
   // carol's token expires in ten minutes; dave's grant is gone.
   await seed(a, 'carol', new Date())
   await seed(a, 'dave', new Date())
-  await sql`UPDATE token_sets SET expires_at = now() + interval '10 minutes' WHERE tenant_id = ${a} AND user_id = 'carol'`.execute(database.db)
-  await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${a} AND user_id = 'dave'`.execute(database.db)
+  await sql`UPDATE token_sets SET expires_at = now() + interval '10 minutes' WHERE tenant_id = ${a} AND user_id = 'carol'`.execute(database.admin)
+  await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${a} AND user_id = 'dave'`.execute(database.admin)
   const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000)
   const reads: [TokenSetKey, string[], Date][] = [
     [key(b, 'bob'), [], inMinutes(0)],
@@ -107,7 +107,7 @@ t.test('reads: each position gets its own tenant\'s row, and the statement recor
 
   const events = await sql<{ request_id: string; tenant_id: string; user_id: string; client_id: string; action: string; outcome: string; key_version: number }>`
     SELECT request_id, tenant_id, user_id, client_id, action, outcome, key_version FROM audit_events
-    WHERE request_id = ANY(${requestIds}::text[]) ORDER BY request_id`.execute(database.db)
+    WHERE request_id = ANY(${requestIds}::text[]) ORDER BY request_id`.execute(database.admin)
   t.same(events.rows, [
     { request_id: requestIds[0], tenant_id: b, user_id: 'bob', client_id: 'account-api', action: 'token_set.read', outcome: 'success', key_version: 1 },
     { request_id: requestIds[2], tenant_id: a, user_id: 'alice', client_id: 'account-api', action: 'token_set.read', outcome: 'success', key_version: 1 },
@@ -212,8 +212,8 @@ t.test('a push to a connection this replica pushed to before takes one statement
   const first = (await stored(tenant, 'alice'))!
 
   // Without the prepare statement, only the remembered path can store the next push.
-  await sql`ALTER FUNCTION vault_prepare_pushes(text[], text[], text[], text[]) RENAME TO vault_prepare_pushes_hidden`.execute(database.db)
-  const unhide = () => sql`ALTER FUNCTION vault_prepare_pushes_hidden(text[], text[], text[], text[]) RENAME TO vault_prepare_pushes`.execute(database.db)
+  await sql`ALTER FUNCTION vault_prepare_pushes(text[], text[], text[], text[]) RENAME TO vault_prepare_pushes_hidden`.execute(database.admin)
+  const unhide = () => sql`ALTER FUNCTION vault_prepare_pushes_hidden(text[], text[], text[], text[]) RENAME TO vault_prepare_pushes`.execute(database.admin)
   const remembered = await push(app, ref, githubPush('gho_2'))
   await unhide()
   t.equal(remembered.statusCode, 200)
@@ -222,14 +222,14 @@ t.test('a push to a connection this replica pushed to before takes one statement
   t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_2')
 
   // The row is gone (deleted here or by another replica): the push creates a new one.
-  await sql`DELETE FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.db)
+  await sql`DELETE FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)
   const recreated = await push(app, ref, githubPush('gho_3'))
   t.equal(recreated.statusCode, 201)
   t.not(recreated.json().connection.id, first.id)
   t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_3')
 
   // The data key was rotated (by an operator, on another replica): the push is sealed under the new key.
-  await rotateDataKey(database.db, provider, tenant)
+  await rotateDataKey(database.operator, provider, tenant)
   const rotated = await push(app, ref, githubPush('gho_4'))
   t.equal(rotated.json().result, 'updated')
   t.equal(rotated.json().connection.key_version, 2)
@@ -237,7 +237,7 @@ t.test('a push to a connection this replica pushed to before takes one statement
   t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_4')
 
   const events = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenant} AND action = 'token_set.push'`.execute(database.db)
+    SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenant} AND action = 'token_set.push'`.execute(database.admin)
   t.equal(events.rows[0]!.n, 5, 'one event per push, whichever path stored it')
 })
 
@@ -264,11 +264,11 @@ t.test('a remembered data key whose root key was rotated and retired costs a det
   // An operator re-wraps every data key under root-2 and retires root-1; the replica's cache has expired.
   // (By hand for this tenant alone: keys rotate-root would walk every tenant of this shared database.)
   const stored = await sql<{ version: number; wrapped_key: Uint8Array }>`
-    SELECT version, wrapped_key FROM data_keys WHERE tenant_id = ${tenant}`.execute(database.db)
+    SELECT version, wrapped_key FROM data_keys WHERE tenant_id = ${tenant}`.execute(database.admin)
   for (const row of stored.rows) {
     const rewrapped = await local.reEncryptDataKey(row.wrapped_key, 'root-1', 'root-2', { tenantId: tenant, version: row.version })
     await sql`UPDATE data_keys SET wrapped_key = ${rewrapped}, root_key_id = 'root-2'
-      WHERE tenant_id = ${tenant} AND version = ${row.version}`.execute(database.db)
+      WHERE tenant_id = ${tenant} AND version = ${row.version}`.execute(database.admin)
   }
   retired.add('root-1')
   replica.keyRing.clear()
@@ -288,7 +288,8 @@ t.test(
     const held = new Promise<void>((resolve) => (release = resolve))
     let locked!: () => void
     const lockTaken = new Promise<void>((resolve) => (locked = resolve))
-    const holder = database.db.transaction().execute(async (trx) => {
+    // Another transaction holds alice's row (as the administrator, which needs no tenant setting to see it).
+    const holder = database.admin.transaction().execute(async (trx) => {
       await sql`SELECT id FROM token_sets WHERE tenant_id = ${tenant} AND id = ${alice.id} FOR UPDATE`.execute(trx)
       locked()
       await held
@@ -322,11 +323,11 @@ t.test('a batch of writes that fails: a broken lock cycle retries each push alon
         IF NEW.tenant_id = ${sql.lit(broken)} THEN RAISE EXCEPTION 'broken' USING ERRCODE = 'data_exception'; END IF;
       END IF;
       RETURN NEW;
-    END $$`.execute(database.db)
-  await sql`CREATE TRIGGER test_fail_batched_write BEFORE UPDATE ON token_sets FOR EACH ROW EXECUTE FUNCTION test_fail_batched_write()`.execute(database.db)
+    END $$`.execute(database.admin)
+  await sql`CREATE TRIGGER test_fail_batched_write BEFORE UPDATE ON token_sets FOR EACH ROW EXECUTE FUNCTION test_fail_batched_write()`.execute(database.admin)
   t.teardown(async () => {
-    await sql`DROP TRIGGER test_fail_batched_write ON token_sets`.execute(database.db)
-    await sql`DROP FUNCTION test_fail_batched_write()`.execute(database.db)
+    await sql`DROP TRIGGER test_fail_batched_write ON token_sets`.execute(database.admin)
+    await sql`DROP FUNCTION test_fail_batched_write()`.execute(database.admin)
   })
 
   const retried = await Promise.all(['alice', 'bob'].map((user) => push(app, { tenant: deadlocked, user }, githubPush(`gho_${user}_2`))))

@@ -50,9 +50,9 @@ t.test('no token value reaches a log line', async (t) => {
   secrets.add(narrowToken)
   await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: `Bearer ${narrowToken}` } })
   // An integrity failure and an internal database error.
-  await sql`UPDATE token_sets SET access_token_sealed = (SELECT access_token_sealed FROM token_sets WHERE tenant_id = ${tenant} AND connector_id = 'google') WHERE tenant_id = ${tenant} AND connector_id = 'facebook'`.execute(database.db)
+  await sql`UPDATE token_sets SET access_token_sealed = (SELECT access_token_sealed FROM token_sets WHERE tenant_id = ${tenant} AND connector_id = 'google') WHERE tenant_id = ${tenant} AND connector_id = 'facebook'`.execute(database.admin)
   t.equal((await readAccessToken(app, { tenant, connector: 'facebook' })).json().code, 'crypto.integrity')
-  await sql`ALTER TABLE token_sets ADD CONSTRAINT reject_everything CHECK (scope <> 'poison') NOT VALID`.execute(database.db)
+  await sql`ALTER TABLE token_sets ADD CONSTRAINT reject_everything CHECK (scope <> 'poison') NOT VALID`.execute(database.admin)
   const failed = await push(app, { tenant, connector: 'poisoned' }, { target: 'x', token_response: { access_token: secret('poison'), scope: 'poison' } })
   t.equal(failed.statusCode, 500)
   t.same(Object.keys(failed.json()).sort(), ['code', 'message', 'request_id'])

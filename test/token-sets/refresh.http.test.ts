@@ -52,7 +52,7 @@ async function scenario(
     async sealed() {
       const row = await sql<{ access: string; refresh: string | null; state: string; scope: string }>`
         SELECT encode(access_token_sealed, 'hex') AS access, encode(refresh_token_sealed, 'hex') AS refresh, state, scope
-        FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.db)
+        FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)
       return row.rows[0]!
     },
   }
@@ -319,12 +319,13 @@ t.test(
     s.fake.answer = () => tokens('gho_never')
     s.advance(HOUR_MS)
     const before = await s.sealed()
-    // Another replica is refreshing: it holds the token set's row lock.
+    // Another replica is refreshing: it holds the token set's row lock (taken as the administrator, which
+    // needs no tenant setting to see the row).
     let release!: () => void
     const held = new Promise<void>((resolve) => (release = resolve))
     let locked!: () => void
     const lockTaken = new Promise<void>((resolve) => (locked = resolve))
-    const holder = database.db.transaction().execute(async (trx) => {
+    const holder = database.admin.transaction().execute(async (trx) => {
       await sql`SELECT id FROM token_sets WHERE tenant_id = ${s.tenant} FOR UPDATE`.execute(trx)
       locked()
       await held

@@ -109,7 +109,7 @@ t.test('a push without a refresh token keeps the stored one', async (t) => {
   const third = await push(app, { tenant }, githubPush('gho_3', {}, { refresh_token: null }))
   t.equal(third.json().connection.has_refresh_token, true, 'null is absent too')
   // The kept refresh token still opens under its binding.
-  const row = await sql<{ refresh_token_sealed: Uint8Array }>`SELECT refresh_token_sealed FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.db)
+  const row = await sql<{ refresh_token_sealed: Uint8Array }>`SELECT refresh_token_sealed FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.ok(row.rows[0]!.refresh_token_sealed.length > 0)
   t.equal((await readAccessToken(app, { tenant })).json().access_token, 'gho_3')
 })
@@ -147,7 +147,7 @@ t.test('an expired token that cannot be refreshed asks for a reconnect', async (
 t.test('a set marked reauth_required asks for a reconnect', async (t) => {
   const tenant = uniqueTenant()
   await push(app, { tenant }, githubPush('gho_reauth'))
-  await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${tenant}`.execute(database.db)
+  await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.equal((await readAccessToken(app, { tenant })).json().code, 'token_set.reconnect_required')
   const pushedAgain = await push(app, { tenant }, githubPush('gho_back'))
   t.equal(pushedAgain.json().connection.state, 'active', 'a new sign-in clears it')
@@ -191,7 +191,7 @@ t.test('a ciphertext moved to another row is an integrity error, logged without 
   // An attacker with write access to the table copies alice's sealed token into bob's row.
   await sql`
     UPDATE token_sets SET access_token_sealed = (SELECT access_token_sealed FROM token_sets WHERE tenant_id = ${tenant} AND user_id = 'alice')
-    WHERE tenant_id = ${tenant} AND user_id = 'bob'`.execute(database.db)
+    WHERE tenant_id = ${tenant} AND user_id = 'bob'`.execute(database.admin)
   const res = await readAccessToken(app, { tenant, user: 'bob' })
   t.equal(res.statusCode, 500)
   t.equal(res.json().code, 'crypto.integrity')
@@ -204,7 +204,7 @@ t.test('a ciphertext moved to another row is an integrity error, logged without 
 t.test('a tampered ciphertext is an integrity error', async (t) => {
   const tenant = uniqueTenant()
   await push(app, { tenant }, githubPush('gho_tamper'))
-  await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 59, get_byte(access_token_sealed, 59) # 1) WHERE tenant_id = ${tenant}`.execute(database.db)
+  await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 59, get_byte(access_token_sealed, 59) # 1) WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.equal((await readAccessToken(app, { tenant })).json().code, 'crypto.integrity')
 })
 
@@ -212,11 +212,11 @@ t.test('a ciphertext moved to another key version is an integrity error', async 
   const tenant = uniqueTenant()
   await push(app, { tenant }, githubPush('gho_version'))
   // A second data-key version (as a rotation makes), then the row claims the new version.
-  const existing = await sql<{ root_key_id: string; wrapped_key: Uint8Array }>`SELECT root_key_id, wrapped_key FROM data_keys WHERE tenant_id = ${tenant}`.execute(database.db)
+  const existing = await sql<{ root_key_id: string; wrapped_key: Uint8Array }>`SELECT root_key_id, wrapped_key FROM data_keys WHERE tenant_id = ${tenant}`.execute(database.admin)
   const generated = await ctx.provider.generateDataKey({ tenantId: tenant, version: 2 })
-  await sql`UPDATE data_keys SET state = 'decrypt_only' WHERE tenant_id = ${tenant}`.execute(database.db)
-  await sql`INSERT INTO data_keys (tenant_id, version, state, root_key_id, wrapped_key) VALUES (${tenant}, 2, 'active', ${generated.rootKeyId}, ${generated.wrapped})`.execute(database.db)
-  await sql`UPDATE token_sets SET key_version = 2 WHERE tenant_id = ${tenant}`.execute(database.db)
+  await sql`UPDATE data_keys SET state = 'decrypt_only' WHERE tenant_id = ${tenant}`.execute(database.admin)
+  await sql`INSERT INTO data_keys (tenant_id, version, state, root_key_id, wrapped_key) VALUES (${tenant}, 2, 'active', ${generated.rootKeyId}, ${generated.wrapped})`.execute(database.admin)
+  await sql`UPDATE token_sets SET key_version = 2 WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.ok(existing.rows.length === 1)
   t.equal((await readAccessToken(app, { tenant })).json().code, 'crypto.integrity')
 })
@@ -225,8 +225,8 @@ t.test('a push moves the set to the active key version and keeps its refresh tok
   const tenant = uniqueTenant()
   await push(app, { tenant }, githubPush('gho_v1', {}, { refresh_token: 'ghr_carried' }))
   const generated = await ctx.provider.generateDataKey({ tenantId: tenant, version: 2 })
-  await sql`UPDATE data_keys SET state = 'decrypt_only' WHERE tenant_id = ${tenant}`.execute(database.db)
-  await sql`INSERT INTO data_keys (tenant_id, version, state, root_key_id, wrapped_key) VALUES (${tenant}, 2, 'active', ${generated.rootKeyId}, ${generated.wrapped})`.execute(database.db)
+  await sql`UPDATE data_keys SET state = 'decrypt_only' WHERE tenant_id = ${tenant}`.execute(database.admin)
+  await sql`INSERT INTO data_keys (tenant_id, version, state, root_key_id, wrapped_key) VALUES (${tenant}, 2, 'active', ${generated.rootKeyId}, ${generated.wrapped})`.execute(database.admin)
   const res = await push(app, { tenant }, githubPush('gho_v2'))
   t.equal(res.json().connection.key_version, 2)
   t.equal(res.json().connection.has_refresh_token, true)
@@ -234,7 +234,7 @@ t.test('a push moves the set to the active key version and keeps its refresh tok
   // The carried refresh token opens under version 2 with its own binding.
   const { open } = await import('../../src/crypto/seal.ts')
   const { tokenSecretAssociatedData } = await import('../../src/crypto/token-binding.ts')
-  const row = (await sql<{ id: string; refresh_token_sealed: Uint8Array }>`SELECT id, refresh_token_sealed FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.db)).rows[0]!
+  const row = (await sql<{ id: string; refresh_token_sealed: Uint8Array }>`SELECT id, refresh_token_sealed FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)).rows[0]!
   const ad = tokenSecretAssociatedData({ tenantId: tenant, userId: 'alice', connectorType: 'social', connectorId: 'github', tokenSetId: row.id, field: 'refresh_token', keyVersion: 2 })
   t.equal(open(generated.plaintext, row.refresh_token_sealed, ad).toString(), 'ghr_carried')
 })
@@ -280,5 +280,6 @@ t.test('health and readiness', async (t) => {
   t.same((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' })
   const ready = await app.inject({ method: 'GET', url: '/readyz' })
   t.equal(ready.statusCode, 200)
-  t.same(ready.json(), { status: 'ready', checks: { database: { status: 'ok' }, key_provider: { status: 'ok' } } })
+  t.match(ready.json(), { status: 'ready', checks: { database: { status: 'ok' }, key_provider: { status: 'ok', since: String } } })
+  t.notOk('message' in ready.json().checks.key_provider)
 })

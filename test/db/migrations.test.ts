@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { sql } from 'kysely'
+import t from 'tap'
+import { openTestDatabase } from '../support/helper.ts'
+
+/**
+ * A released migration means the same thing forever: the migrator records names, not contents, so an edit
+ * after release would leave databases migrated before it with another schema than those migrated after.
+ * Every released file is pinned here by its hash; a change goes in a new migration (or a new function
+ * version), which is pinned when it is released.
+ */
+const dbDir = path.resolve(import.meta.dirname, '../../db')
+const RELEASED: Record<string, string> = {
+  'migrations/2026-12-03-0001-baseline.ts': '51b7e9119d67db7ede8c85d6a68b61d3574e3f1e504db2addcb23848640382e2',
+  'functions/vault_insert_audit_events.v1.sql': '6529677bcf9f0f5db8b7720392239f864156192b1349ac5c5a942d808dcf18f7',
+  'functions/vault_prepare_pushes.v1.sql': '5535a725d0b830ea5af1cfb029341da7640937de4801986b86da258a901344b2',
+  'functions/vault_read_and_record_token_sets.v1.sql': '851ab1caa165717288f28ce21ad4033eeee538bcc7594dbf151ca774828aa2a2',
+  'functions/vault_write_pushed_token_sets.v1.sql': 'b16224fb7b35a65e203c5c55a3f1784bd278816878f825b5d78032df24d24f5a',
+}
+
+const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))
+
+t.test('every released migration and function source is unchanged since its release', async (t) => {
+  for (const [file, hash] of Object.entries(RELEASED)) {
+    const actual = createHash('sha256').update(readFileSync(path.join(dbDir, file))).digest('hex')
+    t.equal(actual, hash, `${file} was edited after its release: put the change in a new migration`)
+  }
+})
+
+t.test('every migration and function source is pinned (pin a new one when it is released)', async (t) => {
+  t.same(files.filter((file) => RELEASED[file] === undefined), [])
+})
+
+t.test('the database holds exactly the functions of db/functions, each once', async (t) => {
+  const database = await openTestDatabase(t)
+  const functions = await sql<{ proname: string }>`
+    SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY proname`.execute(database.admin)
+  const sources = files.filter((file) => file.startsWith('functions/')).map((file) => path.basename(file).replace(/\.v\d+\.sql$/, ''))
+  t.same(functions.rows.map((row) => row.proname), [...new Set(sources)].sort())
+})
