@@ -40,3 +40,16 @@ t.test('the database holds exactly the functions of db/functions, each once', as
   const sources = files.filter((file) => file.startsWith('functions/')).map((file) => path.basename(file).replace(/\.v\d+\.sql$/, ''))
   t.same(functions.rows.map((row) => row.proname), [...new Set(sources)].sort())
 })
+
+t.test('the migration refuses, saying what to run, when the roles were not bootstrapped', async (t) => {
+  // A fresh embedded database has no roles: exactly a server whose administrator skipped the bootstrap.
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { Kysely, PGliteDialect } = await import('kysely')
+  const { migrateToLatest } = await import('../../src/db/migrate.ts')
+  const pglite = await PGlite.create()
+  const db = new Kysely<any>({ dialect: new PGliteDialect({ pglite }) })
+  t.teardown(() => db.destroy())
+  await t.rejects(migrateToLatest(db), { message: /secret_vault_app and secret_vault_operator do not exist: an administrator runs "secret-vault db bootstrap"/ })
+  const tables = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'kysely_%'`.execute(db)
+  t.equal(tables.rows[0]!.n, 0, 'nothing was created')
+})
