@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import sensible from '@fastify/sensible'
 import underPressure from '@fastify/under-pressure'
 import swagger from '@fastify/swagger'
@@ -14,7 +14,8 @@ import { authPlugin } from './auth/auth.plugin.ts'
 import type { Authenticator } from './auth/authenticator.ts'
 import type { DB } from './db/schema.ts'
 import { VaultError } from './errors.ts'
-import { installErrorHandling } from './http/error-handler.ts'
+import { clientErrorHandler, frameworkError, installErrorHandling, SECURITY_HEADERS } from './http/error-handler.ts'
+import { installRequestLogging } from './http/request-logging.ts'
 import { metricsRoutes } from './http/operations.routes.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { healthRoutes } from './http/health.routes.ts'
@@ -76,7 +77,6 @@ export const DEFAULT_OVERLOAD: OverloadOptions = {
 }
 
 export const API_PREFIX = '/v1'
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** The app is a function of its dependencies: no environment, no ports, no signals here. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -85,14 +85,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   metrics.observeDataKeyCacheSize(() => deps.keyRing.stats().size)
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // The vault writes its own line per request (request-logging.ts): Fastify's carries the whole URL.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
-    // A client that trickles its request is cut off rather than holding a socket forever.
+    // The whole request, headers and body, must arrive within this time; the server checks often enough for
+    // a trickled or stalled body to be cut close to it, with the vault's error body (clientErrorHandler).
     requestTimeout: overload.requestTimeoutMs,
-    // A caller's request id is kept when it is well-formed, so one id follows a request across services.
-    genReqId: (request) => {
-      const incoming = request.headers['x-request-id']
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
-    },
+    http: { headersTimeout: overload.requestTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, overload.requestTimeoutMs / 4)) },
+    clientErrorHandler: clientErrorHandler((code) => metrics.errors.inc({ code })),
+    frameworkErrors: frameworkError,
+    // The vault's own id for every request; a caller's well-formed x-request-id is kept beside it.
+    genReqId: () => randomUUID(),
     // Long enough that an over-long id gets our validation error instead of the router's bare 414.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
   }).withTypeProvider<ZodTypeProvider>()
@@ -102,12 +105,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sensible)
   await app.register(swagger, { openapi: openApiInfo, transform: openApiTransform, transformObject: openApiTransformObject })
   installErrorHandling(app)
+  // Only JSON bodies: Fastify's default text/plain parser would turn a wrong media type into a 400.
+  app.removeContentTypeParser('text/plain')
   // First of all hooks, so that every response — shed, refused or served — carries these.
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id)
-    // Responses may carry tokens: no cache anywhere may keep them.
-    reply.header('cache-control', 'no-store')
+    reply.header('x-request-id', request.id).headers(SECURITY_HEADERS)
+    if (Object.hasOwn(request.query as object, 'access_token')) {
+      throw new VaultError('request.invalid', 'Send the access token in the Authorization header, never in the URL', {
+        issues: [{ path: 'query.access_token', message: 'a token in a URL ends up in logs and histories: use Authorization: Bearer' }],
+      })
+    }
   })
+  installRequestLogging(app)
   await app.register(underPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
     maxEventLoopUtilization: overload.maxEventLoopUtilization,
@@ -128,7 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000)
     if (request.errorCode !== null) metrics.errors.inc({ code: request.errorCode })
   })
-  await app.register(authPlugin, { authenticator: deps.authenticator })
+  await app.register(authPlugin, { authenticator: deps.authenticator, onRefusal: (reason) => metrics.callerRefusals.inc({ reason }) })
   const audit = createAuditService({ db: deps.db })
   await app.register(auditPlugin, { audit, onAuditFailure: () => metrics.auditWriteFailures.inc() })
 

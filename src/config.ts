@@ -58,6 +58,9 @@ export const configSchema = z
       .transform((list) => list.split(',').map((alg) => alg.trim()))
       .pipe(z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1)),
     VAULT_AUTH_CLOCK_TOLERANCE_SECONDS: integer(30, 0, 300),
+    VAULT_AUTH_MAX_TOKEN_LIFETIME_SECONDS: integer(86_400, 60, 31_536_000),
+    // Only "true" turns it on (RFC 9068 access tokens); off by default because not every issuer sets typ.
+    VAULT_AUTH_REQUIRE_AT_JWT: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
     VAULT_AUTH_TENANT_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_:.-]*$/).default('tenant_ids'),
     VAULT_AUTH_JWKS_COOLDOWN_SECONDS: integer(30, 0, 3600),
     VAULT_AUTH_VERIFIED_TOKEN_CACHE_SECONDS: integer(60, 0, 3600),
@@ -165,6 +168,8 @@ export interface Config {
     readonly jwksFile: string | undefined
     readonly algorithms: readonly string[]
     readonly clockToleranceSeconds: number
+    readonly maxTokenLifetimeSeconds: number
+    readonly requireAccessTokenType: boolean
     readonly tenantClaim: string
     readonly jwksCooldownMs: number
     readonly verifiedTokenCacheMs: number
@@ -253,6 +258,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       jwksFile: e.VAULT_AUTH_JWKS_FILE,
       algorithms: e.VAULT_AUTH_ALGORITHMS,
       clockToleranceSeconds: e.VAULT_AUTH_CLOCK_TOLERANCE_SECONDS,
+      maxTokenLifetimeSeconds: e.VAULT_AUTH_MAX_TOKEN_LIFETIME_SECONDS,
+      requireAccessTokenType: e.VAULT_AUTH_REQUIRE_AT_JWT,
       tenantClaim: e.VAULT_AUTH_TENANT_CLAIM,
       jwksCooldownMs: e.VAULT_AUTH_JWKS_COOLDOWN_SECONDS * 1000,
       verifiedTokenCacheMs: e.VAULT_AUTH_VERIFIED_TOKEN_CACHE_SECONDS * 1000,

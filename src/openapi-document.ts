@@ -36,6 +36,8 @@ export async function generateOpenApiDocument(): Promise<string> {
       audience: 'openapi',
       algorithms: ['ES256'],
       clockToleranceSeconds: 0,
+      maxTokenLifetimeSeconds: 86_400,
+      requireAccessTokenType: false,
       tenantClaim: 'tenant_ids',
     }),
     logger,

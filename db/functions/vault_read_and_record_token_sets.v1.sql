@@ -6,7 +6,8 @@
 -- records its outcome itself. Each tenant's rows are read under that tenant's setting.
 CREATE FUNCTION vault_read_and_record_token_sets(
   p_tenant_ids text[], p_user_ids text[], p_connector_types text[], p_connector_ids text[],
-  p_required_scopes text[], p_serve_until timestamptz[], p_audit_action text, p_client_ids text[], p_request_ids text[]
+  p_required_scopes text[], p_serve_until timestamptz[], p_audit_action text, p_client_ids text[], p_request_ids text[],
+  p_caller_request_ids text[]
 )
 RETURNS TABLE (
   n integer, id uuid, token_type text, scope text, expires_at timestamptz, issued_at timestamptz, state text,
@@ -36,9 +37,9 @@ BEGIN
         JOIN data_keys dk ON dk.tenant_id = ts.tenant_id AND dk.version = ts.key_version
         WHERE k.tenant_id = t
       ), events AS (
-        INSERT INTO audit_events (tenant_id, client_id, action, outcome, user_id, connector_type, connector_id, request_id, key_version)
+        INSERT INTO audit_events (tenant_id, client_id, action, outcome, user_id, connector_type, connector_id, request_id, key_version, caller_request_id)
         SELECT t, p_client_ids[f.n], p_audit_action, 'success', p_user_ids[f.n], p_connector_types[f.n], p_connector_ids[f.n],
-               p_request_ids[f.n], f.key_version
+               p_request_ids[f.n], f.key_version, p_caller_request_ids[f.n]
         FROM found f
         WHERE f.recorded
       )

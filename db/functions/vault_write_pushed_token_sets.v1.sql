@@ -12,7 +12,7 @@ CREATE FUNCTION vault_write_pushed_token_sets(
   p_targets text[], p_issuers text[], p_provider_subjects text[], p_token_types text[], p_scopes text[],
   p_expires_ats timestamptz[], p_issued_ats timestamptz[], p_key_versions integer[],
   p_access_tokens bytea[], p_refresh_tokens bytea[], p_id_tokens bytea[],
-  p_audit_action text, p_client_ids text[], p_request_ids text[]
+  p_audit_action text, p_client_ids text[], p_request_ids text[], p_caller_request_ids text[]
 )
 RETURNS TABLE (
   n integer, outcome text, id uuid, tenant_id text, user_id text, connector_type text, connector_id text, target text,
@@ -86,9 +86,9 @@ BEGIN
         CONTINUE WHEN NOT FOUND;
       END IF;
     END IF;
-    INSERT INTO audit_events AS e (tenant_id, client_id, action, outcome, user_id, connector_type, connector_id, request_id, key_version)
+    INSERT INTO audit_events AS e (tenant_id, client_id, action, outcome, user_id, connector_type, connector_id, request_id, key_version, caller_request_id)
     VALUES (tenant, p_client_ids[i], p_audit_action, 'success', p_user_ids[i], p_connector_types[i], p_connector_ids[i],
-      p_request_ids[i], key_version);
+      p_request_ids[i], key_version, p_caller_request_ids[i]);
     RETURN NEXT;
   END LOOP;
 END

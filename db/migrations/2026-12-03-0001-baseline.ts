@@ -112,7 +112,9 @@ const statements = [
     user_id text,
     connector_type text,
     connector_id text,
+    -- The vault's own id of the request; the caller's x-request-id, when well-formed, beside it.
     request_id text NOT NULL,
+    caller_request_id text,
     key_version integer,
     CONSTRAINT audit_events_pkey PRIMARY KEY (tenant_id, id)
   )`,

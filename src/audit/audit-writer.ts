@@ -28,6 +28,7 @@ async function insertBatch(db: Kysely<DB>, events: readonly AuditEventInsert[]):
     ${column((e) => e.tenant_id)}::text[], ${column((e) => e.client_id ?? null)}::text[], ${column((e) => e.action)}::text[],
     ${column((e) => e.outcome)}::text[], ${column((e) => e.error_code ?? null)}::text[], ${column((e) => e.user_id ?? null)}::text[],
     ${column((e) => e.connector_type ?? null)}::text[], ${column((e) => e.connector_id ?? null)}::text[],
-    ${column((e) => e.request_id)}::text[], ${column((e) => e.key_version ?? null)}::int[]
+    ${column((e) => e.request_id)}::text[], ${column((e) => e.key_version ?? null)}::int[],
+    ${column((e) => e.caller_request_id ?? null)}::text[]
   )`.execute(db)
 }

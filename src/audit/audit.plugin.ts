@@ -47,6 +47,9 @@ export const auditPlugin = fp(
     app.addHook('onSend', async (request, reply, payload) => {
       const action = request.routeOptions.config.audit
       if (action === undefined || request.auditRecorded) return payload
+      // A request with no valid caller is not written into a tenant's trail: anyone could otherwise fill the
+      // trail of any tenant, with ids of their choosing. It is counted and logged as a refused caller.
+      if (request.caller === null) return payload
       const tenantId = param<string>(request, 'tenantId', tenantIdSchema)
       if (tenantId === null) return payload
       try {
@@ -60,6 +63,7 @@ export const auditPlugin = fp(
           connector_type: param<string>(request, 'connectorType', connectorTypeSchema),
           connector_id: param<string>(request, 'connectorId', connectorIdSchema),
           request_id: request.id,
+          caller_request_id: request.callerRequestId,
           key_version: request.auditKeyVersion,
         })
         return payload

@@ -7,8 +7,11 @@ export type AuditEventInsert = Insertable<AuditEventsTable>
 
 /** Who asked: recorded with the event of whatever a request changed or read. */
 export interface AuditContext {
+  /** The vault's own id of the request. */
   requestId: string
   clientId: string | null
+  /** The caller's x-request-id, when it sent a well-formed one: recorded beside requestId, never instead. */
+  callerRequestId?: string | null
 }
 
 export async function insertAuditEvent(trx: TenantTransaction, event: AuditEventInsert): Promise<void> {

@@ -50,7 +50,8 @@ export const auditEventSchema = z.object({
   user_id: z.string().nullable(),
   connector_type: z.string().nullable(),
   connector_id: z.string().nullable(),
-  request_id: z.string(),
+  request_id: z.string().describe("The vault's id of the request"),
+  caller_request_id: z.string().nullable().describe("The caller's own x-request-id, when it sent a well-formed one"),
   key_version: z.number().int().nullable(),
 })
 

@@ -18,7 +18,8 @@ function encodeCursor(id: string): string {
 
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8')
-  if (!/^\d{1,19}$/.test(id)) {
+  // An id is a positive bigint: anything else (9999999999999999999 overflows it) was not issued here.
+  if (!/^[1-9]\d{0,18}$/.test(id) || BigInt(id) > 9_223_372_036_854_775_807n) {
     throw new VaultError('request.invalid', 'The cursor is not one this service issued', {
       issues: [{ path: 'query.cursor', message: 'unknown cursor' }],
     })
@@ -48,6 +49,7 @@ export function createAuditService({ db }: { db: Kysely<DB> }): AuditService {
           connector_type: row.connector_type,
           connector_id: row.connector_id,
           request_id: row.request_id,
+          caller_request_id: row.caller_request_id,
           key_version: row.key_version,
         })),
         next_cursor: rows.length > query.limit && last !== undefined ? encodeCursor(String(last.id)) : null,

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Authenticator, Caller } from './authenticator.ts'
-import { insufficientScope, tenantForbidden } from './authenticator.ts'
+import type { Authenticator, Caller, RefusalReason } from './authenticator.ts'
+import { CallerRefused, insufficientScope, tenantForbidden } from './authenticator.ts'
 import type { Scope } from './scopes.ts'
 
 declare module 'fastify' {
@@ -16,6 +16,8 @@ declare module 'fastify' {
 
 export interface AuthPluginOptions {
   authenticator: Authenticator
+  /** Told of every refused caller, by reason (a metric). */
+  onRefusal?: (reason: RefusalReason) => void
 }
 
 function requestedTenant(request: FastifyRequest): string | undefined {
@@ -28,16 +30,25 @@ function requestedTenant(request: FastifyRequest): string | undefined {
  * lookup, so a refusal says nothing about whether a token set exists.
  */
 export const authPlugin = fp(
-  async (app: FastifyInstance, { authenticator }: AuthPluginOptions) => {
+  async (app: FastifyInstance, { authenticator, onRefusal }: AuthPluginOptions) => {
     app.decorateRequest('caller', null)
     app.addHook('onRequest', async (request) => {
       const scope = request.routeOptions.config.scope
       if (scope === undefined) return
-      const caller = await authenticator.authenticate(request.headers.authorization)
-      request.caller = caller
-      if (!caller.scopes.has(scope)) throw insufficientScope(scope)
-      const tenant = requestedTenant(request)
-      if (caller.tenants !== null && (tenant === undefined || !caller.tenants.has(tenant))) throw tenantForbidden()
+      try {
+        const caller = await authenticator.authenticate(request.headers.authorization)
+        request.caller = caller
+        if (!caller.scopes.has(scope)) throw insufficientScope(scope, caller.clientId)
+        const tenant = requestedTenant(request)
+        if (caller.tenants !== null && (tenant === undefined || !caller.tenants.has(tenant))) throw tenantForbidden(caller.clientId)
+      } catch (error) {
+        // The caller gets one generic message per code; the operator learns why, never from the token itself.
+        if (error instanceof CallerRefused) {
+          request.log.info({ reason: error.reason, ...(error.clientId === undefined ? {} : { clientId: error.clientId }) }, 'caller refused')
+          onRefusal?.(error.reason)
+        }
+        throw error
+      }
     })
   },
   { name: 'auth' },

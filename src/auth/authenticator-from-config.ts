@@ -40,6 +40,9 @@ export async function createAuthenticatorFromConfig(config: Config, logger: Logg
     audience: auth.audience,
     algorithms: auth.issuer === undefined ? ['ES256'] : auth.algorithms,
     clockToleranceSeconds: auth.clockToleranceSeconds,
+    maxTokenLifetimeSeconds: auth.maxTokenLifetimeSeconds,
+    // The development issuer mints RFC 9068 access tokens: there the type is always checked.
+    requireAccessTokenType: auth.issuer === undefined || auth.requireAccessTokenType,
     tenantClaim: auth.tenantClaim,
     verifiedTokenCacheMs: auth.verifiedTokenCacheMs,
   })

@@ -11,6 +11,8 @@ export type ClientErrorCode =
   | 'client.token_endpoint_unavailable'
   /** The vault could not be reached, or answered with something that is not a vault error (a proxy page). */
   | 'client.unexpected_response'
+  /** A path parameter would change the route ("", "." or ".." are resolved away by URL rules): nothing was sent. */
+  | 'client.invalid_argument'
 
 export interface VaultErrorIssue {
   path: string

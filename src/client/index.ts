@@ -107,20 +107,17 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
     throw toVaultError(response, error)
   }
 
-  const connectionPath = (c: ConnectionRef) => ({
-    tenantId: c.tenantId,
-    userId: c.userId,
-    connectorType: c.connectorType,
-    connectorId: c.connectorId,
-  })
-  const connectorPath = (c: ConnectorRef) => ({ tenantId: c.tenantId, connectorType: c.connectorType, connectorId: c.connectorId })
-  const userPath = (u: UserRef) => ({ tenantId: u.tenantId, userId: u.userId })
+  const connectionPath = (c: ConnectionRef) =>
+    pathParams({ tenantId: c.tenantId, userId: c.userId, connectorType: c.connectorType, connectorId: c.connectorId })
+  const connectorPath = (c: ConnectorRef) => pathParams({ tenantId: c.tenantId, connectorType: c.connectorType, connectorId: c.connectorId })
+  const userPath = (u: UserRef) => pathParams({ tenantId: u.tenantId, userId: u.userId })
   const connection = '/v1/tenants/{tenantId}/users/{userId}/connections/{connectorType}/{connectorId}' as const
   const connector = '/v1/tenants/{tenantId}/connectors/{connectorType}/{connectorId}' as const
 
+  // Every method is async, so that a refused argument is a rejected promise like every other failure.
   return {
-    pushTokenSet: (c, body) => call(http.PUT(`${connection}/token-set`, { params: { path: connectionPath(c) }, body })),
-    readAccessToken: (c, { requiredScopes } = {}) =>
+    pushTokenSet: async (c, body) => call(http.PUT(`${connection}/token-set`, { params: { path: connectionPath(c) }, body })),
+    readAccessToken: async (c, { requiredScopes } = {}) =>
       call(
         http.GET(`${connection}/access-token`, {
           params: { path: connectionPath(c), query: requiredScopes === undefined ? {} : { required_scopes: requiredScopes.join(' ') } },
@@ -128,14 +125,29 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       ),
     listConnections: async (u) =>
       (await call(http.GET('/v1/tenants/{tenantId}/users/{userId}/connections', { params: { path: userPath(u) } }))).connections,
-    deleteTokenSet: (c) => call(http.DELETE(connection, { params: { path: connectionPath(c) } })),
-    deleteUserTokenSets: (u) => call(http.DELETE('/v1/tenants/{tenantId}/users/{userId}/connections', { params: { path: userPath(u) } })),
-    deleteConnectorTokenSets: (c) => call(http.DELETE(`${connector}/token-sets`, { params: { path: connectorPath(c) } })),
-    putRefreshSettings: (c, body) => call(http.PUT(`${connector}/refresh-settings`, { params: { path: connectorPath(c) }, body })),
-    getRefreshSettings: (c) => call(http.GET(`${connector}/refresh-settings`, { params: { path: connectorPath(c) } })),
-    deleteConnector: (c) => call(http.DELETE(connector, { params: { path: connectorPath(c) } })),
-    listAuditEvents: (tenantId, query = {}) => call(http.GET('/v1/tenants/{tenantId}/audit-events', { params: { path: { tenantId }, query } })),
+    deleteTokenSet: async (c) => call(http.DELETE(connection, { params: { path: connectionPath(c) } })),
+    deleteUserTokenSets: async (u) => call(http.DELETE('/v1/tenants/{tenantId}/users/{userId}/connections', { params: { path: userPath(u) } })),
+    deleteConnectorTokenSets: async (c) => call(http.DELETE(`${connector}/token-sets`, { params: { path: connectorPath(c) } })),
+    putRefreshSettings: async (c, body) => call(http.PUT(`${connector}/refresh-settings`, { params: { path: connectorPath(c) }, body })),
+    getRefreshSettings: async (c) => call(http.GET(`${connector}/refresh-settings`, { params: { path: connectorPath(c) } })),
+    deleteConnector: async (c) => call(http.DELETE(connector, { params: { path: connectorPath(c) } })),
+    listAuditEvents: async (tenantId, query = {}) =>
+      call(http.GET('/v1/tenants/{tenantId}/audit-events', { params: { path: pathParams({ tenantId }), query } })),
   }
+}
+
+/**
+ * Path parameters that URL rules would resolve away ("", ".", "..") change which route a call reaches:
+ * `deleteTokenSet` with connectorId ".." would become the user's delete-everything route. Such a call is
+ * refused before anything is sent. The message names the parameter, never its value.
+ */
+function pathParams<P extends Record<string, string>>(params: P): P {
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value !== 'string' || value === '' || value === '.' || value === '..') {
+      throw new VaultError('client.invalid_argument', `${name} must be a non-empty id other than "." and ".."`)
+    }
+  }
+  return params
 }
 
 function toVaultError(response: Response, body: unknown): VaultError {

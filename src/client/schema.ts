@@ -220,7 +220,7 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        ErrorCode: "request.invalid" | "request.invalid_json" | "request.body_too_large" | "request.unsupported_media_type" | "route.not_found" | "auth.missing_token" | "auth.invalid_token" | "auth.insufficient_scope" | "auth.tenant_forbidden" | "token_set.not_found" | "token_set.reconnect_required" | "token_set.insufficient_scope" | "connector.not_found" | "provider.unavailable" | "provider.refresh_rejected" | "crypto.integrity" | "key.unavailable" | "key.unknown_root_key" | "key.provider_misconfigured" | "service.unavailable" | "internal";
+        ErrorCode: "request.invalid" | "request.invalid_json" | "request.body_too_large" | "request.unsupported_media_type" | "request.method_not_allowed" | "request.uri_too_long" | "request.headers_too_large" | "request.timeout" | "request.malformed" | "route.not_found" | "auth.missing_token" | "auth.invalid_token" | "auth.insufficient_scope" | "auth.tenant_forbidden" | "token_set.not_found" | "token_set.reconnect_required" | "token_set.insufficient_scope" | "connector.not_found" | "provider.unavailable" | "provider.refresh_rejected" | "crypto.integrity" | "key.unavailable" | "key.unknown_root_key" | "key.provider_misconfigured" | "service.unavailable" | "internal";
     };
     responses: never;
     parameters: never;
@@ -358,10 +358,7 @@ export interface operations {
                 "application/json": {
                     /** @description Social connectors: the provider, e.g. "github". Required for social. */
                     target?: string;
-                    /**
-                     * Format: uri
-                     * @description Enterprise SSO connectors: the OIDC issuer. Required for enterprise_sso.
-                     */
+                    /** @description Enterprise SSO connectors: the OIDC issuer. Required for enterprise_sso. */
                     issuer?: string;
                     /** @description The user's id at the provider */
                     provider_subject?: string;
@@ -473,6 +470,25 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
             /** @description Body too large (request.body_too_large) */
             413: {
                 headers: {
@@ -492,8 +508,46 @@ export interface operations {
                     };
                 };
             };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
             /** @description Body is not JSON (request.unsupported_media_type) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -662,8 +716,65 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
             /** @description The user must act: reconnect the account or grant more scopes */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -822,6 +933,63 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
             /** @description Internal error (crypto.integrity, key.*, internal) */
             500: {
                 headers: {
@@ -927,6 +1095,63 @@ export interface operations {
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1069,6 +1294,63 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
             /** @description Internal error (crypto.integrity, key.*, internal) */
             500: {
                 headers: {
@@ -1175,6 +1457,63 @@ export interface operations {
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1352,6 +1691,63 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
             /** @description Internal error (crypto.integrity, key.*, internal) */
             500: {
                 headers: {
@@ -1408,15 +1804,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /**
-                     * Format: uri
-                     * @description The provider's token endpoint
-                     */
+                    /** @description The provider's token endpoint; give this or issuer, not both */
                     token_endpoint?: string;
-                    /**
-                     * Format: uri
-                     * @description OIDC issuer: with no token_endpoint, the endpoint is found by OpenID Connect Discovery
-                     */
+                    /** @description OIDC issuer, to find the token endpoint by OpenID Connect Discovery; give this or token_endpoint, not both */
                     issuer?: string;
                     client_id: string;
                     /** @description Stored sealed; never returned. Required unless the method is none. */
@@ -1553,6 +1943,25 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
             /** @description Body too large (request.body_too_large) */
             413: {
                 headers: {
@@ -1572,8 +1981,46 @@ export interface operations {
                     };
                 };
             };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
             /** @description Body is not JSON (request.unsupported_media_type) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1715,6 +2162,63 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
             /** @description Internal error (crypto.integrity, key.*, internal) */
             500: {
                 headers: {
@@ -1801,7 +2305,10 @@ export interface operations {
                             user_id: string | null;
                             connector_type: string | null;
                             connector_id: string | null;
+                            /** @description The vault's id of the request */
                             request_id: string;
+                            /** @description The caller's own x-request-id, when it sent a well-formed one */
+                            caller_request_id: string | null;
                             key_version: number | null;
                         }[];
                         /** @description Pass as cursor for the next page; null on the last page */
@@ -1849,6 +2356,63 @@ export interface operations {
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: components["schemas"]["ErrorCode"];
+                        /** @description Human-readable explanation; never contains secret material */
+                        message: string;
+                        request_id: string;
+                        /** @description For request.invalid: which inputs were wrong and why */
+                        issues?: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };

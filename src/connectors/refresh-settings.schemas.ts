@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { clearText, clearUrl } from '../schemas/text.ts'
 import { connectorParamsSchema } from '../token-sets/token-set.schemas.ts'
 
 export { connectorParamsSchema }
@@ -13,25 +14,27 @@ export const clientAuthMethodSchema = z
 
 export const putRefreshSettingsBodySchema = z
   .strictObject({
-    token_endpoint: z.url({ protocol: /^https?$/ }).max(2048).optional().describe("The provider's token endpoint"),
-    issuer: z
-      .url({ protocol: /^https?$/ })
-      .max(2048)
+    token_endpoint: clearUrl(2048).optional().describe("The provider's token endpoint; give this or issuer, not both"),
+    issuer: clearUrl(2048)
       .optional()
-      .describe('OIDC issuer: with no token_endpoint, the endpoint is found by OpenID Connect Discovery'),
-    client_id: z.string().min(1).max(512),
+      .describe('OIDC issuer, to find the token endpoint by OpenID Connect Discovery; give this or token_endpoint, not both'),
+    client_id: clearText(1, 512),
     client_secret: z.string().min(1).max(4096).optional().describe('Stored sealed; never returned. Required unless the method is none.'),
     client_auth_method: clientAuthMethodSchema.default('client_secret_basic'),
     extra_params: z
-      .record(z.string().regex(PARAM_NAME), z.string().max(1024))
+      .record(z.string().regex(PARAM_NAME), clearText(0, 1024))
       .refine((params) => Object.keys(params).length <= 20, 'at most 20 parameters')
       .refine((params) => Object.keys(params).every((name) => !RESERVED_PARAMS.has(name)), 'grant and client parameters are set by the vault')
       .default({})
       .describe('Extra form parameters sent with every refresh request (e.g. a resource indicator); not secret'),
   })
   .superRefine((body, ctx) => {
-    if (body.token_endpoint === undefined && body.issuer === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['token_endpoint'], message: 'give token_endpoint, or issuer to discover it' })
+    if ((body.token_endpoint === undefined) === (body.issuer === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [body.token_endpoint === undefined ? 'token_endpoint' : 'issuer'],
+        message: body.token_endpoint === undefined ? 'give token_endpoint, or issuer to discover it' : 'give token_endpoint or issuer, not both',
+      })
     }
     if ((body.client_auth_method === 'none') !== (body.client_secret === undefined)) {
       ctx.addIssue({

@@ -78,6 +78,7 @@ export interface AuditEventsTable {
   connector_type: string | null
   connector_id: string | null
   request_id: string
+  caller_request_id: ColumnType<string | null, string | null | undefined, never>
   key_version: number | null
 }
 

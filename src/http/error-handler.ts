@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { type ErrorCode, VaultError, type ValidationIssue } from '../errors.ts'
@@ -10,26 +13,44 @@ declare module 'fastify' {
   }
 }
 
+/** Headers every answer carries, whoever sends it: the router, a hook, the HTTP server's own refusals. */
+export const SECURITY_HEADERS = {
+  // Answers may carry tokens or secret metadata: no cache anywhere may keep them (RFC 6749 §5.1).
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+  'x-content-type-options': 'nosniff',
+} as const
+
 /** Fastify's own request errors, by their code, mapped to ours. Their messages are not passed on. */
 const fastifyErrors: Record<string, { code: ErrorCode; message: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'request.invalid_json', message: 'The request body is not valid JSON' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'request.invalid_json', message: 'The request body is empty but declared as JSON' },
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'request.body_too_large', message: 'The request body is larger than allowed' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    code: 'request.unsupported_media_type',
-    message: 'The request body must be application/json',
-  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'request.unsupported_media_type', message: 'The request body must be application/json' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'request.invalid', message: 'The Content-Length header does not match the body' },
+  FST_ERR_BAD_URL: { code: 'request.invalid', message: 'The URL is not valid' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'request.uri_too_long', message: 'A path segment is longer than any valid id' },
 }
 
+/** The HTTP server's own refusals (before there is a request), by Node's error code. */
+const clientErrors: Record<string, { code: ErrorCode; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'request.timeout', message: 'The request did not arrive within the time allowed' },
+  HPE_HEADER_OVERFLOW: { code: 'request.headers_too_large', message: 'The request headers are too large' },
+}
+
+/**
+ * What went wrong where, never with the caller's values: zod names an unknown key in its message, and a
+ * misplaced token is exactly such a key, so unknown keys are reported by where they are, not by name.
+ */
 function validationIssues(error: FastifyError): ValidationIssue[] {
   if (!hasZodFastifySchemaValidationErrors(error)) return []
   const context = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'request')
-  return error.validation.map((issue) => ({
-    path: [context, ...issue.instancePath.split('/').filter((part) => part !== '')].join('.'),
-    // zod's messages name expectations ("expected string"), never the received value.
-    message: issue.message ?? 'is not valid',
-  }))
+  return error.validation.map((issue) => {
+    const path = [context, ...issue.instancePath.split('/').filter((part) => part !== '')].join('.')
+    if (issue.keyword === 'unrecognized_keys') return { path, message: 'has a field this route does not take' }
+    // zod's other messages name expectations ("expected string", a pattern), never the received value.
+    return { path, message: issue.message ?? 'is not valid' }
+  })
 }
 
 function toVaultError(error: FastifyError): VaultError {
@@ -55,11 +76,64 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, error: V
   if (error.wwwAuthenticate !== undefined) reply.header('www-authenticate', error.wwwAuthenticate)
   // 5xx messages are generic on the wire; the specific code stays (it is not secret).
   if (error.statusCode >= 500 && error.code === 'internal') body.message = 'Internal error'
-  return reply.code(error.statusCode).type('application/json; charset=utf-8').send(body)
+  return reply.code(error.statusCode).headers(SECURITY_HEADERS).type('application/json; charset=utf-8').send(body)
+}
+
+/**
+ * Fastify calls this for URLs its router cannot take (a malformed URL, a path segment over maxParamLength),
+ * before any hook: without it those answers echo the whole URL in a body of Fastify's own.
+ */
+export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id)
+  void sendError(reply, request, toVaultError(error))
+}
+
+/**
+ * The HTTP server's refusals of what is not a request yet — headers too large, a request that did not arrive
+ * in time, bytes that are not HTTP — answered with the vault's error body on the raw socket, then closed.
+ */
+export function clientErrorHandler(onError: (code: ErrorCode) => void) {
+  return (error: NodeJS.ErrnoException, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy()
+      return
+    }
+    const { code, message } = clientErrors[error.code ?? ''] ?? { code: 'request.malformed' as const, message: 'The request is not valid HTTP' }
+    onError(code)
+    const status = new VaultError(code, message).statusCode
+    const requestId = randomUUID()
+    const body = JSON.stringify({ code, message, request_id: requestId } satisfies ErrorResponse)
+    const headers = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      'x-request-id': requestId,
+      ...SECURITY_HEADERS,
+      connection: 'close',
+    }
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`)
+  }
+}
+
+/** A route's path as a pattern that matches concrete URLs (`:param` is one segment). */
+function pathPattern(url: string): RegExp {
+  const escaped = url
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/')
+  return new RegExp(`^${escaped}/?$`)
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.decorateRequest('errorCode', null)
+  // Every route's methods by its path, so that a known path with another method is 405, not 404.
+  const routes: Array<{ pattern: RegExp; methods: Set<string> }> = []
+  app.addHook('onRoute', (route) => {
+    const pattern = pathPattern(route.url)
+    const methods = [route.method].flat()
+    const known = routes.find((entry) => entry.pattern.source === pattern.source)
+    if (known === undefined) routes.push({ pattern, methods: new Set(methods) })
+    else for (const method of methods) known.methods.add(method)
+  })
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const vaultError = toVaultError(error)
     if (vaultError.statusCode >= 500) {
@@ -70,7 +144,13 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     return sendError(reply, request, vaultError)
   })
-  app.setNotFoundHandler((request, reply) => sendError(reply, request, new VaultError('route.not_found', 'No such route')))
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!
+    const allowed = routes.filter((entry) => entry.pattern.test(path)).flatMap((entry) => [...entry.methods])
+    if (allowed.length === 0) return sendError(reply, request, new VaultError('route.not_found', 'No such route'))
+    reply.header('allow', [...new Set(allowed)].sort().join(', '))
+    return sendError(reply, request, new VaultError('request.method_not_allowed', 'This route does not take this method; Allow lists the ones it takes'))
+  })
 }
 
 function describeCause(error: unknown): Record<string, unknown> {

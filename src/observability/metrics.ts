@@ -14,6 +14,8 @@ export interface Metrics {
   keyProviderState: Gauge<'state'>
   dataKeyCacheLookups: Counter<'result'>
   auditWriteFailures: Counter
+  /** Callers refused by authentication or authorization, by reason (never a client id: unbounded). */
+  callerRefusals: Counter<'reason'>
   tokenRefreshes: Counter<'outcome'>
   /** Registers the data-key cache's current size, read at each scrape. */
   observeDataKeyCacheSize(read: () => number): void
@@ -62,6 +64,12 @@ export function createMetrics(): Metrics {
       name: 'secret_vault_data_key_cache_lookups_total',
       help: 'Data-key cache lookups: hit (served from memory, or joined an in-flight unwrap) or miss (provider call)',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    callerRefusals: new Counter({
+      name: 'secret_vault_caller_refusals_total',
+      help: 'Requests refused for their caller, by reason (missing, expired, wrong_audience, insufficient_scope, ...)',
+      labelNames: ['reason'],
       registers: [registry],
     }),
     auditWriteFailures: new Counter({

@@ -120,6 +120,7 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
         connector_type: key.connectorType,
         connector_id: key.connectorId,
         request_id: context.requestId,
+        caller_request_id: context.callerRequestId ?? null,
         key_version: keyVersion,
       })
 

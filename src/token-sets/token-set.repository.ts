@@ -147,7 +147,8 @@ export async function readTokenSets(db: Kysely<DB>, reads: readonly TokenSetRead
   const result = await sql<Row>`SELECT * FROM vault_read_and_record_token_sets(
     ${keyColumns(column((r) => r.key))},
     ${column((r) => (r.requiredScopes.length === 0 ? null : r.requiredScopes.join(' ')))}::text[], ${column((r) => r.serveUntil)}::timestamptz[],
-    ${auditAction}, ${column((r) => r.audit.clientId)}::text[], ${column((r) => r.audit.requestId)}::text[])`.execute(db)
+    ${auditAction}, ${column((r) => r.audit.clientId)}::text[], ${column((r) => r.audit.requestId)}::text[],
+    ${column((r) => r.audit.callerRequestId ?? null)}::text[])`.execute(db)
   return byPosition(reads.length, result.rows, (row) => ({
     id: row.id,
     token_type: row.token_type,
@@ -219,7 +220,8 @@ export async function writePushedTokenSets(
       ${column((p) => p.write.expires_at)}::timestamptz[], ${column((p) => p.write.issued_at)}::timestamptz[],
       ${column((p) => p.write.key_version)}::int[], ${column((p) => p.write.access_token_sealed)}::bytea[],
       ${column((p) => p.write.refresh_token_sealed)}::bytea[], ${column((p) => p.write.id_token_sealed)}::bytea[],
-      ${auditAction}, ${column((p) => p.audit.clientId)}::text[], ${column((p) => p.audit.requestId)}::text[])`.execute(db)
+      ${auditAction}, ${column((p) => p.audit.clientId)}::text[], ${column((p) => p.audit.requestId)}::text[],
+      ${column((p) => p.audit.callerRequestId ?? null)}::text[])`.execute(db)
   return byPosition(pushes.length, result.rows, ({ n, outcome, ...row }) => ({ outcome, row }))
 }
 

@@ -43,6 +43,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
       const outcome = await tokenSets.pushTokenSet(request.params, request.body, {
         requestId: request.id,
         clientId: request.caller?.clientId ?? null,
+        callerRequestId: request.callerRequestId,
       })
       // The push committed its own audit event with the token set.
       request.auditRecorded = true
@@ -66,7 +67,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
     async (request) => {
       const { accessToken, keyVersion, recorded } = await tokenSets.readAccessToken(request.params, {
         requiredScopes: request.query.required_scopes,
-        context: { requestId: request.id, clientId: request.caller?.clientId ?? null },
+        context: { requestId: request.id, clientId: request.caller?.clientId ?? null, callerRequestId: request.callerRequestId },
       })
       request.auditKeyVersion = keyVersion
       // A read served as stored committed its event with the statement that fetched the token.

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { clearText, clearUrl, looseText } from '../schemas/text.ts'
 
 /**
  * Wire schemas of the token-set API. Routes validate with them and openapi.yaml is generated from them, so
@@ -31,17 +32,17 @@ export const connectorParamsSchema = z.object({
  */
 export const tokenResponseSchema = z.looseObject({
   access_token: z.string().min(1).max(MAX_TOKEN_LENGTH),
-  token_type: z.string().min(1).max(64).nullish(),
+  token_type: clearText(1, 64).nullish(),
   expires_in: z.union([z.number().int().min(0).max(2 ** 31), z.string().regex(/^\s*\d{1,10}\s*$/)]).nullish(),
   refresh_token: z.string().min(1).max(MAX_TOKEN_LENGTH).nullish(),
   id_token: z.string().min(1).max(MAX_TOKEN_LENGTH).nullish(),
-  scope: z.string().max(4096).nullish(),
+  scope: looseText(4096).nullish(),
 })
 
 export const pushTokenSetBodySchema = z.strictObject({
-  target: z.string().min(1).max(128).optional().describe('Social connectors: the provider, e.g. "github". Required for social.'),
-  issuer: z.url().max(2048).optional().describe('Enterprise SSO connectors: the OIDC issuer. Required for enterprise_sso.'),
-  provider_subject: z.string().min(1).max(255).optional().describe("The user's id at the provider"),
+  target: clearText(1, 128).optional().describe('Social connectors: the provider, e.g. "github". Required for social.'),
+  issuer: clearUrl(2048).optional().describe('Enterprise SSO connectors: the OIDC issuer. Required for enterprise_sso.'),
+  provider_subject: clearText(1, 255).optional().describe("The user's id at the provider"),
   issued_at: z.iso
     .datetime({ offset: true })
     .optional()

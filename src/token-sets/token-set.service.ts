@@ -35,12 +35,13 @@ const reconnectRequired = () =>
     'The stored access token has expired or its grant is gone: ask the user to connect the account again',
   )
 
+/** Missing scopes are named by their position in required_scopes: an error never repeats the caller's input. */
 function requireScopes(granted: string, required: readonly string[]): void {
   const grantedScopes = new Set(granted.split(' '))
-  const missing = required.filter((scope) => !grantedScopes.has(scope))
+  const missing = required.flatMap((scope, position) => (grantedScopes.has(scope) ? [] : [position]))
   if (missing.length > 0) {
     throw new VaultError('token_set.insufficient_scope', 'The user has not granted every scope the app asked for: ask the user to grant them', {
-      issues: missing.map((scope) => ({ path: 'query.required_scopes', message: `not granted: ${scope}` })),
+      issues: missing.map((position) => ({ path: `query.required_scopes[${position}]`, message: 'not granted' })),
     })
   }
 }
@@ -248,6 +249,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
       connector_type: key.connectorType,
       connector_id: key.connectorId,
       request_id: context.requestId,
+      caller_request_id: context.callerRequestId ?? null,
       key_version: pushed.connection.key_version,
     })
     return pushed

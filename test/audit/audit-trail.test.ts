@@ -29,7 +29,7 @@ t.test('every push, read, list and delete leaves one event, newest first, never 
     { action: 'connection.list', outcome: 'success' },
     { action: 'token_set.delete', outcome: 'success' },
   ])
-  t.ok(events.every((event) => typeof event.request_id === 'string' && (event.request_id as string).length > 0))
+  t.ok(events.every((event) => typeof event.request_id === 'string' && /^[0-9a-f-]{36}$/.test(event.request_id as string)), "the vault's own request ids")
   const raw = await sql`SELECT * FROM audit_events WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.notMatch(JSON.stringify(raw.rows), /gho_|ghr_/, 'no token in any audit column')
 })
@@ -45,9 +45,9 @@ t.test('a push commits its event with the token set: once on every path, and nev
   t.equal((await pushAs('push-3', githubPush('gho_3', { issued_at: earlier }))).json().result, 'ignored_stale')
   const pushes = (await auditOf(tenant)).filter((event) => event.action === 'token_set.push').reverse()
   t.match(pushes, [
-    { request_id: 'push-1', outcome: 'success', user_id: 'alice', key_version: 1 },
-    { request_id: 'push-2', outcome: 'success', user_id: 'alice', key_version: 1 },
-    { request_id: 'push-3', outcome: 'success', user_id: 'alice', key_version: 1 },
+    { caller_request_id: 'push-1', outcome: 'success', user_id: 'alice', key_version: 1 },
+    { caller_request_id: 'push-2', outcome: 'success', user_id: 'alice', key_version: 1 },
+    { caller_request_id: 'push-3', outcome: 'success', user_id: 'alice', key_version: 1 },
   ])
   t.equal(pushes.length, 3, 'one event per push')
 
@@ -65,7 +65,7 @@ t.test('a push commits its event with the token set: once on every path, and nev
   t.equal((await readAccessToken(app, { tenant })).json().access_token, 'gho_2', 'the update did not land')
   t.equal((await readAccessToken(app, { tenant, user: 'bob' })).json().code, 'token_set.not_found')
   t.equal((await readAccessToken(app, { tenant: newTenant })).json().code, 'token_set.not_found')
-  const failed = (await auditOf(tenant)).filter((event) => String(event.request_id).startsWith('refused-'))
+  const failed = (await auditOf(tenant)).filter((event) => String(event.caller_request_id).startsWith('refused-'))
   t.same(failed.map((event) => [event.outcome, event.error_code]).sort(), [['failed', 'internal'], ['failed', 'internal']], 'recorded as failures')
 })
 
@@ -97,7 +97,7 @@ t.test('a read leaves one event with its outcome, whichever path it takes', asyn
   }
   t.same(Object.values(answers).map((res) => res.statusCode), [200, 200, 200, 409, 409, 409, 404, 500])
   const reads = (await auditOf(tenant)).filter((event) => event.action === 'token_set.read').reverse()
-  const outcomes = (requestId: string) => reads.filter((e) => e.request_id === requestId).map((e) => [e.outcome, e.error_code, e.key_version])
+  const outcomes = (requestId: string) => reads.filter((e) => e.caller_request_id === requestId).map((e) => [e.outcome, e.error_code, e.key_version])
   t.same(outcomes('read-stored'), [['success', null, 1]])
   t.same(outcomes('read-scoped'), [['success', null, 1]])
   t.same(outcomes('read-short-lived'), [['success', null, 1]], 'served as stored, recorded after the statement')
@@ -108,6 +108,29 @@ t.test('a read leaves one event with its outcome, whichever path it takes', asyn
   // The statement released the sealed token (recorded), then it would not open: the failure follows.
   t.same(outcomes('read-tampered'), [['success', null, 1], ['failed', 'crypto.integrity', null]])
   t.equal(reads.length, 9)
+})
+
+t.test("a caller's x-request-id is recorded beside the vault's own, never instead, and only when well-formed", async (t) => {
+  const tenant = uniqueTenant()
+  const ids: string[] = []
+  for (const header of ['core-7f3a', 'bad id with spaces', 'x'.repeat(129)]) {
+    const res = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/alice/connections`, headers: { 'x-request-id': header } })
+    t.not(res.headers['x-request-id'], header, 'the answer carries the vault\'s id')
+    ids.push(String(res.headers['x-request-id']))
+  }
+  const events = (await auditOf(tenant)).filter((event) => event.action === 'connection.list').reverse()
+  t.same(events.map((event) => [event.request_id, event.caller_request_id]), [[ids[0], 'core-7f3a'], [ids[1], null], [ids[2], null]])
+})
+
+t.test('requests without a valid token leave nothing in the trail of the tenant they name', async (t) => {
+  const tenant = uniqueTenant('victim')
+  for (let i = 0; i < 20; i++) {
+    const res = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/u${i}/connections/social/github/access-token`, headers: { authorization: '', 'x-request-id': `flood-${i}` } })
+    t.equal(res.statusCode, 401)
+  }
+  const written = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenant}`.execute(database.admin)
+  t.equal(written.rows[0]!.n, 0)
+  t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /secret_vault_caller_refusals_total\{reason="missing"\} (\d+)/, 'they are counted instead')
 })
 
 t.test('filters and cursor pagination', async (t) => {
@@ -151,6 +174,10 @@ t.test('malformed audit queries are refused with their code', async (t) => {
     ['since=yesterday', 'query.since'],
     ['cursor=%2F%2F', 'query.cursor'],
     ['cursor=bm90LWEtbnVtYmVy', 'query.cursor'],
+    // Cursors decoding to ids a bigint cannot hold, or to no id at all: never a 500 from the database.
+    [`cursor=${Buffer.from('9999999999999999999').toString('base64url')}`, 'query.cursor'],
+    [`cursor=${Buffer.from('9223372036854775808').toString('base64url')}`, 'query.cursor'],
+    [`cursor=${Buffer.from('0').toString('base64url')}`, 'query.cursor'],
     ['unknown=1', 'query'],
   ] as const) {
     const res = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/audit-events?${query}` })

@@ -8,7 +8,9 @@ import { connectionPath, githubPush } from '../support/http.ts'
 
 /**
  * Every route × every way a caller can be wrong → the exact status and code, a WWW-Authenticate challenge
- * on 401, and the audit row the attempt leaves behind.
+ * on 401, the reason logged and counted for the operator, and what the attempt leaves in the audit trail: a
+ * caller refused for its scope or tenant is recorded in the tenant's trail; one with no valid token is not
+ * (anyone could otherwise fill any tenant's trail).
  */
 const database = await openTestDatabase(t)
 const ctx = await buildTestApp(t, database)
@@ -41,19 +43,24 @@ function unsigned(payload: Record<string, unknown>): string {
 }
 
 const now = () => Math.floor(Date.now() / 1000)
-const attempts: Array<{ name: string; token: (route: (typeof routes)[number]) => Promise<string | null>; status: number; code: string }> = [
-  { name: 'no token', token: async () => null, status: 401, code: 'auth.missing_token' },
-  { name: 'not a bearer token', token: async () => 'Basic dXNlcjpwYXNz', status: 401, code: 'auth.invalid_token' },
-  { name: 'garbage', token: async () => 'Bearer not.a.jwt', status: 401, code: 'auth.invalid_token' },
-  { name: 'expired', token: async () => `Bearer ${await issuer.mint({}, { expiresIn: -60 })}`, status: 401, code: 'auth.invalid_token' },
-  { name: 'not yet valid', token: async () => `Bearer ${await issuer.mint({}, { notBefore: 600 })}`, status: 401, code: 'auth.invalid_token' },
-  { name: 'wrong issuer', token: async () => `Bearer ${await issuer.mint({}, { issuer: 'https://evil.test' })}`, status: 401, code: 'auth.invalid_token' },
-  { name: 'wrong audience', token: async () => `Bearer ${await issuer.mint({}, { audience: 'another-api' })}`, status: 401, code: 'auth.invalid_token' },
+const attempts: Array<{ name: string; token: (route: (typeof routes)[number]) => Promise<string | null>; status: number; code: string; reason: string }> = [
+  { name: 'no token', token: async () => null, status: 401, code: 'auth.missing_token', reason: 'missing' },
+  { name: 'not a bearer token', token: async () => 'Basic dXNlcjpwYXNz', status: 401, code: 'auth.invalid_token', reason: 'malformed_header' },
+  { name: 'garbage', token: async () => 'Bearer not.a.jwt', status: 401, code: 'auth.invalid_token', reason: 'malformed_token' },
+  { name: 'expired', token: async () => `Bearer ${await issuer.mint({}, { expiresIn: -60 })}`, status: 401, code: 'auth.invalid_token', reason: 'expired' },
+  { name: 'not yet valid', token: async () => `Bearer ${await issuer.mint({}, { notBefore: 600 })}`, status: 401, code: 'auth.invalid_token', reason: 'not_yet_valid' },
+  { name: 'issued an hour ahead', token: async () => `Bearer ${await issuer.mint({}, { issuedAt: 3600, expiresIn: 3900 })}`, status: 401, code: 'auth.invalid_token', reason: 'issued_in_future' },
+  { name: 'issued a year ahead', token: async () => `Bearer ${await issuer.mint({}, { issuedAt: 31_536_000, expiresIn: 31_536_300 })}`, status: 401, code: 'auth.invalid_token', reason: 'issued_in_future' },
+  { name: 'valid for 1,000 years', token: async () => `Bearer ${await issuer.mint({}, { expiresIn: 1000 * 31_536_000 })}`, status: 401, code: 'auth.invalid_token', reason: 'lifetime_too_long' },
+  { name: 'an ID token', token: async () => `Bearer ${await issuer.mint({ nonce: 'n-0S6_WzA2Mj', at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q' }, { typ: 'JWT' })}`, status: 401, code: 'auth.invalid_token', reason: 'id_token' },
+  { name: 'wrong issuer', token: async () => `Bearer ${await issuer.mint({}, { issuer: 'https://evil.test' })}`, status: 401, code: 'auth.invalid_token', reason: 'wrong_issuer' },
+  { name: 'wrong audience', token: async () => `Bearer ${await issuer.mint({}, { audience: 'another-api' })}`, status: 401, code: 'auth.invalid_token', reason: 'wrong_audience' },
   {
     name: 'alg none',
     token: async () => `Bearer ${unsigned({ iss: issuer.issuer, aud: 'secret-vault', exp: now() + 300, scope: ALL_SCOPES.join(' '), client_id: 'x' })}`,
     status: 401,
     code: 'auth.invalid_token',
+    reason: 'algorithm_not_allowed',
   },
   {
     name: 'HS256 signed with the public key',
@@ -69,19 +76,22 @@ const attempts: Array<{ name: string; token: (route: (typeof routes)[number]) =>
     },
     status: 401,
     code: 'auth.invalid_token',
+    reason: 'algorithm_not_allowed',
   },
-  { name: 'unknown kid', token: async () => `Bearer ${await issuer.mint({}, { kid: 'unknown-key' })}`, status: 401, code: 'auth.invalid_token' },
+  { name: 'unknown kid', token: async () => `Bearer ${await issuer.mint({}, { kid: 'unknown-key' })}`, status: 401, code: 'auth.invalid_token', reason: 'unknown_key' },
   {
     name: 'missing scope',
     token: async (route) => `Bearer ${await issuer.mint({ client_id: 'narrow', scope: ALL_SCOPES.filter((s) => s !== route.scope).join(' ') })}`,
     status: 403,
     code: 'auth.insufficient_scope',
+    reason: 'insufficient_scope',
   },
   {
     name: 'other tenant',
     token: async () => `Bearer ${await issuer.mint({ client_id: 'other-tenant-core', tenant_ids: ['someone-else'] })}`,
     status: 403,
     code: 'auth.tenant_forbidden',
+    reason: 'tenant_forbidden',
   },
 ]
 
@@ -102,12 +112,47 @@ for (const route of routes) {
       if (attempt.code === 'auth.insufficient_scope') t.match(res.headers['www-authenticate'], `scope="${route.scope}"`)
       t.notMatch(res.body, 'gho_', `${attempt.name}: no token in the body`)
       const audit = await sql<{ action: string; outcome: string; error_code: string; client_id: string | null }>`
-        SELECT action, outcome, error_code, client_id FROM audit_events WHERE tenant_id = ${tenant} AND request_id = ${body.request_id}`.execute(database.admin)
-      t.same(audit.rows.map(({ action, outcome, error_code }) => ({ action, outcome, error_code })), [{ action: route.action, outcome: 'denied', error_code: attempt.code }], `${attempt.name}: one audit row`)
-      if (attempt.status === 403) t.ok(audit.rows[0]?.client_id, `${attempt.name}: the caller is named`)
+        SELECT action, outcome, error_code, client_id FROM audit_events WHERE request_id = ${body.request_id}`.execute(database.admin)
+      if (attempt.status === 403) {
+        t.same(audit.rows.map(({ action, outcome, error_code }) => ({ action, outcome, error_code })), [{ action: route.action, outcome: 'denied', error_code: attempt.code }], `${attempt.name}: one audit row`)
+        t.ok(audit.rows[0]?.client_id, `${attempt.name}: the caller is named`)
+      } else {
+        t.same(audit.rows, [], `${attempt.name}: no caller, nothing in any tenant's trail`)
+      }
+      const line = ctx.logs.find((entry) => entry.includes(body.request_id) && entry.includes('caller refused'))
+      t.match(line, `"reason":"${attempt.reason}"`, `${attempt.name}: the operator learns why`)
+      t.notMatch(line, /eyJ/, `${attempt.name}: never the token`)
     }
   })
 }
+
+t.test('refusals are counted by reason, with no client or tenant in any label', async (t) => {
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: '' } })).body
+  for (const attempt of attempts) t.match(metrics, new RegExp(`secret_vault_caller_refusals_total\\{reason="${attempt.reason}"\\} [1-9]`), attempt.reason)
+  t.notMatch(metrics, tenant)
+  t.notMatch(metrics, 'narrow')
+})
+
+t.test('with VAULT_AUTH_REQUIRE_AT_JWT only RFC 9068 access tokens are accepted', async (t) => {
+  const { createAuthenticator } = await import('../../src/auth/authenticator.ts')
+  const { createLocalJWKSet } = await import('jose')
+  const strict = createAuthenticator({
+    keys: createLocalJWKSet(issuer.jwks),
+    issuer: issuer.issuer,
+    audience: issuer.audience,
+    algorithms: ['ES256'],
+    clockToleranceSeconds: 5,
+    maxTokenLifetimeSeconds: 3600,
+    requireAccessTokenType: true,
+    tenantClaim: 'tenant_ids',
+  })
+  t.equal((await strict.authenticate(`Bearer ${await issuer.mint()}`)).clientId, 'identity-core', 'typ at+jwt')
+  t.equal((await strict.authenticate(`Bearer ${await issuer.mint({}, { typ: 'application/at+jwt' })}`)).clientId, 'identity-core')
+  for (const typ of ['JWT', null]) {
+    t.match(await strict.authenticate(`Bearer ${await issuer.mint({}, { typ })}`).catch((e: unknown) => e), { code: 'auth.invalid_token', reason: 'wrong_type' }, `typ ${typ}`)
+  }
+  t.match(await strict.authenticate(`Bearer ${await issuer.mint({}, { expiresIn: 3700 })}`).catch((e: unknown) => e), { reason: 'lifetime_too_long' }, 'its own maximum lifetime')
+})
 
 t.test('a refusal does not reveal whether a token set exists', async (t) => {
   const token = `Bearer ${await issuer.mint({ scope: 'connections:read' })}`

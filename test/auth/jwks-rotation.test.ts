@@ -27,6 +27,8 @@ const authenticator = createAuthenticator({
   audience: issuer.audience,
   algorithms: ['ES256'],
   clockToleranceSeconds: 5,
+  maxTokenLifetimeSeconds: 86_400,
+  requireAccessTokenType: false,
   tenantClaim: 'tenant_ids',
 })
 

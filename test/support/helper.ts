@@ -54,6 +54,8 @@ export function testAuthenticator(issuer: TestIssuer): Authenticator {
     audience: issuer.audience,
     algorithms: ['ES256', 'RS256', 'EdDSA'],
     clockToleranceSeconds: 5,
+    maxTokenLifetimeSeconds: 86_400,
+    requireAccessTokenType: false,
     tenantClaim: 'tenant_ids',
   })
 }

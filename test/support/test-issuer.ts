@@ -19,6 +19,10 @@ export interface MintOptions {
   notBefore?: number
   kid?: string
   privateKey?: CryptoKey
+  /** Seconds from now of the iat claim (default 0). */
+  issuedAt?: number
+  /** The header's typ (default at+jwt); null leaves it out. */
+  typ?: string | null
 }
 
 async function newKey(kid: string) {
@@ -40,10 +44,14 @@ export async function createTestIssuer(issuer = 'https://identity.test/oidc'): P
     async mint(claims = {}, options = {}) {
       const now = Math.floor(Date.now() / 1000)
       const jwt = new SignJWT({ client_id: 'identity-core', scope: ALL_SCOPES.join(' '), ...claims })
-        .setProtectedHeader({ alg: 'ES256', kid: options.kid ?? state.signingKey.kid, typ: 'at+jwt' })
+        .setProtectedHeader({
+          alg: 'ES256',
+          kid: options.kid ?? state.signingKey.kid,
+          ...(options.typ === null ? {} : { typ: options.typ ?? 'at+jwt' }),
+        })
         .setIssuer(options.issuer ?? issuer)
         .setAudience(options.audience ?? 'secret-vault')
-        .setIssuedAt(now)
+        .setIssuedAt(now + (options.issuedAt ?? 0))
         .setExpirationTime(now + (options.expiresIn ?? 300))
       if (options.notBefore !== undefined) jwt.setNotBefore(now + options.notBefore)
       return jwt.sign(options.privateKey ?? state.signingKey.privateKey)

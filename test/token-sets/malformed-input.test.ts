@@ -41,7 +41,27 @@ const cases: Case[] = [
   { name: 'bad user id', code: 'request.invalid', status: 400, url: (tenant) => `${connectionPath({ tenant, user: '-alice' })}/token-set`, payload: valid, issuePath: 'params.userId' },
   { name: 'too long connector id', code: 'request.invalid', status: 400, url: (tenant) => `${connectionPath({ tenant, connector: 'c'.repeat(129) })}/token-set`, payload: valid, issuePath: 'params.connectorId' },
   { name: 'unknown route', code: 'route.not_found', status: 404, url: (tenant) => `/v1/tenants/${tenant}/secrets`, method: 'GET' },
-  { name: 'wrong method', code: 'route.not_found', status: 404, url: (tenant) => `${connectionPath({ tenant })}/access-token`, method: 'POST', payload: valid },
+  { name: 'wrong method', code: 'request.method_not_allowed', status: 405, url: (tenant) => `${connectionPath({ tenant })}/access-token`, method: 'POST', payload: valid },
+  { name: 'a text/plain body', code: 'request.unsupported_media_type', status: 415, payload: JSON.stringify(valid), headers: { 'content-type': 'text/plain' } },
+  { name: 'a misplaced token as a field name is not echoed', code: 'request.invalid', status: 400, payload: { ...valid, [SECRET]: true }, issuePath: 'body' },
+  { name: 'a bearer token in the query', code: 'request.invalid', status: 400, url: (tenant) => `${pushUrl(tenant)}?access_token=${SECRET}`, payload: valid, issuePath: 'query.access_token' },
+  { name: 'a path segment longer than any id', code: 'request.uri_too_long', status: 414, url: (tenant) => `${connectionPath({ tenant, connector: SECRET.repeat(60) })}/token-set`, payload: valid },
+  // PostgreSQL refuses NUL in text: refused by the schema, it is a 400 naming the field, never a 500.
+  ...(['target', 'provider_subject'] as const).map((field) => ({ name: `NUL in ${field}`, code: 'request.invalid', status: 400, payload: { ...valid, [field]: `gi\u0000thub` }, issuePath: `body.${field}` })),
+  ...(['scope', 'token_type'] as const).map((field) => ({ name: `NUL in token_response.${field}`, code: 'request.invalid', status: 400, payload: githubPush(SECRET, {}, { [field]: 'repo\u0000' }), issuePath: `body.token_response.${field}` })),
+  { name: 'NUL in issuer', code: 'request.invalid', status: 400, url: (tenant) => `${connectionPath({ tenant, type: 'enterprise_sso' })}/token-set`, payload: { issuer: 'https://acme.okta.com/\u0000', token_response: { access_token: SECRET } }, issuePath: 'body.issuer' },
+  ...([
+    ['NUL in client_id', { client_id: 'Iv1\u0000' }, 'body.client_id'],
+    ['NUL in an extra parameter', { extra_params: { resource: 'https://api\u0000' } }, 'body.extra_params.resource'],
+    ['both token_endpoint and issuer', { issuer: 'https://github.com' }, 'body.issuer'],
+  ] as const).map(([name, change, issuePath]) => ({
+    name,
+    code: 'request.invalid',
+    status: 400,
+    url: (tenant: string) => `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
+    payload: { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'Iv1.a', client_secret: SECRET, ...change },
+    issuePath,
+  })),
 ]
 
 for (const c of cases) {
@@ -57,6 +77,8 @@ for (const c of cases) {
     const body = res.json()
     t.equal(body.code, c.code, 'code')
     t.equal(body.request_id, res.headers['x-request-id'], 'request id')
+    if (c.status === 405) t.equal(res.headers.allow, 'GET, HEAD', 'Allow names the methods the route has')
+    t.equal(res.headers['x-content-type-options'], 'nosniff')
     if (c.issuePath !== undefined) t.ok(body.issues.some((issue: { path: string }) => issue.path === c.issuePath), `issue at ${c.issuePath}: ${JSON.stringify(body.issues)}`)
     t.notMatch(res.body, SECRET, 'the error does not echo the input')
     t.equal(await countRows(database, 'token_sets', tenant), 0, 'nothing stored')
