@@ -26,6 +26,7 @@ import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
 import { createTokenSetService } from './token-sets/token-set.service.ts'
 import { createTokenRefresher } from './token-sets/token-refresh.ts'
 import { createProviderClient } from './refresh/provider-client.ts'
+import { createEgressPolicy, type EgressPolicyOptions } from './egress/egress-policy.ts'
 import { connectorRoutes } from './connectors/connector.routes.ts'
 import { createRefreshSettingsService } from './connectors/refresh-settings.service.ts'
 
@@ -41,8 +42,12 @@ export interface AppDeps {
   metrics?: Metrics
   overload?: OverloadOptions
   refresh?: RefreshOptions
+  /** Where outbound calls may go (see src/egress). Defaults to nowhere internal, https only. */
+  egress?: EgressOptions
   now?: () => Date
 }
+
+export type EgressOptions = Pick<EgressPolicyOptions, 'allow' | 'allowInsecureHttp'>
 
 /** How the vault refreshes expiring access tokens at the providers. */
 export interface RefreshOptions {
@@ -52,11 +57,10 @@ export interface RefreshOptions {
   timeoutMs: number
   /** How long a read waits for another replica's refresh of the same set. */
   lockTimeoutMs: number
-  /** Plain-http token endpoints: development and tests only. */
-  allowInsecureHttp: boolean
 }
 
-export const DEFAULT_REFRESH: RefreshOptions = { marginMs: 60_000, timeoutMs: 10_000, lockTimeoutMs: 15_000, allowInsecureHttp: false }
+export const DEFAULT_REFRESH: RefreshOptions = { marginMs: 60_000, timeoutMs: 10_000, lockTimeoutMs: 15_000 }
+export const DEFAULT_EGRESS: EgressOptions = { allow: [], allowInsecureHttp: false }
 
 /** Load shedding: past these, API requests get 503 service.unavailable with Retry-After (0 disables one). */
 export interface OverloadOptions {
@@ -143,18 +147,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 
   const refresh = deps.refresh ?? DEFAULT_REFRESH
+  const egress = createEgressPolicy({ ...(deps.egress ?? DEFAULT_EGRESS), connectTimeoutMs: refresh.timeoutMs })
+  app.addHook('onClose', () => egress.close())
   const now = deps.now ?? (() => new Date())
   const refresher = createTokenRefresher({
     db: deps.db,
     keyRing: deps.keyRing,
-    provider: createProviderClient({ timeoutMs: refresh.timeoutMs, allowInsecureHttp: refresh.allowInsecureHttp }),
+    provider: createProviderClient({ timeoutMs: refresh.timeoutMs, egress }),
     marginMs: refresh.marginMs,
     lockTimeoutMs: refresh.lockTimeoutMs,
     now,
     onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
   })
   const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, refresher, now })
-  const refreshSettings = createRefreshSettingsService({ db: deps.db, keyRing: deps.keyRing, allowInsecureHttp: refresh.allowInsecureHttp })
+  const refreshSettings = createRefreshSettingsService({ db: deps.db, keyRing: deps.keyRing, egress })
   await app.register(healthRoutes, { db: deps.db, keyProvider: deps.keyProvider })
   await app.register(metricsRoutes, { metrics })
   // The interactive reference, from the same document as openapi.yaml; public like the contract itself.

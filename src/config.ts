@@ -69,6 +69,12 @@ export const configSchema = z
     VAULT_REFRESH_LOCK_TIMEOUT_MS: integer(15_000, 100, 300_000),
     // Only "true" turns it on: a typo must not open plain http for client secrets.
     VAULT_REFRESH_ALLOW_INSECURE_HTTP: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+    // Hosts, addresses and CIDR ranges outbound calls may reach despite the egress policy. Never on by default.
+    VAULT_EGRESS_ALLOW: z
+      .string()
+      .default('')
+      .transform(splitList)
+      .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6(), z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'a host name, an address or a CIDR range')]))),
   })
   .refine((env) => !(env.VAULT_LOCAL_ROOT_KEYS !== undefined && env.VAULT_LOCAL_ROOT_KEYS_FILE !== undefined), {
     message: 'set VAULT_LOCAL_ROOT_KEYS or VAULT_LOCAL_ROOT_KEYS_FILE, not both',
@@ -158,6 +164,9 @@ export interface Config {
     readonly marginMs: number
     readonly timeoutMs: number
     readonly lockTimeoutMs: number
+  }
+  readonly egress: {
+    readonly allow: readonly string[]
     readonly allowInsecureHttp: boolean
   }
   readonly auth: {
@@ -249,8 +258,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       marginMs: e.VAULT_REFRESH_MARGIN_SECONDS * 1000,
       timeoutMs: e.VAULT_REFRESH_TIMEOUT_MS,
       lockTimeoutMs: e.VAULT_REFRESH_LOCK_TIMEOUT_MS,
-      allowInsecureHttp: e.VAULT_REFRESH_ALLOW_INSECURE_HTTP,
     },
+    egress: { allow: e.VAULT_EGRESS_ALLOW, allowInsecureHttp: e.VAULT_REFRESH_ALLOW_INSECURE_HTTP },
     auth: {
       issuer: e.VAULT_AUTH_ISSUER,
       audience: e.VAULT_AUTH_AUDIENCE,

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     bodyLimitBytes: config.bodyLimitBytes,
     overload: config.overload,
     refresh: config.refresh,
+    egress: config.egress,
   })
 
   // SIGTERM: stop accepting (new requests get 503), let in-flight requests finish within the deadline,

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import { sealClientSecret } from '../crypto/connector-secret-sealing.ts'
 import type { DB } from '../db/schema.ts'
 import { inTenantTransaction } from '../db/tenant-scope.ts'
+import type { EgressPolicy } from '../egress/egress-policy.ts'
 import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { deleteTokenSetsOfConnector } from '../token-sets/token-set.repository.ts'
@@ -36,23 +37,17 @@ export function toRefreshSettings(row: RefreshSettingsRow): RefreshSettings {
 export function createRefreshSettingsService({
   db,
   keyRing,
-  allowInsecureHttp,
+  egress,
 }: {
   db: Kysely<DB>
   keyRing: DataKeyRing
-  allowInsecureHttp: boolean
+  /** Client secrets and refresh tokens are sent to these URLs: they must pass the egress policy. */
+  egress: Pick<EgressPolicy, 'requireAllowed'>
 }): RefreshSettingsService {
-  function requireHttps(body: PutRefreshSettingsBody): void {
-    if (allowInsecureHttp) return
-    const issues = (['token_endpoint', 'issuer'] as const)
-      .filter((field) => body[field] !== undefined && new URL(body[field]).protocol !== 'https:')
-      .map((field) => ({ path: `body.${field}`, message: 'must be an https URL: client secrets and refresh tokens are sent there' }))
-    if (issues.length > 0) throw new VaultError('request.invalid', 'Token endpoints must use https', { issues })
-  }
-
   return {
     async put(key, body) {
-      requireHttps(body)
+      egress.requireAllowed(body.token_endpoint, 'body.token_endpoint')
+      egress.requireAllowed(body.issuer, 'body.issuer')
       return inTenantTransaction(db, key.tenantId, async (trx) => {
         const existed = (await repository.findRefreshSettings(trx, key)) !== undefined
         const active = await keyRing.activeKey(trx, key.tenantId)

@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import { LRUCache } from 'lru-cache'
 import type { ClientAuthMethod } from '../db/schema.ts'
+import { egressRefusal, type EgressPolicy, type EgressRule } from '../egress/egress-policy.ts'
 import { tokenResponseSchema, type TokenResponse } from '../token-sets/token-set.schemas.ts'
 
 /** Everything one refresh_token grant needs, secrets opened just for it. */
@@ -26,6 +27,8 @@ export type RefreshOutcome =
   | { kind: 'invalid_grant' }
   | { kind: 'unavailable'; reason: string }
   | { kind: 'rejected'; reason: string }
+  /** The egress policy refused the address (at registration, after discovery, or at connect time): nothing was sent. */
+  | { kind: 'refused_by_policy'; rule: EgressRule }
 
 export interface ProviderClient {
   refresh(grant: RefreshGrant): Promise<RefreshOutcome>
@@ -33,8 +36,8 @@ export interface ProviderClient {
 
 export interface ProviderClientOptions {
   timeoutMs: number
-  /** Plain-http endpoints (development and tests only). */
-  allowInsecureHttp: boolean
+  /** Every exchange goes through it: it decides which addresses may be reached, http included. */
+  egress: Pick<EgressPolicy, 'fetch' | 'urlRule'>
   discoveryTtlMs?: number
 }
 
@@ -56,21 +59,28 @@ const GRANT_GONE = new Set(['invalid_grant', 'bad_refresh_token'])
 const TRANSIENT = new Set(['server_error', 'temporarily_unavailable'])
 
 class ProviderFailure extends Error {
-  readonly outcome: RefreshOutcome & { kind: 'unavailable' | 'rejected' }
-  constructor(outcome: RefreshOutcome & { kind: 'unavailable' | 'rejected' }) {
-    super(outcome.reason)
+  readonly outcome: RefreshOutcome & { kind: 'unavailable' | 'rejected' | 'refused_by_policy' }
+  constructor(outcome: RefreshOutcome & { kind: 'unavailable' | 'rejected' | 'refused_by_policy' }) {
+    super(outcome.kind)
     this.outcome = outcome
   }
 }
 
-export function createProviderClient({ timeoutMs, allowInsecureHttp, discoveryTtlMs = 60 * 60 * 1000 }: ProviderClientOptions): ProviderClient {
-  const httpOptions = () => ({ signal: AbortSignal.timeout(timeoutMs), [oauth.allowInsecureRequests]: allowInsecureHttp })
+export function createProviderClient({ timeoutMs, egress, discoveryTtlMs = 60 * 60 * 1000 }: ProviderClientOptions): ProviderClient {
+  // The egress policy is the one home of "which URLs": oauth4webapi's own http check is left to it.
+  const httpOptions = () => ({ signal: AbortSignal.timeout(timeoutMs), [oauth.allowInsecureRequests]: true, [oauth.customFetch]: egress.fetch })
+  /** Refuses, before anything is sent, a URL the policy refuses (stored before a policy change, or discovered). */
+  const admit = (url: string) => {
+    const rule = egress.urlRule(url)
+    if (rule !== undefined) throw new ProviderFailure({ kind: 'refused_by_policy', rule })
+  }
 
   // Discovered metadata is shared by every connector of an issuer; concurrent misses fetch once.
   const discovered = new LRUCache<string, oauth.AuthorizationServer>({
     max: 1000,
     ttl: discoveryTtlMs,
     fetchMethod: async (issuer) => {
+      admit(issuer)
       const issuerUrl = new URL(issuer)
       const response = await send(() => oauth.discoveryRequest(issuerUrl, { ...httpOptions(), algorithm: 'oidc' }))
       if (isTransient(response)) throw new ProviderFailure({ kind: 'unavailable', reason: `discovery_http_${response.status}` })
@@ -84,11 +94,14 @@ export function createProviderClient({ timeoutMs, allowInsecureHttp, discoveryTt
 
   async function authorizationServer(grant: RefreshGrant): Promise<oauth.AuthorizationServer> {
     if (grant.tokenEndpoint !== null) {
+      admit(grant.tokenEndpoint)
       // The issuer only names the server here; the vault does not validate ID tokens (apps that use them do).
       return { issuer: grant.issuer ?? new URL(grant.tokenEndpoint).origin, token_endpoint: grant.tokenEndpoint }
     }
     const server = await discovered.fetch(grant.issuer!)
     if (server?.token_endpoint === undefined) throw new ProviderFailure({ kind: 'rejected', reason: 'no_token_endpoint' })
+    // A discovery document can name any endpoint: it passes the same policy as a registered one.
+    admit(server.token_endpoint)
     return server
   }
 
@@ -133,6 +146,8 @@ async function send(request: () => Promise<Response>): Promise<Response> {
     return await request()
   } catch (error) {
     if (error instanceof ProviderFailure) throw error
+    const refused = egressRefusal(error)
+    if (refused !== undefined) throw new ProviderFailure({ kind: 'refused_by_policy', rule: refused.rule })
     const name = (error as Error).name
     throw new ProviderFailure({ kind: 'unavailable', reason: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network' })
   }

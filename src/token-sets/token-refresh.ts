@@ -15,7 +15,7 @@ import * as repository from './token-set.repository.ts'
 import type { TokenSetForUpdate, TokenSetKey } from './token-set.repository.ts'
 
 /** How a refresh attempt ended, as counted by the metrics. */
-export type RefreshMetricOutcome = 'refreshed' | 'reauth_required' | 'provider_unavailable' | 'provider_rejected'
+export type RefreshMetricOutcome = 'refreshed' | 'reauth_required' | 'provider_unavailable' | 'provider_rejected' | 'egress_refused' | 'endpoint_changed'
 
 export interface TokenRefreshOptions {
   db: Kysely<DB>
@@ -169,6 +169,15 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
           error: new VaultError('provider.unavailable', 'The provider could not refresh the access token right now; retry shortly', {
             retryAfterSeconds: 5,
           }),
+        }
+      }
+      case 'refused_by_policy': {
+        await audit('failed', 'provider.egress_refused', tokenSet.key_version)
+        options.onRefresh?.('egress_refused')
+        if (!isExpired(tokenSet)) return { kind: 'serve', tokenSet }
+        return {
+          kind: 'refuse',
+          error: new VaultError('provider.egress_refused', "The provider's address is one the egress policy refuses; nothing was sent"),
         }
       }
       case 'rejected': {

@@ -67,14 +67,57 @@ t.test('malformed settings are refused with request.invalid and store nothing', 
 })
 
 t.test('plain http endpoints are refused unless explicitly allowed', async (t) => {
-  const strict = await buildTestApp(t, database, { refresh: { allowInsecureHttp: false } })
+  const strict = await buildTestApp(t, database, { egress: { allow: [], allowInsecureHttp: false } })
   for (const field of ['token_endpoint', 'issuer'] as const) {
     const payload = field === 'issuer' ? { issuer: 'http://idp.example', client_id: 'a', client_secret: SECRET } : { ...valid, token_endpoint: 'http://idp.example/token' }
     const res = await strict.app.inject({ method: 'PUT', url: settingsUrl(uniqueTenant()), payload })
     t.equal(res.statusCode, 400, field)
-    t.match(res.json(), { code: 'request.invalid', issues: [{ path: `body.${field}` }] })
+    t.match(res.json(), { code: 'egress.refused', issues: [{ path: `body.${field}`, message: /scheme/ }] })
   }
   t.equal((await strict.app.inject({ method: 'PUT', url: settingsUrl(uniqueTenant()), payload: valid })).statusCode, 201)
+})
+
+t.test('every internal target is refused at registration, naming the rule, and nothing is stored', async (t) => {
+  const strict = await buildTestApp(t, database, { egress: { allow: [], allowInsecureHttp: false } })
+  const targets: Array<[string, string]> = [
+    ['https://169.254.169.254/latest/meta-data/', 'link_local'],
+    ['https://[fd00:ec2::254]/latest/meta-data/', 'unique_local'],
+    ['https://metadata.google.internal/computeMetadata/v1/', 'internal_name'],
+    ['https://127.0.0.1/token', 'loopback'],
+    ['https://127.1/token', 'loopback'],
+    ['https://2130706433/token', 'loopback'],
+    ['https://0x7f000001/token', 'loopback'],
+    ['https://[::1]/token', 'loopback'],
+    ['https://[::ffff:127.0.0.1]/token', 'loopback'],
+    ['https://[::ffff:a9fe:a9fe]/token', 'link_local'],
+    ['https://localhost/token', 'internal_name'],
+    ['https://idp.localhost/token', 'internal_name'],
+    ['https://10.0.0.5/token', 'private'],
+    ['https://172.16.3.4/token', 'private'],
+    ['https://192.168.1.1/token', 'private'],
+    ['https://100.64.0.1/token', 'carrier_grade_nat'],
+    ['https://[fe80::1]/token', 'link_local'],
+    ['https://0.0.0.0/token', 'reserved'],
+    ['https://keycloak/token', 'internal_name'],
+    ['https://keycloak.identity.svc/token', 'internal_name'],
+    ['https://keycloak.identity.svc.cluster.local/token', 'internal_name'],
+    ['https://printer.local/token', 'internal_name'],
+    ['https://user:pass@idp.example.com/token', 'userinfo'],
+  ]
+  for (const [url, rule] of targets) {
+    for (const field of ['token_endpoint', 'issuer'] as const) {
+      const tenant = uniqueTenant()
+      const payload = { client_id: 'a', client_secret: SECRET, [field]: url }
+      const res = await strict.app.inject({ method: 'PUT', url: settingsUrl(tenant), payload })
+      t.match([res.statusCode, res.json()], [400, { code: 'egress.refused', issues: [{ path: `body.${field}`, message: `refused by the egress policy: ${rule}` }] }], `${field} ${url}`)
+      t.equal(await countRows(database, 'tenants', tenant), 0)
+    }
+  }
+  t.equal((await strict.app.inject({ method: 'PUT', url: settingsUrl(uniqueTenant()), payload: valid })).statusCode, 201, 'a public https endpoint is fine')
+  const allowed = await buildTestApp(t, database, { egress: { allow: ['10.0.0.0/8', 'keycloak'], allowInsecureHttp: false } })
+  for (const url of ['https://10.0.0.5/token', 'https://keycloak/token']) {
+    t.equal((await allowed.app.inject({ method: 'PUT', url: settingsUrl(uniqueTenant()), payload: { ...valid, token_endpoint: url } })).statusCode, 201, `${url} when the operator allows it`)
+  }
 })
 
 t.test('unknown connectors are not found; the scope is its own', async (t) => {

@@ -80,6 +80,7 @@ for (const pass of passes) {
       VAULT_AUTH_ISSUER: issuer.issuer,
       VAULT_AUTH_JWKS_FILE: jwksFile,
       VAULT_REFRESH_ALLOW_INSECURE_HTTP: 'true',
+      VAULT_EGRESS_ALLOW: '127.0.0.1',
     })
     const headers = { authorization: `Bearer ${await issuer.mint({}, { expiresIn: 600 })}`, 'content-type': 'application/json' }
     const connection = `${server.address}/v1/tenants/acme/users/alice/connections/social/github`

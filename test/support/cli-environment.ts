@@ -7,6 +7,7 @@ import type { Test } from 'tap'
 import { openDatabase } from '../../src/db/database.ts'
 import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
+import { createEgressPolicy } from '../../src/egress/egress-policy.ts'
 import { createTokenSetService, type TokenSetService } from '../../src/token-sets/token-set.service.ts'
 import { createRefreshSettingsService, type RefreshSettingsService } from '../../src/connectors/refresh-settings.service.ts'
 import { createTestDatabase, PGLITE_TEMPLATE_FILE, TEST_DATABASE_URL, type TestDatabase } from './test-database.ts'
@@ -78,7 +79,7 @@ export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
         return await work(
           db,
           createTokenSetService({ db: db.db, keyRing }),
-          createRefreshSettingsService({ db: db.db, keyRing, allowInsecureHttp: false }),
+          createRefreshSettingsService({ db: db.db, keyRing, egress: createEgressPolicy({ allow: [], allowInsecureHttp: false }) }),
         )
       } finally {
         await release(db)

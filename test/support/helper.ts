@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
 import { createLocalJWKSet } from 'jose'
-import { buildApp, DEFAULT_REFRESH, type OverloadOptions, type RefreshOptions } from '../../src/app.ts'
+import { buildApp, DEFAULT_REFRESH, type EgressOptions, type OverloadOptions, type RefreshOptions } from '../../src/app.ts'
 import { createAuthenticator, type Authenticator } from '../../src/auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { instrumentKeyProvider, type ObservedKeyProvider } from '../../src/keys/instrumented-key-provider.ts'
@@ -79,6 +79,7 @@ export async function buildTestApp(
     metrics?: Metrics
     overload?: OverloadOptions
     refresh?: Partial<RefreshOptions>
+    egress?: Partial<EgressOptions>
   } = {},
 ): Promise<TestContext> {
   const logs: string[] = []
@@ -107,8 +108,9 @@ export async function buildTestApp(
     bodyLimitBytes: options.bodyLimitBytes ?? 65_536,
     now: () => clock.now,
     ...(options.overload === undefined ? {} : { overload: options.overload }),
-    // Test providers listen on plain http and answer at once.
-    refresh: { ...DEFAULT_REFRESH, allowInsecureHttp: true, timeoutMs: 2000, lockTimeoutMs: 5000, ...options.refresh },
+    // Test providers listen on plain http on loopback and answer at once: the egress policy admits exactly that.
+    refresh: { ...DEFAULT_REFRESH, timeoutMs: 2000, lockTimeoutMs: 5000, ...options.refresh },
+    egress: { allow: ['127.0.0.1'], allowInsecureHttp: true, ...options.egress },
   })
   t.teardown(() => app.close())
   // Requests are authenticated as a full-scope, tenant-unbound caller unless a test sets its own
