@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
+import { secretsOfRow } from '../src/crypto/token-binding.ts'
 import { sealToken } from '../src/crypto/token-sealing.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { bootstrapRoles, migrateToLatest } from '../src/db/migrate.ts'
@@ -103,11 +104,16 @@ async function seedTokenSets(database: Awaited<ReturnType<typeof freshDatabase>>
       const id = randomUUID()
       const location = { tenantId, userId: `u${n}`, connectorType: 'social', connectorId: 'github', tokenSetId: id }
       const key = keys[n % tenants]!
-      return {
+      const row = {
         tenant_id: tenantId, id, user_id: `u${n}`, connector_type: 'social' as const, connector_id: 'github', target: 'github',
-        token_type: 'Bearer', scope: 'repo', issued_at: now, state: 'active' as const, key_version: 1,
-        access_token_sealed: sealToken(key, location, 'access_token', 1, Buffer.from(`gho_${n}_${'a'.repeat(36)}`)),
-        refresh_token_sealed: sealToken(key, location, 'refresh_token', 1, Buffer.from(`ghr_${n}_${'b'.repeat(36)}`)),
+        issuer: null, provider_subject: null, expires_at: null, refresh_server: 'https://github.com/login/oauth/access_token',
+        token_type: 'Bearer', scope: 'repo', issued_at: now, state: 'active' as const, key_version: 1, write_id: randomUUID(),
+      }
+      const secrets = secretsOfRow({ ...row, has_refresh_token: true })
+      return {
+        ...row,
+        access_token_sealed: sealToken(key, location, secrets.access_token, 1, Buffer.from(`gho_${n}_${'a'.repeat(36)}`)),
+        refresh_token_sealed: sealToken(key, location, secrets.refresh_token, 1, Buffer.from(`ghr_${n}_${'b'.repeat(36)}`)),
         id_token_sealed: null,
       }
     })

@@ -12,7 +12,7 @@ CREATE FUNCTION vault_read_and_record_token_sets(
 RETURNS TABLE (
   n integer, id uuid, token_type text, scope text, expires_at timestamptz, issued_at timestamptz, state text,
   key_version integer, access_token_sealed bytea, has_refresh_token boolean, root_key_id text, wrapped_key bytea,
-  recorded boolean
+  target text, issuer text, provider_subject text, write_id uuid, recorded boolean
 )
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 AS $$
@@ -26,6 +26,7 @@ BEGIN
       WITH found AS (
         SELECT k.n::integer AS n, ts.id, ts.token_type, ts.scope, ts.expires_at, ts.issued_at, ts.state, ts.key_version,
                ts.access_token_sealed, ts.refresh_token_sealed IS NOT NULL AS has_refresh_token, dk.root_key_id, dk.wrapped_key,
+               ts.target, ts.issuer, ts.provider_subject, ts.write_id,
                ts.state = 'active'
                  AND (ts.expires_at IS NULL OR ts.expires_at > p_serve_until[k.n])
                  AND (p_required_scopes[k.n] IS NULL

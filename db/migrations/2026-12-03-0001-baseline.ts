@@ -64,8 +64,14 @@ const statements = [
     issued_at timestamptz NOT NULL,
     state text NOT NULL CHECK (state IN ('active', 'reauth_required')),
     key_version integer NOT NULL,
+    -- Fresh for every write of the row and bound into the access token: an older sealed value written back
+    -- does not open (only a rollback of the whole row to an older state goes unnoticed).
+    write_id uuid NOT NULL,
     access_token_sealed bytea NOT NULL,
     refresh_token_sealed bytea,
+    -- The authorization server the refresh token belongs to (the connector's token endpoint or issuer when it
+    -- was stored). Bound into the refresh token's associated data: it is sent nowhere else.
+    refresh_server text,
     id_token_sealed bytea,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
@@ -87,16 +93,17 @@ const statements = [
     issuer text,
     client_id text NOT NULL,
     client_auth_method text NOT NULL CHECK (client_auth_method IN ('client_secret_basic', 'client_secret_post', 'none')),
-    client_secret_sealed bytea,
+    -- Sealed for every connector (empty for a public client): its associated data binds every column above,
+    -- so a change made behind the vault's back fails to open before any outbound call.
+    client_secret_sealed bytea NOT NULL,
     extra_params jsonb NOT NULL DEFAULT '{}'::jsonb,
     key_version integer NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT connector_refresh_settings_pkey PRIMARY KEY (tenant_id, connector_type, connector_id),
     CONSTRAINT connector_refresh_settings_data_key_fkey FOREIGN KEY (tenant_id, key_version) REFERENCES data_keys (tenant_id, version) ON DELETE RESTRICT,
-    -- Exactly one way to find the token endpoint; a secret exactly when the method sends one.
-    CONSTRAINT connector_refresh_settings_endpoint_check CHECK ((token_endpoint IS NULL) <> (issuer IS NULL)),
-    CONSTRAINT connector_refresh_settings_secret_check CHECK ((client_secret_sealed IS NULL) = (client_auth_method = 'none'))
+    -- Exactly one way to find the token endpoint.
+    CONSTRAINT connector_refresh_settings_endpoint_check CHECK ((token_endpoint IS NULL) <> (issuer IS NULL))
   )`,
   sql`CREATE INDEX connector_refresh_settings_key_version_idx ON connector_refresh_settings (tenant_id, key_version)`,
 

@@ -220,7 +220,7 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        ErrorCode: "request.invalid" | "request.invalid_json" | "request.body_too_large" | "request.unsupported_media_type" | "request.method_not_allowed" | "request.uri_too_long" | "request.headers_too_large" | "request.timeout" | "request.malformed" | "route.not_found" | "auth.missing_token" | "auth.invalid_token" | "auth.insufficient_scope" | "auth.tenant_forbidden" | "token_set.not_found" | "token_set.reconnect_required" | "token_set.insufficient_scope" | "connector.not_found" | "provider.unavailable" | "provider.refresh_rejected" | "crypto.integrity" | "key.unavailable" | "key.unknown_root_key" | "key.provider_misconfigured" | "service.unavailable" | "internal";
+        ErrorCode: "request.invalid" | "request.invalid_json" | "request.body_too_large" | "request.unsupported_media_type" | "request.method_not_allowed" | "request.uri_too_long" | "request.headers_too_large" | "request.timeout" | "request.malformed" | "route.not_found" | "auth.missing_token" | "auth.invalid_token" | "auth.insufficient_scope" | "auth.tenant_forbidden" | "token_set.not_found" | "token_set.reconnect_required" | "token_set.insufficient_scope" | "connector.not_found" | "connector.endpoint_changed" | "egress.refused" | "provider.unavailable" | "provider.refresh_rejected" | "provider.egress_refused" | "crypto.integrity" | "key.unavailable" | "key.unknown_root_key" | "key.provider_misconfigured" | "service.unavailable" | "internal";
     };
     responses: never;
     parameters: never;
@@ -362,6 +362,8 @@ export interface operations {
                     issuer?: string;
                     /** @description The user's id at the provider */
                     provider_subject?: string;
+                    /** @description Where the token response came from: the connector's token endpoint (or, for a connector refreshed through discovery, its issuer), exactly as its refresh settings name it. The refresh token is bound to it and only ever sent there. Without it, it is bound to what the connector's refresh settings name at the time of the push. */
+                    authorization_server?: string;
                     /**
                      * Format: date-time
                      * @description When the identity core received the token response; defaults to now. An older push never overwrites a newer one.

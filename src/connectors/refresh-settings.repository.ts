@@ -12,14 +12,14 @@ export interface ConnectorKey {
 /** A settings row as it may be shown: the sealed secret replaced by whether there is one. */
 export type RefreshSettingsRow = Omit<Selectable<ConnectorRefreshSettingsTable>, 'client_secret_sealed'> & { has_client_secret: boolean }
 
-export type RefreshSettingsWithSecret = RefreshSettingsRow & { client_secret_sealed: Uint8Array | null; dataKey: WrappedDataKey }
+export type RefreshSettingsWithSecret = RefreshSettingsRow & { client_secret_sealed: Uint8Array; dataKey: WrappedDataKey }
 
 export interface RefreshSettingsWrite {
   token_endpoint: string | null
   issuer: string | null
   client_id: string
   client_auth_method: ClientAuthMethod
-  client_secret_sealed: Buffer | null
+  client_secret_sealed: Buffer
   extra_params: Record<string, string>
   key_version: number
 }
@@ -37,7 +37,8 @@ const columns = [
   'connector_refresh_settings.created_at',
   'connector_refresh_settings.updated_at',
 ] as const
-const hasClientSecret = sql<boolean>`connector_refresh_settings.client_secret_sealed IS NOT NULL`.as('has_client_secret')
+// Every connector has a sealed client secret (its settings' seal); a public client's is empty.
+const hasClientSecret = sql<boolean>`connector_refresh_settings.client_auth_method <> 'none'`.as('has_client_secret')
 
 export async function upsertRefreshSettings(trx: TenantTransaction, key: ConnectorKey, write: RefreshSettingsWrite): Promise<RefreshSettingsRow> {
   const values = { ...write, extra_params: JSON.stringify(write.extra_params) }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { sealClientSecret } from '../crypto/connector-secret-sealing.ts'
+import { sealClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
 import type { DB } from '../db/schema.ts'
 import { inTenantTransaction } from '../db/tenant-scope.ts'
 import type { EgressPolicy } from '../egress/egress-policy.ts'
@@ -51,14 +51,17 @@ export function createRefreshSettingsService({
       return inTenantTransaction(db, key.tenantId, async (trx) => {
         const existed = (await repository.findRefreshSettings(trx, key)) !== undefined
         const active = await keyRing.activeKey(trx, key.tenantId)
-        const row = await repository.upsertRefreshSettings(trx, key, {
+        const settings = {
           token_endpoint: body.token_endpoint ?? null,
           issuer: body.issuer ?? null,
           client_id: body.client_id,
           client_auth_method: body.client_auth_method,
-          client_secret_sealed:
-            body.client_secret === undefined ? null : sealClientSecret(active.key, key, active.version, Buffer.from(body.client_secret, 'utf8')),
           extra_params: body.extra_params,
+        }
+        // Sealed for every connector, a public client's empty secret too: the seal authenticates the settings.
+        const row = await repository.upsertRefreshSettings(trx, key, {
+          ...settings,
+          client_secret_sealed: sealClientSecret(active.key, key, settingsBindingOf(settings), active.version, Buffer.from(body.client_secret ?? '', 'utf8')),
           key_version: active.version,
         })
         return { created: !existed, settings: toRefreshSettings(row) }

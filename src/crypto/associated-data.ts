@@ -7,18 +7,22 @@
  *   label:  u32 length ‖ UTF-8
  *   string: u32 length ‖ 's' ‖ UTF-8
  *   number: u32 9      ‖ 'n' ‖ u64, big-endian
+ *   absent: u32 1      ‖ 'z'            (null: never equal to "" or 0)
  */
-export type BindingValue = string | number
+export type BindingValue = string | number | null
 
 const LENGTH_BYTES = 4
 const STRING_TAG = 0x73 // 's'
 const NUMBER_TAG = 0x6e // 'n': a number can never collide with a string of the same bytes
+const ABSENT_TAG = 0x7a // 'z'
 const NUMBER_BYTES = 1 + 8
 
 export function encodeBinding(label: string, fields: readonly BindingValue[]): Buffer {
   let size = LENGTH_BYTES + Buffer.byteLength(label, 'utf8')
   for (const field of fields) {
-    if (typeof field === 'number') {
+    if (field === null) {
+      size += LENGTH_BYTES + 1
+    } else if (typeof field === 'number') {
       if (!Number.isSafeInteger(field) || field < 0) throw new TypeError('binding numbers must be non-negative integers')
       size += LENGTH_BYTES + NUMBER_BYTES
     } else {
@@ -31,7 +35,10 @@ export function encodeBinding(label: string, fields: readonly BindingValue[]): B
   let at = out.writeUInt32BE(Buffer.byteLength(label, 'utf8'), 0)
   at += out.write(label, at, 'utf8')
   for (const field of fields) {
-    if (typeof field === 'number') {
+    if (field === null) {
+      at = out.writeUInt32BE(1, at)
+      at = out.writeUInt8(ABSENT_TAG, at)
+    } else if (typeof field === 'number') {
       at = out.writeUInt32BE(NUMBER_BYTES, at)
       at = out.writeUInt8(NUMBER_TAG, at)
       at = out.writeBigUInt64BE(BigInt(field), at)

@@ -1,36 +1,35 @@
 import type { KeyObject } from 'node:crypto'
 import { open, seal, type OpenOptions } from './seal.ts'
-import { tokenSecretAssociatedData, type SealedField, type TokenSecretBinding } from './token-binding.ts'
+import { tokenSecretAssociatedData, type TokenSecret, type TokenSetLocation } from './token-binding.ts'
 
-/** Where a token set's secrets belong; the field and key version complete the binding per secret. */
-export type TokenSetLocation = Omit<TokenSecretBinding, 'field' | 'keyVersion'>
+export type { TokenSecret, TokenSetLocation } from './token-binding.ts'
 
-export function sealToken(key: KeyObject, location: TokenSetLocation, field: SealedField, keyVersion: number, value: Buffer): Buffer {
-  return seal(key, value, tokenSecretAssociatedData({ ...location, field, keyVersion }))
+export function sealToken(key: KeyObject, location: TokenSetLocation, secret: TokenSecret, keyVersion: number, value: Buffer): Buffer {
+  return seal(key, value, tokenSecretAssociatedData(location, secret, keyVersion))
 }
 
 export function openToken(
   key: KeyObject,
   location: TokenSetLocation,
-  field: SealedField,
+  secret: TokenSecret,
   keyVersion: number,
   sealed: Uint8Array,
   options?: OpenOptions,
 ): Buffer {
-  return open(key, sealed, tokenSecretAssociatedData({ ...location, field, keyVersion }), options)
+  return open(key, sealed, tokenSecretAssociatedData(location, secret, keyVersion), options)
 }
 
 /**
- * Moves one sealed secret from one data-key version to another: opened under the old binding, sealed
- * afresh (new salt, new IV) under the new one. Fails with the integrity error if the old one does not open,
- * so nothing is ever re-sealed from corrupt input.
+ * Moves one sealed secret to another data-key version, or to other bindings (`to.secret`: an access token
+ * whose metadata changes, a refresh token re-bound by an operator): opened under the old binding, sealed
+ * afresh (new salt, new IV) under the new one. Fails with the integrity error if the old one does not
+ * open, so nothing is ever re-sealed from corrupt input.
  */
 export function resealToken(
-  from: { key: KeyObject; version: number },
-  to: { key: KeyObject; version: number },
+  from: { key: KeyObject; version: number; secret: TokenSecret },
+  to: { key: KeyObject; version: number; secret?: TokenSecret },
   location: TokenSetLocation,
-  field: SealedField,
   sealed: Uint8Array,
 ): Buffer {
-  return sealToken(to.key, location, field, to.version, openToken(from.key, location, field, from.version, sealed))
+  return sealToken(to.key, location, to.secret ?? from.secret, to.version, openToken(from.key, location, from.secret, from.version, sealed))
 }

@@ -40,8 +40,12 @@ export interface TokenSetsTable {
   issued_at: Date
   state: TokenSetState
   key_version: number
+  /** Fresh for every write; bound into the access token (see crypto/token-binding.ts). */
+  write_id: string
   access_token_sealed: Bytes
   refresh_token_sealed: Bytes | null
+  /** The authorization server the refresh token is bound to (see crypto/token-binding.ts). */
+  refresh_server: string | null
   id_token_sealed: Bytes | null
   created_at: CreatedAt
   updated_at: UpdatedAt
@@ -57,7 +61,8 @@ export interface ConnectorRefreshSettingsTable {
   issuer: string | null
   client_id: string
   client_auth_method: ClientAuthMethod
-  client_secret_sealed: Bytes | null
+  /** Sealed for every connector (empty for a public client), bound to the columns above. */
+  client_secret_sealed: Bytes
   extra_params: ColumnType<Record<string, string>, string, string>
   key_version: number
   created_at: CreatedAt

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { OperatorTransaction } from '../db/tenant-scope.ts'
+import type { TokenSetColumns } from '../crypto/token-binding.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 
 export interface DataKeyStatusRow {
@@ -46,7 +47,7 @@ export async function insertDataKey(trx: OperatorTransaction, key: WrappedDataKe
     .execute()
 }
 
-export interface TokenSetToReencrypt {
+export interface TokenSetToReencrypt extends TokenSetColumns {
   tenant_id: string
   id: string
   /** The row's xmin when read: the write swaps only if no one wrote the row since. */
@@ -58,6 +59,10 @@ export interface TokenSetToReencrypt {
   refresh_token_sealed: Uint8Array | null
   id_token_sealed: Uint8Array | null
 }
+
+/** The columns every sealed field of a token set is bound to (crypto/token-binding.ts). */
+export const BOUND_COLUMNS = sql`ts.state, ts.token_type, ts.scope, ts.expires_at, ts.issued_at, ts.refresh_token_sealed IS NOT NULL AS has_refresh_token,
+  ts.target, ts.issuer, ts.provider_subject, ts.refresh_server, ts.write_id`
 
 /** A tenant's data key of one version (or its active one), wrapped. */
 export async function findDataKey(trx: OperatorTransaction, tenantId: string, version: number | 'active'): Promise<WrappedDataKey | undefined> {
@@ -92,7 +97,7 @@ export async function findTokenSetsToReencrypt(
 ): Promise<TokenSetToReencrypt[]> {
   const result = await sql<TokenSetToReencrypt>`
     SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id, ts.xmin::text AS row_version,
-           ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed
+           ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed, ${BOUND_COLUMNS}
     FROM token_sets ts
     WHERE ts.tenant_id = ${tenantId} AND ts.key_version = ${fromVersion}
       ${afterId === null ? sql`` : sql`AND ts.id > ${afterId}::uuid`}

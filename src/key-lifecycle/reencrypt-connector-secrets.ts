@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely'
-import { resealClientSecret } from '../crypto/connector-secret-sealing.ts'
+import { resealClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
 import type { ConnectorType, DB } from '../db/schema.ts'
 import { inOperatorTransaction, type OperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
@@ -10,7 +10,12 @@ interface ConnectorSecretRow {
   connector_type: ConnectorType
   connector_id: string
   key_version: number
-  client_secret_sealed: Uint8Array | null
+  client_secret_sealed: Uint8Array
+  token_endpoint: string | null
+  issuer: string | null
+  client_id: string
+  client_auth_method: string
+  extra_params: Record<string, string>
 }
 
 const PAGE = 200
@@ -40,7 +45,8 @@ export async function reencryptConnectorSecrets(
   while (!options.signal.aborted) {
     const moved = await inOperatorTransaction(db, async (trx) => {
       const result = await sql<ConnectorSecretRow>`
-        SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed
+        SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed,
+               rs.token_endpoint, rs.issuer, rs.client_id, rs.client_auth_method, rs.extra_params
         FROM connector_refresh_settings rs
         JOIN data_keys act ON act.tenant_id = rs.tenant_id AND act.state = 'active'
         WHERE rs.key_version <> act.version ${options.tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${options.tenantId}`}
@@ -53,10 +59,9 @@ export async function reencryptConnectorSecrets(
         if (oldKey === undefined || activeKey === undefined) throw new Error(`data keys of ${row.tenant_id} vanished during re-encryption`)
         const to = { version: activeKey.version, key: await keyRing.unwrap(activeKey) }
         const location = { tenantId: row.tenant_id, connectorType: row.connector_type, connectorId: row.connector_id }
-        const sealed =
-          row.client_secret_sealed === null
-            ? null
-            : resealClientSecret({ version: oldKey.version, key: await keyRing.unwrap(oldKey) }, to, location, row.client_secret_sealed)
+        // The settings are re-bound as they are: a row whose settings were changed behind the vault's back
+        // does not open, and is never re-sealed into looking genuine.
+        const sealed = resealClientSecret({ version: oldKey.version, key: await keyRing.unwrap(oldKey) }, to, location, settingsBindingOf(row), row.client_secret_sealed)
         const updated = await trx
           .updateTable('connector_refresh_settings')
           .set({ key_version: to.version, client_secret_sealed: sealed })

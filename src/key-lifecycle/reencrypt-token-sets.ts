@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { SEALED_FIELDS } from '../crypto/token-binding.ts'
+import { SEALED_FIELDS, secretsOfRow } from '../crypto/token-binding.ts'
 import { resealToken } from '../crypto/token-sealing.ts'
 import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
@@ -72,9 +72,12 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
       for (const row of rows) {
         const location = { tenantId: row.tenant_id, userId: row.user_id, connectorType: row.connector_type, connectorId: row.connector_id, tokenSetId: row.id }
         const sealed = { access_token: row.access_token_sealed, refresh_token: row.refresh_token_sealed, id_token: row.id_token_sealed }
+        // Re-bound to the row's metadata as read: a row changed behind the vault's back does not open and is
+        // never re-sealed into looking genuine (the batch fails with crypto.integrity; verify names the row).
+        const secrets = secretsOfRow(row)
         const [access, refresh, idToken] = SEALED_FIELDS.map((field) => {
           const value = sealed[field]
-          return value === null ? null : resealToken(from, to, location, field, value)
+          return value === null ? null : resealToken({ ...from, secret: secrets[field] }, to, location, value)
         })
         resealed.push({ tenant_id: row.tenant_id, id: row.id, rowVersion: row.row_version, from: from.version, to: to.version, access: access!, refresh: refresh ?? null, idToken: idToken ?? null })
       }

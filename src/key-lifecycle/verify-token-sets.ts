@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely'
-import { SEALED_FIELDS, type SealedField } from '../crypto/token-binding.ts'
+import { SEALED_FIELDS, secretsOfRow, type SealedField, type TokenSetColumns } from '../crypto/token-binding.ts'
 import { openToken } from '../crypto/token-sealing.ts'
-import { openClientSecret } from '../crypto/connector-secret-sealing.ts'
+import { openClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
+import { BOUND_COLUMNS } from './key-lifecycle.repository.ts'
 import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
@@ -21,7 +22,7 @@ export interface VerifyResult {
   failures: VerifyFailure[]
 }
 
-interface Row {
+interface Row extends TokenSetColumns {
   tenant_id: string
   id: string
   user_id: string
@@ -57,7 +58,7 @@ export async function verifyTokenSets(
         : sql`${after === undefined ? sql`` : sql`AND (ts.tenant_id, ts.id) > (${after.tenant_id}, ${after.id}::uuid)`} ORDER BY ts.tenant_id, ts.id LIMIT ${PAGE}`
       const result = await sql<Row>`
         SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id, ts.key_version,
-               ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed, dk.root_key_id, dk.wrapped_key
+               ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed, dk.root_key_id, dk.wrapped_key, ${BOUND_COLUMNS}
         FROM token_sets ts JOIN data_keys dk ON dk.tenant_id = ts.tenant_id AND dk.version = ts.key_version
         WHERE true ${tenantFilter} ${page}`.execute(trx)
       return result.rows
@@ -73,11 +74,14 @@ export async function verifyTokenSets(
       }
       const location = { tenantId: row.tenant_id, userId: row.user_id, connectorType: row.connector_type, connectorId: row.connector_id, tokenSetId: row.id }
       const sealed = { access_token: row.access_token_sealed, refresh_token: row.refresh_token_sealed, id_token: row.id_token_sealed }
+      // Opening under the row's clear columns also checks them: a changed state, expiry, scope, issued_at or
+      // bound authorization server is reported on the field it is bound to.
+      const secrets = secretsOfRow(row)
       for (const field of SEALED_FIELDS) {
         const value = sealed[field]
         if (value === null) continue
         try {
-          openToken(key, location, field, row.key_version, value).fill(0)
+          openToken(key, location, secrets[field], row.key_version, value).fill(0)
         } catch (error) {
           failures.push({ tenant_id: row.tenant_id, token_set_id: row.id, field, code: (error as { code?: string }).code ?? 'internal' })
         }
@@ -99,11 +103,17 @@ async function verifyConnectorSecrets(db: Kysely<DB>, keyRing: DataKeyRing, tena
       connector_type: string
       connector_id: string
       key_version: number
-      client_secret_sealed: Uint8Array | null
+      client_secret_sealed: Uint8Array
       root_key_id: string
       wrapped_key: Uint8Array
+      token_endpoint: string | null
+      issuer: string | null
+      client_id: string
+      client_auth_method: string
+      extra_params: Record<string, string>
     }>`
-      SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed, dk.root_key_id, dk.wrapped_key
+      SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed, dk.root_key_id, dk.wrapped_key,
+             rs.token_endpoint, rs.issuer, rs.client_id, rs.client_auth_method, rs.extra_params
       FROM connector_refresh_settings rs JOIN data_keys dk ON dk.tenant_id = rs.tenant_id AND dk.version = rs.key_version
       WHERE true ${tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${tenantId}`}
       ORDER BY rs.tenant_id, rs.connector_type, rs.connector_id`.execute(trx)
@@ -111,11 +121,11 @@ async function verifyConnectorSecrets(db: Kysely<DB>, keyRing: DataKeyRing, tena
   })
   for (const row of rows) {
     const id = `connector:${row.connector_type}/${row.connector_id}`
-    if (row.client_secret_sealed === null) continue
     try {
       const key = await keyRing.unwrap({ tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key })
       const location = { tenantId: row.tenant_id, connectorType: row.connector_type, connectorId: row.connector_id }
-      openClientSecret(key, location, row.key_version, row.client_secret_sealed).fill(0)
+      // Every connector's settings are sealed (a public client's secret is empty): this checks them all.
+      openClientSecret(key, location, settingsBindingOf(row), row.key_version, row.client_secret_sealed).fill(0)
     } catch (error) {
       failures.push({ tenant_id: row.tenant_id, token_set_id: id, field: 'client_secret', code: (error as { code?: string }).code ?? 'internal' })
     }

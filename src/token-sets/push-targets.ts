@@ -2,10 +2,16 @@ import { LRUCache } from 'lru-cache'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 import type { TokenSetKey } from './token-set.repository.ts'
 
-/** Where the next push to a connection goes: its row id (bound into every ciphertext) and the key to seal under. */
+/**
+ * Where the next push to a connection goes: its row id (bound into every ciphertext), the key to seal
+ * under, and what the access token's binding depends on beyond the push — whether the row holds a refresh
+ * token, and the authorization server a new one is bound to.
+ */
 export interface PushTarget {
   id: string
   activeKey: WrappedDataKey
+  storedHasRefreshToken: boolean
+  refreshServer: string | null
 }
 
 /**
@@ -26,22 +32,22 @@ const MAX_CONNECTIONS = 50_000
 const connectionKey = (key: TokenSetKey) => `${key.tenantId}\u0000${key.userId}\u0000${key.connectorType}\u0000${key.connectorId}`
 
 export function createPushTargetMemory(maxConnections = MAX_CONNECTIONS): PushTargetMemory {
-  const ids = new LRUCache<string, string>({ max: maxConnections })
+  const rows = new LRUCache<string, Pick<PushTarget, 'id' | 'storedHasRefreshToken' | 'refreshServer'>>({ max: maxConnections })
   // One entry per tenant, not per connection: a rotation is noticed once per tenant.
   const activeKeys = new LRUCache<string, WrappedDataKey>({ max: maxConnections })
   return {
     recall(key) {
-      const id = ids.get(connectionKey(key))
-      const activeKey = id === undefined ? undefined : activeKeys.get(key.tenantId)
-      return activeKey === undefined ? undefined : { id: id!, activeKey }
+      const row = rows.get(connectionKey(key))
+      const activeKey = row === undefined ? undefined : activeKeys.get(key.tenantId)
+      return activeKey === undefined ? undefined : { ...row!, activeKey }
     },
-    remember(key, { id, activeKey }) {
-      ids.set(connectionKey(key), id)
+    remember(key, { activeKey, ...row }) {
+      rows.set(connectionKey(key), row)
       activeKeys.set(key.tenantId, activeKey)
     },
     // Both: whichever was stale, the prepared path learns them again.
     forget(key) {
-      ids.delete(connectionKey(key))
+      rows.delete(connectionKey(key))
       activeKeys.delete(key.tenantId)
     },
   }

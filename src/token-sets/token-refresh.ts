@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import { insertAuditEvent, type AuditContext } from '../audit/audit.repository.ts'
-import { openClientSecret } from '../crypto/connector-secret-sealing.ts'
-import { openToken, sealToken } from '../crypto/token-sealing.ts'
+import { openClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
+import { authorizationServerOf, secretsOfRow, type TokenSecret } from '../crypto/token-binding.ts'
+import { openToken, resealToken, sealToken } from '../crypto/token-sealing.ts'
 import { findRefreshSettingsWithSecret } from '../connectors/refresh-settings.repository.ts'
 import type { DB } from '../db/schema.ts'
 import { hasSqlState, SQL_STATE } from '../db/sql-state.ts'
@@ -60,12 +62,18 @@ export function isRefreshDue(expiresAt: Date | null, issuedAt: Date, now: Date, 
 }
 
 type Decision =
-  | { kind: 'serve'; tokenSet: TokenSetForUpdate }
+  | { kind: 'serve'; token: FreshAccessToken }
   | { kind: 'fresh'; token: FreshAccessToken }
   | { kind: 'refuse'; error: VaultError }
 
 const reconnect = () =>
   new VaultError('token_set.reconnect_required', 'The provider no longer accepts this connection: ask the user to connect the account again')
+
+const endpointChanged = () =>
+  new VaultError(
+    'connector.endpoint_changed',
+    "The connector's token endpoint is not the one this refresh token was issued by, and it is sent nowhere else: ask the user to connect again",
+  )
 
 export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresher {
   const { db, keyRing, provider, marginMs, lockTimeoutMs, now } = options
@@ -76,38 +84,31 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
     return tokenSet.expires_at !== null && tokenSet.expires_at.getTime() <= now().getTime()
   }
 
-  /** With no way to refresh, a still-valid token is served and an expired one needs the user. */
-  function withoutRefresh(tokenSet: TokenSetForUpdate): Decision {
-    return isExpired(tokenSet) ? { kind: 'refuse', error: reconnect() } : { kind: 'serve', tokenSet }
-  }
-
   async function decide(trx: TenantTransaction, key: TokenSetKey, context: AuditContext): Promise<Decision> {
     await sql`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`.execute(trx)
     // The row lock is held across the provider call: a second refresher waits here, then finds the set
     // fresh and serves the winner's token. The old refresh token is never presented twice.
     const tokenSet = await repository.findTokenSetForUpdate(trx, key)
     if (tokenSet === undefined) return { kind: 'refuse', error: new VaultError('token_set.not_found', 'No token set is stored for this connection') }
-    if (tokenSet.state === 'reauth_required') return { kind: 'refuse', error: reconnect() }
-    if (!isRefreshDue(tokenSet.expires_at, tokenSet.issued_at, now(), marginMs)) return { kind: 'serve', tokenSet }
-    if (tokenSet.refresh_token_sealed === null) return withoutRefresh(tokenSet)
-    const settings = await findRefreshSettingsWithSecret(trx, key)
-    if (settings === undefined) return withoutRefresh(tokenSet)
-
     const location = { ...key, tokenSetId: tokenSet.id }
     const tokenSetKey = await keyRing.unwrap(tokenSet.dataKey)
-    const settingsKey = await keyRing.unwrap(settings.dataKey)
-    const outcome: RefreshOutcome = await provider.refresh({
-      tokenEndpoint: settings.token_endpoint,
-      issuer: settings.issuer,
-      clientId: settings.client_id,
-      clientAuthMethod: settings.client_auth_method,
-      clientSecret:
-        settings.client_secret_sealed === null
-          ? null
-          : openClientSecret(settingsKey, key, settings.key_version, settings.client_secret_sealed).toString('utf8'),
-      extraParams: settings.extra_params,
-      refreshToken: openToken(tokenSetKey, location, 'refresh_token', tokenSet.key_version, tokenSet.refresh_token_sealed).toString('utf8'),
-    })
+    const secrets = secretsOfRow(tokenSet)
+    // Every decision below, and any outbound call, rests on the row as the vault wrote it: opening the
+    // access token under its metadata is the check (crypto.integrity otherwise, thrown from here).
+    const stored: FreshAccessToken = {
+      accessToken: openToken(tokenSetKey, location, secrets.access_token, tokenSet.key_version, tokenSet.access_token_sealed, { keepDerivedKey: true }).toString('utf8'),
+      tokenType: tokenSet.token_type,
+      scope: tokenSet.scope,
+      expiresAt: tokenSet.expires_at,
+      keyVersion: tokenSet.key_version,
+    }
+    /** With no refresh possible, a still-valid token is served and an expired one gets `error`. */
+    const otherwise = (error: VaultError): Decision => (isExpired(tokenSet) ? { kind: 'refuse', error } : { kind: 'serve', token: stored })
+    if (tokenSet.state === 'reauth_required') return { kind: 'refuse', error: reconnect() }
+    if (!isRefreshDue(tokenSet.expires_at, tokenSet.issued_at, now(), marginMs)) return { kind: 'serve', token: stored }
+    if (tokenSet.refresh_token_sealed === null) return otherwise(reconnect())
+    const settings = await findRefreshSettingsWithSecret(trx, key)
+    if (settings === undefined) return otherwise(reconnect())
 
     const audit = (outcome: 'success' | 'failed', errorCode: string | null, keyVersion: number) =>
       insertAuditEvent(trx, {
@@ -124,27 +125,67 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
         key_version: keyVersion,
       })
 
+    // The settings are authenticated by their sealed client secret (every connector has one), and the
+    // refresh token goes only to the authorization server it is bound to: settings moved to another
+    // endpoint, through the API or behind the vault's back, never receive it. A refresh token stored before
+    // the connector had settings (and without a server named in its push) is bound at its first refresh.
+    const settingsKey = await keyRing.unwrap(settings.dataKey)
+    const clientSecret = openClientSecret(settingsKey, key, settingsBindingOf(settings), settings.key_version, settings.client_secret_sealed).toString('utf8')
+    // Opened before anything is decided on its binding: a bound server changed behind the vault's back is
+    // crypto.integrity, not a refusal that looks legitimate.
+    const refreshToken = openToken(tokenSetKey, location, secrets.refresh_token, tokenSet.key_version, tokenSet.refresh_token_sealed).toString('utf8')
+    const server = authorizationServerOf(settings)
+    if ((tokenSet.refresh_server ?? server) !== server) {
+      await audit('failed', 'connector.endpoint_changed', tokenSet.key_version)
+      options.onRefresh?.('endpoint_changed')
+      return otherwise(endpointChanged())
+    }
+    const outcome: RefreshOutcome = await provider.refresh({
+      tokenEndpoint: settings.token_endpoint,
+      issuer: settings.issuer,
+      clientId: settings.client_id,
+      clientAuthMethod: settings.client_auth_method,
+      clientSecret: settings.client_auth_method === 'none' ? null : clientSecret,
+      extraParams: settings.extra_params,
+      refreshToken,
+    })
+
     switch (outcome.kind) {
       case 'tokens': {
         const issuedAt = now()
         const tokens = normalizeTokenResponse(outcome.response, issuedAt)
         const active = await keyRing.activeKey(trx, key.tenantId)
-        const seal = (field: 'access_token' | 'refresh_token' | 'id_token', value: string) =>
-          sealToken(active.key, location, field, active.version, Buffer.from(value, 'utf8'))
-        const keep = (field: 'refresh_token' | 'id_token', sealed: Uint8Array | null) =>
-          carrySealedSecret(keyRing, location, field, sealed, tokenSet.dataKey, active)
         // RFC 6749 §5.1: an omitted scope is the scope granted before.
         const scope = outcome.response.scope === undefined || outcome.response.scope === null ? tokenSet.scope : normalizeScope(outcome.response.scope)
+        const refreshed = {
+          ...tokenSet,
+          state: 'active' as const,
+          token_type: tokens.tokenType,
+          scope,
+          expires_at: tokens.expiresAt,
+          issued_at: issuedAt,
+          refresh_server: server,
+          write_id: randomUUID(),
+        }
+        const fresh = secretsOfRow(refreshed)
+        const seal = (secret: TokenSecret, value: string) => sealToken(active.key, location, secret, active.version, Buffer.from(value, 'utf8'))
+        const keep = (field: 'refresh_token' | 'id_token', sealed: Uint8Array | null) =>
+          field === 'refresh_token' && tokenSet.refresh_server === null && sealed !== null
+            ? // Bound now, at its first refresh: re-sealed with the server it was just sent to.
+              resealToken({ key: tokenSetKey, version: tokenSet.key_version, secret: secrets.refresh_token }, { ...active, secret: fresh.refresh_token }, location, sealed)
+            : carrySealedSecret(keyRing, location, secrets[field], sealed, tokenSet.dataKey, active)
         await repository.updateRefreshedTokenSet(trx, key.tenantId, tokenSet.id, {
           token_type: tokens.tokenType,
           scope,
           expires_at: tokens.expiresAt,
           issued_at: issuedAt,
           key_version: active.version,
-          access_token_sealed: seal('access_token', tokens.accessToken),
-          // A rotated refresh token replaces the old one; a response without one keeps it.
-          refresh_token_sealed: tokens.refreshToken !== undefined ? seal('refresh_token', tokens.refreshToken) : await keep('refresh_token', tokenSet.refresh_token_sealed),
-          id_token_sealed: tokens.idToken !== undefined ? seal('id_token', tokens.idToken) : await keep('id_token', tokenSet.id_token_sealed),
+          write_id: refreshed.write_id,
+          access_token_sealed: seal(fresh.access_token, tokens.accessToken),
+          // A rotated refresh token replaces the old one, bound to the same server; a response without one keeps it.
+          refresh_token_sealed: tokens.refreshToken !== undefined ? seal(fresh.refresh_token, tokens.refreshToken) : await keep('refresh_token', tokenSet.refresh_token_sealed),
+          refresh_server: server,
+          id_token_sealed: tokens.idToken !== undefined ? seal(fresh.id_token, tokens.idToken) : await keep('id_token', tokenSet.id_token_sealed),
         })
         await audit('success', null, active.version)
         options.onRefresh?.('refreshed')
@@ -154,7 +195,16 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
         }
       }
       case 'invalid_grant': {
-        await repository.markReauthRequired(trx, key.tenantId, tokenSet.id)
+        // The access token's binding names the state: it is re-sealed with it.
+        const writeId = randomUUID()
+        const reauth = secretsOfRow({ ...tokenSet, state: 'reauth_required', write_id: writeId }).access_token
+        const resealed = resealToken(
+          { key: tokenSetKey, version: tokenSet.key_version, secret: secrets.access_token },
+          { key: tokenSetKey, version: tokenSet.key_version, secret: reauth },
+          location,
+          tokenSet.access_token_sealed,
+        )
+        await repository.markReauthRequired(trx, key.tenantId, tokenSet.id, { write_id: writeId, access_token_sealed: resealed })
         await audit('failed', 'token_set.reconnect_required', tokenSet.key_version)
         options.onRefresh?.('reauth_required')
         return { kind: 'refuse', error: reconnect() }
@@ -163,34 +213,21 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
         await audit('failed', 'provider.unavailable', tokenSet.key_version)
         options.onRefresh?.('provider_unavailable')
         // The stored set stays as it was; while its token is still valid, it is still served.
-        if (!isExpired(tokenSet)) return { kind: 'serve', tokenSet }
-        return {
-          kind: 'refuse',
-          error: new VaultError('provider.unavailable', 'The provider could not refresh the access token right now; retry shortly', {
-            retryAfterSeconds: 5,
-          }),
-        }
+        return otherwise(
+          new VaultError('provider.unavailable', 'The provider could not refresh the access token right now; retry shortly', { retryAfterSeconds: 5 }),
+        )
       }
       case 'refused_by_policy': {
         await audit('failed', 'provider.egress_refused', tokenSet.key_version)
         options.onRefresh?.('egress_refused')
-        if (!isExpired(tokenSet)) return { kind: 'serve', tokenSet }
-        return {
-          kind: 'refuse',
-          error: new VaultError('provider.egress_refused', "The provider's address is one the egress policy refuses; nothing was sent"),
-        }
+        return otherwise(new VaultError('provider.egress_refused', "The provider's address is one the egress policy refuses; nothing was sent"))
       }
       case 'rejected': {
         await audit('failed', 'provider.refresh_rejected', tokenSet.key_version)
         options.onRefresh?.('provider_rejected')
-        if (!isExpired(tokenSet)) return { kind: 'serve', tokenSet }
-        return {
-          kind: 'refuse',
-          error: new VaultError(
-            'provider.refresh_rejected',
-            "The provider refused the connector's refresh request: check the connector's refresh settings",
-          ),
-        }
+        return otherwise(
+          new VaultError('provider.refresh_rejected', "The provider refused the connector's refresh request: check the connector's refresh settings"),
+        )
       }
     }
   }
@@ -208,19 +245,7 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
     }
     // Refusals are thrown only now, after the commit: the reauth mark and the audit event must stay.
     if (decision.kind === 'refuse') throw decision.error
-    if (decision.kind === 'fresh') return decision.token
-    const { tokenSet } = decision
-    const dataKey = await keyRing.unwrap(tokenSet.dataKey)
-    const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, 'access_token', tokenSet.key_version, tokenSet.access_token_sealed, {
-      keepDerivedKey: true,
-    })
-    return {
-      accessToken: accessToken.toString('utf8'),
-      tokenType: tokenSet.token_type,
-      scope: tokenSet.scope,
-      expiresAt: tokenSet.expires_at,
-      keyVersion: tokenSet.key_version,
-    }
+    return decision.token
   }
 
   return {

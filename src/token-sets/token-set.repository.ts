@@ -48,13 +48,17 @@ export interface TokenSetForRead {
   issued_at: Date
   has_refresh_token: boolean
   state: TokenSetState
+  target: string | null
+  issuer: string | null
+  provider_subject: string | null
+  write_id: string
   access_token_sealed: Uint8Array
   dataKey: WrappedDataKey
   /** The read's success event was committed with it. */
   recorded: boolean
 }
 
-export type TokenSetForUpdate = TokenSetMetadataRow & SealedTokens & { dataKey: WrappedDataKey }
+export type TokenSetForUpdate = TokenSetMetadataRow & SealedTokens & { refresh_server: string | null; write_id: string; dataKey: WrappedDataKey }
 
 export interface TokenSetWrite {
   target: string | null
@@ -65,8 +69,12 @@ export interface TokenSetWrite {
   expires_at: Date | null
   issued_at: Date
   key_version: number
+  /** Fresh for this write, bound into the access token. */
+  write_id: string
   access_token_sealed: Buffer
   refresh_token_sealed: Uint8Array | null
+  /** The authorization server the refresh token is bound to. */
+  refresh_server: string | null
   id_token_sealed: Uint8Array | null
 }
 
@@ -142,6 +150,7 @@ export interface TokenSetRead {
  */
 export async function readTokenSets(db: Kysely<DB>, reads: readonly TokenSetRead[], auditAction: AuditAction): Promise<(TokenSetForRead | undefined)[]> {
   type Row = Pick<Selectable<TokenSetsTable>, 'id' | 'token_type' | 'scope' | 'expires_at' | 'issued_at' | 'state' | 'key_version' | 'access_token_sealed'> &
+    Pick<Selectable<TokenSetsTable>, 'target' | 'issuer' | 'provider_subject' | 'write_id'> &
     Pick<Selectable<DataKeysTable>, 'root_key_id' | 'wrapped_key'> & { n: number; has_refresh_token: boolean; recorded: boolean }
   const column = <T>(pick: (read: TokenSetRead) => T) => reads.map(pick)
   const result = await sql<Row>`SELECT * FROM vault_read_and_record_token_sets(
@@ -157,6 +166,10 @@ export async function readTokenSets(db: Kysely<DB>, reads: readonly TokenSetRead
     issued_at: row.issued_at,
     has_refresh_token: row.has_refresh_token,
     state: row.state,
+    target: row.target,
+    issuer: row.issuer,
+    provider_subject: row.provider_subject,
+    write_id: row.write_id,
     access_token_sealed: row.access_token_sealed,
     dataKey: { tenantId: reads[row.n - 1]!.key.tenantId, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
     recorded: row.recorded,
@@ -166,6 +179,8 @@ export async function readTokenSets(db: Kysely<DB>, reads: readonly TokenSetRead
 export interface PreparedPush {
   activeKey: WrappedDataKey
   existing: { id: string; keyVersion: number; issuedAt: Date; hasRefreshToken: boolean } | undefined
+  /** The authorization server the connector's refresh settings name: a new refresh token is bound to it. */
+  refreshServer: string | null
 }
 
 /** Pushes' first statement: each tenant's active data key and what is stored. Undefined: no key yet. */
@@ -179,6 +194,7 @@ export async function preparePushes(db: Kysely<DB>, keys: readonly TokenSetKey[]
     existing_key_version: number | null
     existing_issued_at: Date | null
     existing_has_refresh_token: boolean | null
+    refresh_server: string | null
   }>`SELECT * FROM vault_prepare_pushes(${keyColumns(keys)})`.execute(db)
   return byPosition(keys.length, result.rows, (row) => ({
     activeKey: { tenantId: keys[row.n - 1]!.tenantId, version: row.active_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
@@ -186,6 +202,7 @@ export async function preparePushes(db: Kysely<DB>, keys: readonly TokenSetKey[]
       row.existing_id === null
         ? undefined
         : { id: row.existing_id, keyVersion: row.existing_key_version!, issuedAt: row.existing_issued_at!, hasRefreshToken: row.existing_has_refresh_token! },
+    refreshServer: row.refresh_server,
   }))
 }
 
@@ -194,6 +211,10 @@ export interface PushedWrite {
   key: TokenSetKey
   id: string
   isNew: boolean
+  /** What the access token was sealed saying: the row must end up with a refresh token exactly then. */
+  hasRefreshToken: boolean
+  /** The refresh token is bound to what the settings named (remembered, maybe stale): the write checks it. */
+  refreshServerFromSettings: boolean
   write: TokenSetWrite
   /** Recorded with the push, in the transaction that writes it. */
   audit: AuditContext
@@ -221,7 +242,9 @@ export async function writePushedTokenSets(
       ${column((p) => p.write.key_version)}::int[], ${column((p) => p.write.access_token_sealed)}::bytea[],
       ${column((p) => p.write.refresh_token_sealed)}::bytea[], ${column((p) => p.write.id_token_sealed)}::bytea[],
       ${auditAction}, ${column((p) => p.audit.clientId)}::text[], ${column((p) => p.audit.requestId)}::text[],
-      ${column((p) => p.audit.callerRequestId ?? null)}::text[])`.execute(db)
+      ${column((p) => p.audit.callerRequestId ?? null)}::text[], ${column((p) => p.hasRefreshToken)}::boolean[],
+      ${column((p) => p.write.refresh_server)}::text[], ${column((p) => p.refreshServerFromSettings)}::boolean[],
+      ${column((p) => p.write.write_id)}::uuid[])`.execute(db)
   return byPosition(pushes.length, result.rows, ({ n, outcome, ...row }) => ({ outcome, row }))
 }
 
@@ -233,7 +256,7 @@ export async function findTokenSetForUpdate(trx: TenantTransaction, key: TokenSe
       join.onRef('dk.tenant_id', '=', 'ts.tenant_id').onRef('dk.version', '=', 'ts.key_version'),
     )
     .select([...qualifiedMetadataColumns, ...presenceFlags('ts')])
-    .select(['ts.access_token_sealed', 'ts.refresh_token_sealed', 'ts.id_token_sealed', 'dk.root_key_id', 'dk.wrapped_key'])
+    .select(['ts.access_token_sealed', 'ts.refresh_token_sealed', 'ts.refresh_server', 'ts.write_id', 'ts.id_token_sealed', 'dk.root_key_id', 'dk.wrapped_key'])
     .where((eb) => eb.and(keyFilter(key)))
     .forUpdate('ts')
     .executeTakeFirst()
@@ -270,7 +293,10 @@ export async function updateRefreshedTokenSet(
   trx: TenantTransaction,
   tenantId: string,
   id: string,
-  write: Pick<TokenSetWrite, 'token_type' | 'scope' | 'expires_at' | 'issued_at' | 'key_version' | 'access_token_sealed' | 'refresh_token_sealed' | 'id_token_sealed'>,
+  write: Pick<
+    TokenSetWrite,
+    'token_type' | 'scope' | 'expires_at' | 'issued_at' | 'key_version' | 'write_id' | 'access_token_sealed' | 'refresh_token_sealed' | 'refresh_server' | 'id_token_sealed'
+  >,
 ): Promise<void> {
   await trx
     .updateTable('token_sets')
@@ -280,10 +306,11 @@ export async function updateRefreshedTokenSet(
     .execute()
 }
 
-export async function markReauthRequired(trx: TenantTransaction, tenantId: string, id: string): Promise<void> {
+/** The grant is gone; the access token is re-sealed with it, since its binding names the state. */
+export async function markReauthRequired(trx: TenantTransaction, tenantId: string, id: string, write: { write_id: string; access_token_sealed: Buffer }): Promise<void> {
   await trx
     .updateTable('token_sets')
-    .set({ state: 'reauth_required', updated_at: sql<Date>`now()` })
+    .set({ state: 'reauth_required', ...write, updated_at: sql<Date>`now()` })
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .execute()
@@ -342,4 +369,16 @@ export async function deleteTokenSetsOfConnector(
     .where('connector_id', '=', connectorId)
     .executeTakeFirst()
   return Number(result.numDeletedRows)
+}
+
+/** The authorization server the connector's refresh settings name now (a new refresh token is bound to it). */
+export async function findRefreshServer(trx: TenantTransaction, key: TokenSetKey): Promise<string | null> {
+  const row = await trx
+    .selectFrom('connector_refresh_settings')
+    .select(['token_endpoint', 'issuer'])
+    .where('tenant_id', '=', key.tenantId)
+    .where('connector_type', '=', key.connectorType)
+    .where('connector_id', '=', key.connectorId)
+    .executeTakeFirst()
+  return row === undefined ? null : (row.token_endpoint ?? row.issuer)
 }

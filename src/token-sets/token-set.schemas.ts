@@ -43,6 +43,13 @@ export const pushTokenSetBodySchema = z.strictObject({
   target: clearText(1, 128).optional().describe('Social connectors: the provider, e.g. "github". Required for social.'),
   issuer: clearUrl(2048).optional().describe('Enterprise SSO connectors: the OIDC issuer. Required for enterprise_sso.'),
   provider_subject: clearText(1, 255).optional().describe("The user's id at the provider"),
+  authorization_server: clearUrl(2048)
+    .optional()
+    .describe(
+      "Where the token response came from: the connector's token endpoint (or, for a connector refreshed through discovery, its issuer), " +
+        'exactly as its refresh settings name it. The refresh token is bound to it and only ever sent there. Without it, it is bound to ' +
+        "what the connector's refresh settings name at the time of the push.",
+    ),
   issued_at: z.iso
     .datetime({ offset: true })
     .optional()

@@ -1,6 +1,6 @@
 import { randomUUID, type KeyObject } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import type { SealedField } from '../crypto/token-binding.ts'
+import { secretsOfRow, type TokenSecret } from '../crypto/token-binding.ts'
 import { openToken, sealToken } from '../crypto/token-sealing.ts'
 import { carrySealedSecret } from './carry-sealed-secret.ts'
 import type { ConnectorType, DB } from '../db/schema.ts'
@@ -137,9 +137,28 @@ function validateConnectorIdentity(key: TokenSetKey, body: PushTokenSetBody): vo
   }
 }
 
+/** What a push's write depends on beyond the push: the stored refresh token it keeps, and where a new one belongs. */
+interface PushBasis {
+  /** The stored refresh token kept when the push carries none (sealed, with its binding), or null. */
+  keptRefreshToken: { sealed: Uint8Array | null; server: string | null } | null
+  /** Whether the row holds a refresh token the push does not carry (the one-statement write keeps it itself). */
+  storedHasRefreshToken: boolean
+  /** The authorization server the connector's settings name now: a new refresh token the push does not bind itself is bound to it. */
+  refreshServer: string | null
+}
+
 /**
- * What a push writes: the body's metadata and its tokens sealed under the active key for token set `id`.
- * `refreshWhenAbsent` is the sealed refresh token to keep when the push carries none.
+ * Where a push's new refresh token belongs: the authorization server the push names (the identity core,
+ * which just exchanged the code there, knows it), or else what the connector's settings name now. Only
+ * the first is safe against a connectors:write caller who moved the settings before the push.
+ */
+function refreshServerOf(body: PushTokenSetBody, basis: Pick<PushBasis, 'refreshServer'>): string | null {
+  return body.authorization_server ?? basis.refreshServer
+}
+
+/**
+ * What a push writes: the body's metadata and its tokens sealed under the active key for token set `id`,
+ * the access token bound to that metadata and the refresh token to its authorization server.
  */
 function sealedPush(
   key: TokenSetKey,
@@ -148,11 +167,11 @@ function sealedPush(
   tokens: NormalizedTokenSet,
   issuedAt: Date,
   active: { key: KeyObject; version: number },
-  refreshWhenAbsent: Uint8Array | null,
-): TokenSetWrite {
-  const seal = (field: SealedField, value: string) =>
-    sealToken(active.key, { ...key, tokenSetId: id }, field, active.version, Buffer.from(value, 'utf8'))
-  return {
+  basis: PushBasis,
+): { write: TokenSetWrite; hasRefreshToken: boolean } {
+  const location = { ...key, tokenSetId: id }
+  const hasRefreshToken = tokens.refreshToken !== undefined || basis.storedHasRefreshToken
+  const write = {
     target: body.target ?? null,
     issuer: body.issuer ?? null,
     provider_subject: body.provider_subject ?? null,
@@ -161,9 +180,22 @@ function sealedPush(
     expires_at: tokens.expiresAt,
     issued_at: issuedAt,
     key_version: active.version,
-    access_token_sealed: seal('access_token', tokens.accessToken),
-    refresh_token_sealed: tokens.refreshToken === undefined ? refreshWhenAbsent : seal('refresh_token', tokens.refreshToken),
-    id_token_sealed: tokens.idToken === undefined ? null : seal('id_token', tokens.idToken),
+    write_id: randomUUID(),
+  }
+  const metadata = { ...write, state: 'active' as const, has_refresh_token: hasRefreshToken, refresh_server: null }
+  const seal = (secret: TokenSecret, value: string) => sealToken(active.key, location, secret, active.version, Buffer.from(value, 'utf8'))
+  return {
+    hasRefreshToken,
+    write: {
+      ...write,
+      access_token_sealed: seal(secretsOfRow(metadata).access_token, tokens.accessToken),
+      refresh_token_sealed:
+        tokens.refreshToken === undefined
+          ? (basis.keptRefreshToken?.sealed ?? null)
+          : seal({ field: 'refresh_token', authorizationServer: refreshServerOf(body, basis) }, tokens.refreshToken),
+      refresh_server: tokens.refreshToken === undefined ? (basis.keptRefreshToken?.server ?? null) : refreshServerOf(body, basis),
+      id_token_sealed: tokens.idToken === undefined ? null : seal({ field: 'id_token' }, tokens.idToken),
+    },
   }
 }
 
@@ -191,12 +223,21 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
   async function writeInOneStatement(
     key: TokenSetKey,
     { body, tokens, issuedAt, context }: Push,
-    target: { id: string; isNew: boolean },
+    target: { id: string; isNew: boolean; storedHasRefreshToken: boolean; refreshServer: string | null },
     active: ActiveDataKey,
   ): Promise<PushResult | undefined> {
-    // A null refresh token keeps the stored one (the statement checks it is sealed under this version).
-    const write = sealedPush(key, target.id, body, tokens, issuedAt, active, null)
-    const written = await writePushed({ key, id: target.id, isNew: target.isNew, write, audit: context })
+    // No refresh token to keep here: the statement keeps the stored one (and its binding) itself, and writes
+    // only if the row ends up as sealed for — a refresh token exactly when hasRefreshToken says so.
+    const { write, hasRefreshToken } = sealedPush(key, target.id, body, tokens, issuedAt, active, { ...target, keptRefreshToken: null })
+    const written = await writePushed({
+      key,
+      id: target.id,
+      isNew: target.isNew,
+      hasRefreshToken,
+      refreshServerFromSettings: body.authorization_server === undefined,
+      write,
+      audit: context,
+    })
     if (written === undefined) return undefined
     return { result: written.outcome, connection: toConnection(written.row) }
   }
@@ -211,7 +252,7 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
       (dataKey) => ({ version: target.activeKey.version, key: dataKey }),
       () => undefined,
     )
-    const pushed = active === undefined ? undefined : await writeInOneStatement(key, push, { id: target.id, isNew: false }, active)
+    const pushed = active === undefined ? undefined : await writeInOneStatement(key, push, { ...target, isNew: false }, active)
     if (pushed === undefined) pushTargets.forget(key)
     return pushed
   }
@@ -231,9 +272,17 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     }
     const active = { version: target.activeKey.version, key: await keyRing.unwrap(target.activeKey) }
     const id = existing?.id ?? randomUUID()
-    const pushed = await writeInOneStatement(key, push, { id, isNew: existing === undefined }, active)
+    const basis = { storedHasRefreshToken: existing?.hasRefreshToken ?? false, refreshServer: target.refreshServer }
+    const pushed = await writeInOneStatement(key, push, { id, isNew: existing === undefined, ...basis }, active)
     // The remembered path reuses what it recalled; only a push that had to ask teaches the memory.
-    if (pushed !== undefined) pushTargets.remember(key, { id: pushed.connection.id, activeKey: target.activeKey })
+    if (pushed !== undefined) {
+      pushTargets.remember(key, {
+        id: pushed.connection.id,
+        activeKey: target.activeKey,
+        storedHasRefreshToken: pushed.connection.has_refresh_token,
+        refreshServer: target.refreshServer,
+      })
+    }
     return pushed
   }
 
@@ -262,11 +311,19 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     }
     const active = await keyRing.activeKey(trx, key.tenantId)
     const id = existing?.id ?? randomUUID()
+    const stored = existing === undefined ? undefined : { sealed: existing.refresh_token_sealed, server: existing.refresh_server }
     const kept =
-      existing === undefined || tokens.refreshToken !== undefined
+      stored === undefined || tokens.refreshToken !== undefined
         ? null
-        : await carrySealedSecret(keyRing, { ...key, tokenSetId: id }, 'refresh_token', existing.refresh_token_sealed, existing.dataKey, active)
-    const write = sealedPush(key, id, body, tokens, issuedAt, active, kept)
+        : {
+            sealed: await carrySealedSecret(keyRing, { ...key, tokenSetId: id }, { field: 'refresh_token', authorizationServer: stored.server }, stored.sealed, existing!.dataKey, active),
+            server: stored.server,
+          }
+    const { write } = sealedPush(key, id, body, tokens, issuedAt, active, {
+      keptRefreshToken: kept,
+      storedHasRefreshToken: kept?.sealed != null,
+      refreshServer: await repository.findRefreshServer(trx, key),
+    })
     if (existing !== undefined) {
       return { result: 'updated', connection: toConnection(await repository.updateTokenSet(trx, key.tenantId, id, write)) }
     }
@@ -304,6 +361,14 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
       const serveUntil = new Date(readAt.getTime() + (refresher?.marginMs ?? 0))
       const tokenSet = await readTokenSet({ key, requiredScopes, serveUntil, audit: context })
       if (tokenSet === undefined) throw new VaultError('token_set.not_found', 'No token set is stored for this connection')
+      // Opened first, so every decision below rests on authenticated metadata: a state, expiry or scope
+      // changed behind the vault's back is crypto.integrity, not an answer. Unwrapping and opening happen
+      // after the statement: no connection is held for them.
+      const dataKey = await keyRing.unwrap(tokenSet.dataKey)
+      const secret = secretsOfRow({ ...tokenSet, refresh_server: null }).access_token
+      const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, secret, tokenSet.dataKey.version, tokenSet.access_token_sealed, {
+        keepDerivedKey: true,
+      })
       if (tokenSet.state === 'reauth_required') throw reconnectRequired()
       requireScopes(tokenSet.scope, requiredScopes)
       if (refresher !== undefined && tokenSet.has_refresh_token && refresher.isDue(tokenSet.expires_at, tokenSet.issued_at, readAt)) {
@@ -312,11 +377,6 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
         return { accessToken: toAccessTokenResponse(fresh, now()), keyVersion: fresh.keyVersion, recorded: false }
       }
       if (tokenSet.expires_at !== null && tokenSet.expires_at.getTime() <= readAt.getTime()) throw reconnectRequired()
-      // Unwrapping and opening happen after the statement: no connection is held for them.
-      const dataKey = await keyRing.unwrap(tokenSet.dataKey)
-      const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, 'access_token', tokenSet.dataKey.version, tokenSet.access_token_sealed, {
-        keepDerivedKey: true,
-      })
       const stored = { accessToken: accessToken.toString('utf8'), tokenType: tokenSet.token_type, scope: tokenSet.scope, expiresAt: tokenSet.expires_at }
       return { accessToken: toAccessTokenResponse(stored, now()), keyVersion: tokenSet.dataKey.version, recorded: tokenSet.recorded }
     },

@@ -1,19 +1,33 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { open, seal } from '../../src/crypto/seal.ts'
-import { tokenSecretAssociatedData, type TokenSecretBinding } from '../../src/crypto/token-binding.ts'
+import { tokenSecretAssociatedData, type TokenSecret, type TokenSetLocation, type TokenSetMetadata } from '../../src/crypto/token-binding.ts'
 import { IntegrityError } from '../../src/errors.ts'
 
 const key = createSecretKey(randomBytes(32))
-const binding: TokenSecretBinding = {
+const metadata: TokenSetMetadata = {
+  state: 'active',
+  tokenType: 'Bearer',
+  scope: 'repo read:user',
+  expiresAt: new Date('2026-12-03T12:00:00.000Z'),
+  issuedAt: new Date('2026-12-03T04:00:00.000Z'),
+  hasRefreshToken: true,
+  target: 'github',
+  issuer: null,
+  providerSubject: '583231',
+  writeId: '4a0c9f4e-3a4b-4e7e-9d8f-2b1e6f0c7d11',
+}
+type Binding = TokenSetLocation & { keyVersion: number; secret: TokenSecret }
+const binding: Binding = {
   tenantId: 'acme',
   userId: 'alice',
   connectorType: 'social',
   connectorId: 'github-1',
   tokenSetId: '0b6f7c9e-4d8a-4a53-9f43-7f2f0f8a1c11',
-  field: 'access_token',
   keyVersion: 3,
+  secret: { field: 'access_token', metadata },
 }
+const adOf = ({ keyVersion, secret, ...location }: Binding) => tokenSecretAssociatedData(location, secret, keyVersion)
 const plaintext = Buffer.from('gho_exampleAccessToken123')
 
 function assertIntegrityError(t: Test, fn: () => unknown, message: string) {
@@ -21,7 +35,7 @@ function assertIntegrityError(t: Test, fn: () => unknown, message: string) {
 }
 
 t.test('round trip', async (t) => {
-  const ad = tokenSecretAssociatedData(binding)
+  const ad = adOf(binding)
   const sealed = seal(key, plaintext, ad)
   t.same(open(key, sealed, ad), plaintext)
   t.equal(sealed[0], 1, 'format version byte')
@@ -30,7 +44,7 @@ t.test('round trip', async (t) => {
 })
 
 t.test('two seals of the same plaintext differ (fresh salt and IV)', async (t) => {
-  const ad = tokenSecretAssociatedData(binding)
+  const ad = adOf(binding)
   const a = seal(key, plaintext, ad)
   const b = seal(key, plaintext, ad)
   t.not(a.toString('hex'), b.toString('hex'))
@@ -38,7 +52,7 @@ t.test('two seals of the same plaintext differ (fresh salt and IV)', async (t) =
 })
 
 t.test('salts and IVs never repeat, across many refills of the pool they are drawn from', async (t) => {
-  const ad = tokenSecretAssociatedData(binding)
+  const ad = adOf(binding)
   const salts = new Set<string>()
   const ivs = new Set<string>()
   const count = 1000 // the pool holds 93 nonces
@@ -53,7 +67,7 @@ t.test('salts and IVs never repeat, across many refills of the pool they are dra
 })
 
 t.test('every single-byte flip anywhere in the blob is an integrity error', async (t) => {
-  const ad = tokenSecretAssociatedData(binding)
+  const ad = adOf(binding)
   const sealed = seal(key, plaintext, ad)
   // Opened once first with the key kept, so every kept-key open below that keeps the salt meets it.
   t.same(open(key, sealed, ad, { keepDerivedKey: true }), plaintext)
@@ -76,7 +90,7 @@ t.test('every single-byte flip anywhere in the blob is an integrity error', asyn
 })
 
 t.test('truncated or extended blobs are integrity errors', async (t) => {
-  const ad = tokenSecretAssociatedData(binding)
+  const ad = adOf(binding)
   const sealed = seal(key, plaintext, ad)
   assertIntegrityError(t, () => open(key, sealed.subarray(0, sealed.length - 1), ad), 'one byte short')
   assertIntegrityError(t, () => open(key, sealed.subarray(0, 10), ad), 'header only')
@@ -85,28 +99,58 @@ t.test('truncated or extended blobs are integrity errors', async (t) => {
 })
 
 t.test('a ciphertext moved to another place does not open', async (t) => {
-  const sealed = seal(key, plaintext, tokenSecretAssociatedData(binding))
-  const moves: Array<[string, Partial<TokenSecretBinding>]> = [
+  const sealed = seal(key, plaintext, adOf(binding))
+  const moves: Array<[string, Partial<Binding>]> = [
     ['another tenant', { tenantId: 'globex' }],
     ['another user', { userId: 'bob' }],
     ['another connector', { connectorId: 'github-2' }],
     ['another connector type', { connectorType: 'enterprise_sso' }],
     ['another token set', { tokenSetId: '1b6f7c9e-4d8a-4a53-9f43-7f2f0f8a1c11' }],
-    ['another field', { field: 'refresh_token' }],
+    ['another field', { secret: { field: 'refresh_token', authorizationServer: null } }],
     ['another key version', { keyVersion: 4 }],
   ]
   for (const [name, change] of moves) {
-    assertIntegrityError(t, () => open(key, sealed, tokenSecretAssociatedData({ ...binding, ...change })), name)
+    assertIntegrityError(t, () => open(key, sealed, adOf({ ...binding, ...change })), name)
+  }
+})
+
+t.test("an access token does not open once any of its set's metadata changed", async (t) => {
+  const sealed = seal(key, plaintext, adOf(binding))
+  const edits: Array<[string, Partial<TokenSetMetadata>]> = [
+    ['state', { state: 'reauth_required' }],
+    ['token type', { tokenType: 'mac' }],
+    ['scope widened', { scope: 'repo read:user admin:org' }],
+    ['expiry moved forward', { expiresAt: new Date('2027-12-03T12:00:00.000Z') }],
+    ['expiry removed', { expiresAt: null }],
+    ['issued_at moved', { issuedAt: new Date('9999-01-01T00:00:00.000Z') }],
+    ['refresh token claimed absent', { hasRefreshToken: false }],
+    ['target', { target: 'gitlab' }],
+    ['issuer added', { issuer: 'https://attacker.example' }],
+    ['provider subject', { providerSubject: '1' }],
+    ['empty string for absent', { issuer: '' }],
+    ['another write', { writeId: '5b1d0a5f-4b5c-4f8f-8e9a-3c2f7a1d8e22' }],
+  ]
+  for (const [name, change] of edits) {
+    assertIntegrityError(t, () => open(key, sealed, adOf({ ...binding, secret: { field: 'access_token', metadata: { ...metadata, ...change } } })), name)
+  }
+})
+
+t.test('a refresh token opens only for the authorization server it is bound to', async (t) => {
+  const bound = { ...binding, secret: { field: 'refresh_token', authorizationServer: 'https://github.com/login/oauth/access_token' } } as const
+  const sealed = seal(key, plaintext, adOf(bound))
+  t.same(open(key, sealed, adOf(bound)), plaintext)
+  for (const server of ['https://attacker.example/token', null, '']) {
+    assertIntegrityError(t, () => open(key, sealed, adOf({ ...bound, secret: { field: 'refresh_token', authorizationServer: server } })), `bound to ${server}`)
   }
 })
 
 t.test('the wrong key is an integrity error', async (t) => {
-  const ad = tokenSecretAssociatedData(binding)
+  const ad = adOf(binding)
   assertIntegrityError(t, () => open(createSecretKey(randomBytes(32)), seal(key, plaintext, ad), ad), 'other key')
 })
 
 t.test('a key kept from an earlier open serves only the master key it came from', async (t) => {
-  const ad = tokenSecretAssociatedData(binding)
+  const ad = adOf(binding)
   const sealed = seal(key, plaintext, ad)
   const keep = { keepDerivedKey: true }
   t.same(open(key, sealed, ad, keep), plaintext, 'first open derives and keeps')
@@ -123,7 +167,7 @@ t.test('a key kept from an earlier open serves only the master key it came from'
 })
 
 t.test('keys of the wrong size are refused before any byte is processed', async (t) => {
-  const ad = tokenSecretAssociatedData(binding)
+  const ad = adOf(binding)
   for (const size of [0, 16, 31, 33, 64]) {
     const wrong = createSecretKey(Buffer.alloc(size === 0 ? 1 : size, 7))
     t.throws(() => seal(wrong, plaintext, ad), TypeError, `seal with ${size}-byte key`)
@@ -132,7 +176,7 @@ t.test('keys of the wrong size are refused before any byte is processed', async 
 })
 
 t.test('the integrity error carries no secret material', async (t) => {
-  const ad = tokenSecretAssociatedData(binding)
+  const ad = adOf(binding)
   const sealed = seal(key, plaintext, ad)
   sealed[50]! ^= 0xff
   try {

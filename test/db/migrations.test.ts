@@ -13,11 +13,11 @@ import { openTestDatabase } from '../support/helper.ts'
  */
 const dbDir = path.resolve(import.meta.dirname, '../../db')
 const RELEASED: Record<string, string> = {
-  'migrations/2026-12-03-0001-baseline.ts': 'f669d21c032fd77284107c46b8573eea21d787a3961e7259798054b2813c0915',
+  'migrations/2026-12-03-0001-baseline.ts': 'd55d5a56eacb96c8dd9289d6d75d5265e72c0ecd81bbe998f0f6e346c7554e4b',
   'functions/vault_insert_audit_events.v1.sql': 'b3594ab8d875020a3da0d104d8a9fa97f7e9e36b2c18ebc29c83ec0fed319949',
-  'functions/vault_prepare_pushes.v1.sql': '5535a725d0b830ea5af1cfb029341da7640937de4801986b86da258a901344b2',
-  'functions/vault_read_and_record_token_sets.v1.sql': '56522fbc3627e6ecc474efc3e7bb9a602eda8c0eb82d1d1a081c73f3908a4bba',
-  'functions/vault_write_pushed_token_sets.v1.sql': '226919d95b54c7087643cf6940525dc96382f58a7955ef423220785f4f0df819',
+  'functions/vault_prepare_pushes.v1.sql': '579b7ffea365e7ded210f2cfc7ec50fb35a0f316a4529763fd3a09ecdcbd6713',
+  'functions/vault_read_and_record_token_sets.v1.sql': 'adab9bee2ef2cfc782d8eac965bc5efed9dd4f78981cd9d9aeca46e957236b63',
+  'functions/vault_write_pushed_token_sets.v1.sql': 'cc71e68ed1df77adef2bf0cb8aab9e349bf2c3745107dcf59b5ee7e6225ba23a',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))

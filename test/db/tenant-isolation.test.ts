@@ -74,8 +74,8 @@ t.test("writing a row into another tenant is refused", async (t) => {
 t.test("a token set referencing another tenant's data key is refused by the database", async (t) => {
   const foreignVersion = await sql<{ version: number }>`SELECT version FROM data_keys WHERE tenant_id = ${tenantB}`.execute(database.admin)
   const row = (tenant: string, version: number) => sql`
-    INSERT INTO token_sets (tenant_id, id, user_id, connector_type, connector_id, token_type, scope, issued_at, state, key_version, access_token_sealed)
-    VALUES (${tenant}, gen_random_uuid(), 'eve', 'social', 'github', 'Bearer', '', now(), 'active', ${version}, '\\x00'::bytea)`
+    INSERT INTO token_sets (tenant_id, id, user_id, connector_type, connector_id, token_type, scope, issued_at, state, key_version, write_id, access_token_sealed)
+    VALUES (${tenant}, gen_random_uuid(), 'eve', 'social', 'github', 'Bearer', '', now(), 'active', ${version}, gen_random_uuid(), '\\x00'::bytea)`
   // As tenant B's row: RLS refuses the tenant.
   await t.rejects(asService(tenantA, (trx) => row(tenantB, foreignVersion.rows[0]!.version).execute(trx)), /row-level security/)
   // As tenant A's row pointing at a version only B has: the composite foreign key refuses it, even for the owner.

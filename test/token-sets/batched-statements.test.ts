@@ -34,20 +34,28 @@ function write(issuedAt: Date, marker: string, refreshToken: Uint8Array | null =
     expires_at: null,
     issued_at: issuedAt,
     key_version: 1,
+    write_id: randomUUID(),
     access_token_sealed: Buffer.from(marker),
     refresh_token_sealed: refreshToken,
+    refresh_server: null,
     id_token_sealed: null,
   }
 }
 
 /** The batched write as the service calls it, each push recorded under its own request id. */
 let batchCounter = 0
-function writeBatch(pushes: Omit<repository.PushedWrite, 'audit'>[]) {
+function writeBatch(pushes: Array<Omit<repository.PushedWrite, 'audit' | 'hasRefreshToken' | 'refreshServerFromSettings'> & { hasRefreshToken?: boolean }>) {
   batchCounter += 1
   const requestIds = pushes.map((_, i) => `batch-${process.pid}-${batchCounter}-${i}`)
   const results = repository.writePushedTokenSets(
     database.db,
-    pushes.map((push, i) => ({ ...push, audit: { requestId: requestIds[i]!, clientId: 'identity-core' } })),
+    pushes.map((push, i) => ({
+      ...push,
+      // Every seeded row has a refresh token: an update keeps it, an insert has one only if it carries one.
+      hasRefreshToken: push.hasRefreshToken ?? (!push.isNew || push.write.refresh_token_sealed !== null),
+      refreshServerFromSettings: true,
+      audit: { requestId: requestIds[i]!, clientId: 'identity-core' },
+    })),
     'token_set.push',
   )
   return Object.assign(results, { requestIds })

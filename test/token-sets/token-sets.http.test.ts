@@ -144,11 +144,11 @@ t.test('an expired token that cannot be refreshed asks for a reconnect', async (
   t.notMatch(res.body, 'gho_exp')
 })
 
-t.test('a set marked reauth_required asks for a reconnect', async (t) => {
+t.test('a state changed behind the vault\'s back is refused as tampered; a new sign-in replaces the set', async (t) => {
   const tenant = uniqueTenant()
   await push(app, { tenant }, githubPush('gho_reauth'))
   await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${tenant}`.execute(database.admin)
-  t.equal((await readAccessToken(app, { tenant })).json().code, 'token_set.reconnect_required')
+  t.equal((await readAccessToken(app, { tenant })).json().code, 'crypto.integrity', 'the state is bound into the access token')
   const pushedAgain = await push(app, { tenant }, githubPush('gho_back'))
   t.equal(pushedAgain.json().connection.state, 'active', 'a new sign-in clears it')
   t.equal((await readAccessToken(app, { tenant })).json().access_token, 'gho_back')
@@ -235,7 +235,11 @@ t.test('a push moves the set to the active key version and keeps its refresh tok
   const { open } = await import('../../src/crypto/seal.ts')
   const { tokenSecretAssociatedData } = await import('../../src/crypto/token-binding.ts')
   const row = (await sql<{ id: string; refresh_token_sealed: Uint8Array }>`SELECT id, refresh_token_sealed FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)).rows[0]!
-  const ad = tokenSecretAssociatedData({ tenantId: tenant, userId: 'alice', connectorType: 'social', connectorId: 'github', tokenSetId: row.id, field: 'refresh_token', keyVersion: 2 })
+  const ad = tokenSecretAssociatedData(
+    { tenantId: tenant, userId: 'alice', connectorType: 'social', connectorId: 'github', tokenSetId: row.id },
+    { field: 'refresh_token', authorizationServer: null },
+    2,
+  )
   t.equal(open(generated.plaintext, row.refresh_token_sealed, ad).toString(), 'ghr_carried')
 })
 
