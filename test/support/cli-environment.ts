@@ -10,6 +10,7 @@ import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
 import { createEgressPolicy } from '../../src/egress/egress-policy.ts'
 import { createTokenSetService, type TokenSetService } from '../../src/token-sets/token-set.service.ts'
 import { createRefreshSettingsService, type RefreshSettingsService } from '../../src/connectors/refresh-settings.service.ts'
+import { ensureTemplate } from './test-template.ts'
 import { createTestDatabase, PGLITE_TEMPLATE_FILE, TEST_DATABASE_URL, type TestDatabase } from './test-database.ts'
 
 const root = path.resolve(import.meta.dirname, '../..')
@@ -40,6 +41,7 @@ export interface CliEnvironment {
 }
 
 export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
+  await ensureTemplate()
   const rootKeys: Record<string, string> = { 'root-1': randomBytes(32).toString('base64'), 'root-2': randomBytes(32).toString('base64') }
   const env: Record<string, string> = { PATH: process.env.PATH!, LOG_LEVEL: 'warn', VAULT_LOCAL_ROOT_KEYS: `root-1=${rootKeys['root-1']}` }
   let serviceUrl: string | undefined

@@ -62,6 +62,8 @@ export interface TestDatabase extends Database {
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
+  // Imported here: the template module imports this one.
+  await (await import('./test-template.ts')).ensureTemplate()
   if (TEST_DATABASE_URL === undefined) {
     const template = new Blob([readFileSync(PGLITE_TEMPLATE_FILE)])
     const database = await openDatabase({ kind: 'pglite', dataDir: undefined, loadDataDir: template })
