@@ -86,6 +86,12 @@ t.test('headers that never end are cut too', async (t) => {
   t.match(parse(answer), { status: 408, body: { code: 'request.timeout' } })
 })
 
+t.test('a connection that sends nothing at all is cut too', async (t) => {
+  const answer = await rawRequest('')
+  t.ok(answer.closedAfterMs < 3 * REQUEST_TIMEOUT_MS, `closed after ${answer.closedAfterMs} ms`)
+  t.match(parse(answer), { status: 408, body: { code: 'request.timeout' } })
+})
+
 t.test('headers larger than the server takes: 431 with the vault\'s body, the header not echoed', async (t) => {
   const huge = 'x'.repeat(20_000)
   const answer = await rawRequest(`GET /healthz HTTP/1.1\r\nhost: vault\r\nx-huge: ${huge}\r\n\r\n`)
