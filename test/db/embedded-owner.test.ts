@@ -1,25 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import { runCli } from '../support/cli-process.ts'
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts'
 
 /** The embedded database has one owner: the CLI beside a running embedded server is refused and changes nothing. */
 const root = path.resolve(import.meta.dirname, '../..')
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['src/cli.ts', ...args], { cwd: root, env: { PATH: process.env.PATH!, ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const cli = runCli
 
 async function stop(server: ServerProcess): Promise<void> {
   server.child.kill('SIGTERM')

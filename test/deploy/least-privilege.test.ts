@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import { runCli } from '../support/cli-process.ts'
 import { startFakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
 import { startServerProcess } from '../support/server-process.ts'
 import { databaseUrl, TEST_DATABASE_URL, TEST_LOGINS, withAdminClient } from '../support/test-database.ts'
@@ -16,27 +16,9 @@ import { createTestIssuer } from '../support/test-issuer.ts'
  * as a member of secret_vault_operator. With TEST_PGBOUNCER_URL (CI sets it), the service and the CLI go
  * through PgBouncer in transaction pooling mode, LISTEN/NOTIFY through a direct connection.
  */
-const root = path.resolve(import.meta.dirname, '../..')
 const PGBOUNCER_URL = process.env.TEST_PGBOUNCER_URL
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** The CLI as a process whose environment holds exactly `env` (and PATH). */
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['src/cli.ts', ...args], { cwd: root, env: { PATH: process.env.PATH!, ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const cli = runCli
 
 const passes = [
   { name: 'directly', via: TEST_DATABASE_URL },

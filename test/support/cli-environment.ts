@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { createSecretKey, randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,17 +9,12 @@ import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
 import { createEgressPolicy } from '../../src/egress/egress-policy.ts'
 import { createTokenSetService, type TokenSetService } from '../../src/token-sets/token-set.service.ts'
 import { createRefreshSettingsService, type RefreshSettingsService } from '../../src/connectors/refresh-settings.service.ts'
+import { runCli, type CliRun } from './cli-process.ts'
 import { ensureTemplate } from './test-template.ts'
 import { createTestDatabase, PGLITE_TEMPLATE_FILE, TEST_DATABASE_URL, type TestDatabase } from './test-database.ts'
 
-const root = path.resolve(import.meta.dirname, '../..')
 
-export interface CliRun {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-}
+export type { CliRun } from './cli-process.ts'
 
 /**
  * A database that the CLI (a separate process) and the test share, with the root keys both use. On PGlite
@@ -87,18 +81,7 @@ export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
         await release(db)
       }
     },
-    run(args, options = {}) {
-      return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ['src/cli.ts', ...args], { cwd: root, env: { ...env, ...options.env } })
-        let stdout = ''
-        let stderr = ''
-        child.stdout.on('data', (chunk) => (stdout += chunk))
-        child.stderr.on('data', (chunk) => (stderr += chunk))
-        child.on('error', reject)
-        if (options.killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), options.killAfterMs)
-        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
-      })
-    },
+    run: (args, options = {}) => runCli(args, { ...env, ...options.env }, options),
   }
 }
 
