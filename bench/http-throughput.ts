@@ -5,14 +5,13 @@
 //
 // BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names a server and an admin
 // database; the benchmark creates and drops its own database there.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { bootstrapRoles, migrateToLatest } from '../src/db/migrate.ts'
@@ -62,10 +61,17 @@ async function freePort(): Promise<number> {
 async function start(script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const child = spawn(process.execPath, [...nodeArgs, script], { cwd: root, env: { PATH: process.env.PATH, ...env, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] })
+  const child = spawn(process.execPath, [...nodeArgs, script], {
+    cwd: root,
+    env: { PATH: process.env.PATH, ...env, PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
   for (let attempt = 0; attempt < 300; attempt++) {
     if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`)
-    const up = await fetch(`${url}/healthz`).then((res) => res.status < 500, () => false)
+    const up = await fetch(`${url}/healthz`).then(
+      (res) => res.status < 500,
+      () => false,
+    )
     if (up) return { child, url }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
@@ -106,7 +112,10 @@ async function seed(url: string): Promise<void> {
         fetch(`${url}/v1/tenants/bench/users/u${i + j}/connections/social/github/token-set`, {
           method: 'PUT',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ target: 'github', token_response: { access_token: `seed${i + j}`, refresh_token: 'r', expires_in: 28800 } }),
+          body: JSON.stringify({
+            target: 'github',
+            token_response: { access_token: `seed${i + j}`, refresh_token: 'r', expires_in: 28800 },
+          }),
         }).then((res) => {
           if (!res.ok) throw new Error(`seed failed: ${res.status}`)
         }),
@@ -132,15 +141,24 @@ await migrator.destroy()
 const profileArgs = (side: string) =>
   options.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles', `--cpu-prof-name=${side}-${Date.now()}.cpuprofile`] : []
 const common = { DATABASE_URL: benchUrl, DATABASE_POOL_MAX: '10', LOG_LEVEL: 'warn' }
-const vault = await start('src/server.ts', {
-  ...common,
-  VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}`,
-  VAULT_AUTH_ISSUER: issuer.issuer,
-  VAULT_AUTH_JWKS_FILE: jwksFile,
-}, profileArgs('vault'))
+const vault = await start(
+  'src/server.ts',
+  {
+    ...common,
+    VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}`,
+    VAULT_AUTH_ISSUER: issuer.issuer,
+    VAULT_AUTH_JWKS_FILE: jwksFile,
+  },
+  profileArgs('vault'),
+)
 const baseline = await start('bench/baseline-server.ts', common, profileArgs('baseline'))
 const kinds = (['push', 'read'] as const).filter((kind) => options.only === undefined || options.only === kind)
-const results: Record<string, LoadResult[]> = Object.fromEntries(kinds.flatMap((kind) => [[`vault ${kind}`, []], [`baseline ${kind}`, []]]))
+const results: Record<string, LoadResult[]> = Object.fromEntries(
+  kinds.flatMap((kind) => [
+    [`vault ${kind}`, []],
+    [`baseline ${kind}`, []],
+  ]),
+)
 try {
   await seed(vault.url)
   await seed(baseline.url)
@@ -159,13 +177,19 @@ try {
         const result = await load(server.url, kind)
         const cpuAfter = { server: cpuSecondsOf(server.child.pid!), postgres: postgresCpuSnapshot() }
         const perRequestUs = (seconds: number) => (seconds * 1e6) / result.total
-        if (cpuBefore.server !== undefined && cpuAfter.server !== undefined) result.serverCpuUs = perRequestUs(cpuAfter.server - cpuBefore.server)
+        if (cpuBefore.server !== undefined && cpuAfter.server !== undefined)
+          result.serverCpuUs = perRequestUs(cpuAfter.server - cpuBefore.server)
         if (cpuBefore.postgres !== undefined && cpuAfter.postgres !== undefined) {
           result.postgresCpuUs = perRequestUs(postgresCpuSecondsBetween(cpuBefore.postgres, cpuAfter.postgres))
         }
         results[`${who} ${kind}`]!.push(result)
-        const cpu = result.serverCpuUs === undefined ? '' : `, CPU per request: server ${result.serverCpuUs.toFixed(0)} µs, postgres ${result.postgresCpuUs?.toFixed(0)} µs`
-        process.stderr.write(`round ${round + 1} ${who} ${kind}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}${cpu}\n`)
+        const cpu =
+          result.serverCpuUs === undefined
+            ? ''
+            : `, CPU per request: server ${result.serverCpuUs.toFixed(0)} µs, postgres ${result.postgresCpuUs?.toFixed(0)} µs`
+        process.stderr.write(
+          `round ${round + 1} ${who} ${kind}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}${cpu}\n`,
+        )
       }
     }
   }
@@ -202,7 +226,9 @@ const report = {
   options,
   node: process.version,
   summary,
-  ratios: Object.fromEntries(kinds.map((kind) => [kind, { ...ratio(kind), rounds: roundRatios(kind), medianOfRounds: median(roundRatios(kind)) }])),
+  ratios: Object.fromEntries(
+    kinds.map((kind) => [kind, { ...ratio(kind), rounds: roundRatios(kind), medianOfRounds: median(roundRatios(kind)) }]),
+  ),
 }
 mkdirSync(path.join(root, 'bench/results'), { recursive: true })
 writeFileSync(path.join(root, 'bench/results/http-throughput.json'), `${JSON.stringify(report, null, 2)}\n`)
@@ -214,19 +240,26 @@ const row = (kind: 'push' | 'read') => {
   return `| ${kind} | ${b.requestsPerSecond.toFixed(0)} | ${v.requestsPerSecond.toFixed(0)} | ${r.throughput.toFixed(2)}× | ${b.p99Ms} | ${v.p99Ms} | ${r.p99.toFixed(2)}× |`
 }
 process.stdout.write(
-  [
+  `${[
     `median of ${options.rounds} rounds, ${options.seconds}s each, ${options.connections} connections, ${options.users} users`,
     '| operation | baseline req/s | vault req/s | throughput ratio | baseline p99 ms | vault p99 ms | p99 ratio |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...kinds.map(row),
     '',
-    ...kinds.map((kind) => `${kind}: round ratios ${roundRatios(kind).map((r) => r.toFixed(2)).join(', ')}; median ${median(roundRatios(kind)).toFixed(2)}×`),
+    ...kinds.map(
+      (kind) =>
+        `${kind}: round ratios ${roundRatios(kind)
+          .map((r) => r.toFixed(2))
+          .join(', ')}; median ${median(roundRatios(kind)).toFixed(2)}×`,
+    ),
     ...kinds.flatMap((kind) => {
       const v = summary[`vault ${kind}`]!
       const b = summary[`baseline ${kind}`]!
       if (v.serverCpuUs === undefined || b.serverCpuUs === undefined) return []
       const us = (value: number | undefined) => `${value?.toFixed(0)} µs`
-      return [`${kind}: CPU per request (median) — vault ${us(v.serverCpuUs)} + postgres ${us(v.postgresCpuUs)}, baseline ${us(b.serverCpuUs)} + postgres ${us(b.postgresCpuUs)}`]
+      return [
+        `${kind}: CPU per request (median) — vault ${us(v.serverCpuUs)} + postgres ${us(v.postgresCpuUs)}, baseline ${us(b.serverCpuUs)} + postgres ${us(b.postgresCpuUs)}`,
+      ]
     }),
-  ].join('\n') + '\n',
+  ].join('\n')}\n`,
 )

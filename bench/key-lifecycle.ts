@@ -8,7 +8,7 @@
 // Token sets are sealed with the service's own crypto and bulk-inserted (pushing a million through HTTP
 // would measure HTTP). BENCH_DATABASE_URL as for the other benchmarks.
 import { spawn } from 'node:child_process'
-import { createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto'
+import { createSecretKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -40,7 +40,9 @@ const cliEnv = {
   PATH: process.env.PATH!,
   LOG_LEVEL: 'warn',
   DATABASE_URL: benchUrl,
-  VAULT_LOCAL_ROOT_KEYS: Object.entries(rootKeys).map(([id, key]) => `${id}=${key.toString('base64')}`).join(','),
+  VAULT_LOCAL_ROOT_KEYS: Object.entries(rootKeys)
+    .map(([id, key]) => `${id}=${key.toString('base64')}`)
+    .join(','),
   VAULT_ACTIVE_ROOT_KEY_ID: 'root-1',
   VAULT_AUTH_ISSUER: 'https://bench.invalid',
   VAULT_AUTH_JWKS_URL: 'https://bench.invalid/jwks',
@@ -65,7 +67,10 @@ async function freshDatabase() {
 }
 
 /** Runs the CLI, sampling its resident memory from /proc; returns wall time and peak RSS. */
-function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; ms: number; peakRssMb: number; stdout: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; ms: number; peakRssMb: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const started = Date.now()
     // Through the launcher operators use, with its memory settings.
@@ -93,8 +98,14 @@ async function seedTokenSets(database: Awaited<ReturnType<typeof freshDatabase>>
   for (let t = 0; t < tenants; t++) {
     const generated = await provider.generateDataKey({ tenantId: `t${t}`, version: 1 })
     keys.push(generated.plaintext)
-    await database.db.insertInto('tenants').values({ tenant_id: `t${t}` }).execute()
-    await database.db.insertInto('data_keys').values({ tenant_id: `t${t}`, version: 1, state: 'active', root_key_id: generated.rootKeyId, wrapped_key: generated.wrapped }).execute()
+    await database.db
+      .insertInto('tenants')
+      .values({ tenant_id: `t${t}` })
+      .execute()
+    await database.db
+      .insertInto('data_keys')
+      .values({ tenant_id: `t${t}`, version: 1, state: 'active', root_key_id: generated.rootKeyId, wrapped_key: generated.wrapped })
+      .execute()
   }
   const now = new Date()
   for (let i = 0; i < total; i += 2000) {
@@ -105,9 +116,22 @@ async function seedTokenSets(database: Awaited<ReturnType<typeof freshDatabase>>
       const location = { tenantId, userId: `u${n}`, connectorType: 'social', connectorId: 'github', tokenSetId: id }
       const key = keys[n % tenants]!
       const row = {
-        tenant_id: tenantId, id, user_id: `u${n}`, connector_type: 'social' as const, connector_id: 'github', target: 'github',
-        issuer: null, provider_subject: null, expires_at: null, refresh_server: 'https://github.com/login/oauth/access_token',
-        token_type: 'Bearer', scope: 'repo', issued_at: now, state: 'active' as const, key_version: 1, write_id: randomUUID(),
+        tenant_id: tenantId,
+        id,
+        user_id: `u${n}`,
+        connector_type: 'social' as const,
+        connector_id: 'github',
+        target: 'github',
+        issuer: null,
+        provider_subject: null,
+        expires_at: null,
+        refresh_server: 'https://github.com/login/oauth/access_token',
+        token_type: 'Bearer',
+        scope: 'repo',
+        issued_at: now,
+        state: 'active' as const,
+        key_version: 1,
+        write_id: randomUUID(),
       }
       const secrets = secretsOfRow({ ...row, has_refresh_token: true })
       return {
@@ -154,10 +178,19 @@ for (let t = 0; t < rootTenants; t += 1000) {
   const rows = await Promise.all(
     Array.from({ length: Math.min(1000, rootTenants - t) }, async (_, j) => {
       const generated = await provider.generateDataKey({ tenantId: `r${t + j}`, version: 1 })
-      return { tenant_id: `r${t + j}`, version: 1, state: 'active' as const, root_key_id: generated.rootKeyId, wrapped_key: generated.wrapped }
+      return {
+        tenant_id: `r${t + j}`,
+        version: 1,
+        state: 'active' as const,
+        root_key_id: generated.rootKeyId,
+        wrapped_key: generated.wrapped,
+      }
     }),
   )
-  await database.db.insertInto('tenants').values(rows.map((row) => ({ tenant_id: row.tenant_id }))).execute()
+  await database.db
+    .insertInto('tenants')
+    .values(rows.map((row) => ({ tenant_id: row.tenant_id })))
+    .execute()
   await database.db.insertInto('data_keys').values(rows).execute()
 }
 await database.close()
@@ -169,10 +202,10 @@ await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
 mkdirSync(path.join(root, 'bench/results'), { recursive: true })
 writeFileSync(path.join(root, 'bench/results/key-lifecycle.json'), `${JSON.stringify(report, null, 2)}\n`)
 process.stdout.write(
-  [
+  `${[
     '| token sets | reencrypt s | token sets/s | peak RSS MB |',
     '| --- | --- | --- | --- |',
     ...reencrypt.map((r) => `| ${r.tokenSets} | ${r.seconds.toFixed(1)} | ${r.perSecond.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |`),
     `rotate-root for ${rootTenants} tenants: ${(rotateRoot.ms / 1000).toFixed(1)} s (peak RSS ${rotateRoot.peakRssMb.toFixed(0)} MB)`,
-  ].join('\n') + '\n',
+  ].join('\n')}\n`,
 )

@@ -17,13 +17,13 @@ import { openDatabase } from '../src/db/database.ts'
 import { bootstrapRoles, migrateToLatest } from '../src/db/migrate.ts'
 import { createAwsKmsKeyProvider } from '../src/keys/aws-kms-key-provider.ts'
 import { createDataKeyRing } from '../src/keys/data-key-ring.ts'
+import { instrumentKeyProvider } from '../src/keys/instrumented-key-provider.ts'
 import type { KeyProvider } from '../src/keys/key-provider.ts'
 import { createLocalKeyProvider } from '../src/keys/local-key-provider.ts'
-import { instrumentKeyProvider } from '../src/keys/instrumented-key-provider.ts'
 import { createLogger } from '../src/logger.ts'
 import { createMetrics } from '../src/observability/metrics.ts'
-import { startKmsTestServer } from '../test/support/kms-test-server.ts'
 import { testAuthenticator } from '../test/support/helper.ts'
+import { startKmsTestServer } from '../test/support/kms-test-server.ts'
 import { createTestIssuer } from '../test/support/test-issuer.ts'
 
 const { values: options } = parseArgs({
@@ -64,7 +64,14 @@ const database = await openDatabase({ kind: 'postgres', url: benchUrl, poolMax: 
 await bootstrapRoles(database.db)
 await migrateToLatest(database.db)
 
-const kmsOptions = { keyIds: ['alias/secret-vault'], activeKeyId: 'alias/secret-vault', region: kms.region, endpoint: kms.endpoint, timeoutMs: 2000, maxAttempts: 3 }
+const kmsOptions = {
+  keyIds: ['alias/secret-vault'],
+  activeKeyId: 'alias/secret-vault',
+  region: kms.region,
+  endpoint: kms.endpoint,
+  timeoutMs: 2000,
+  maxAttempts: 3,
+}
 const localProvider = createLocalKeyProvider([{ id: 'bench', key: createSecretKey(randomBytes(32)) }], 'bench')
 
 async function appFor(provider: KeyProvider): Promise<FastifyInstance> {
@@ -80,14 +87,20 @@ async function appFor(provider: KeyProvider): Promise<FastifyInstance> {
   })
 }
 
-const pushBody = (n: number) => ({ target: 'github', token_response: { access_token: `gho_${n}_${'a'.repeat(30)}`, refresh_token: 'ghr', expires_in: 28800, scope: 'repo' } })
-const url = (prefix: string, tenant: number, user: number, what: string) => `/v1/tenants/${prefix}-${tenant}/users/u${user}/connections/social/github/${what}`
+const pushBody = (n: number) => ({
+  target: 'github',
+  token_response: { access_token: `gho_${n}_${'a'.repeat(30)}`, refresh_token: 'ghr', expires_in: 28800, scope: 'repo' },
+})
+const url = (prefix: string, tenant: number, user: number, what: string) =>
+  `/v1/tenants/${prefix}-${tenant}/users/u${user}/connections/social/github/${what}`
 
 async function inParallel(total: number, one: (i: number) => Promise<void>) {
   let next = 0
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < total) await one(next++)
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await one(next++)
+    }),
+  )
 }
 
 interface BenchRequest {
@@ -102,9 +115,14 @@ async function expectOk(app: FastifyInstance, request: BenchRequest) {
 }
 
 // Seed both providers' tenants.
-for (const [prefix, provider] of [['kms', await createAwsKmsKeyProvider(kmsOptions)], ['local', localProvider]] as const) {
+for (const [prefix, provider] of [
+  ['kms', await createAwsKmsKeyProvider(kmsOptions)],
+  ['local', localProvider],
+] as const) {
   const app = await appFor(provider)
-  await inParallel(tenants * usersPerTenant, (i) => expectOk(app, { method: 'PUT', url: url(prefix, i % tenants, Math.floor(i / tenants), 'token-set'), payload: pushBody(i) }))
+  await inParallel(tenants * usersPerTenant, (i) =>
+    expectOk(app, { method: 'PUT', url: url(prefix, i % tenants, Math.floor(i / tenants), 'token-set'), payload: pushBody(i) }),
+  )
   await app.close()
 }
 
@@ -118,21 +136,21 @@ await inParallel(requests, async (i) => {
   if (i % 5 === 0) await expectOk(coldApp, { method: 'PUT', url: url('kms', tenant, user, 'token-set'), payload: pushBody(i) })
   else await expectOk(coldApp, { method: 'GET', url: url('kms', tenant, user, 'access-token') })
 })
-const kmsCalls = Object.fromEntries(
-  ['Decrypt', 'GenerateDataKey', 'ReEncrypt'].map((op) => [op, (kms.calls[op] ?? 0) - (before[op] ?? 0)]),
-)
+const kmsCalls = Object.fromEntries(['Decrypt', 'GenerateDataKey', 'ReEncrypt'].map((op) => [op, (kms.calls[op] ?? 0) - (before[op] ?? 0)]))
 const totalKmsCalls = Object.values(kmsCalls).reduce((a, b) => a + b, 0)
 
 // 2. Read throughput, warm caches, alternating providers.
 async function readRate(app: FastifyInstance, prefix: string): Promise<number> {
   const deadline = Date.now() + Number(options.seconds) * 1000
   let done = 0
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (Date.now() < deadline) {
-      await expectOk(app, { method: 'GET', url: url(prefix, done % tenants, done % usersPerTenant, 'access-token') })
-      done++
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < deadline) {
+        await expectOk(app, { method: 'GET', url: url(prefix, done % tenants, done % usersPerTenant, 'access-token') })
+        done++
+      }
+    }),
+  )
   return done / Number(options.seconds)
 }
 const localApp = await appFor(localProvider)

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import sensible from '@fastify/sensible'
-import underPressure from '@fastify/under-pressure'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import underPressure from '@fastify/under-pressure'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
@@ -12,23 +12,23 @@ import { auditRoutes } from './audit/audit.routes.ts'
 import { createAuditService } from './audit/audit.service.ts'
 import { authPlugin } from './auth/auth.plugin.ts'
 import type { Authenticator } from './auth/authenticator.ts'
-import type { DB } from './db/schema.ts'
-import { VaultError } from './errors.ts'
-import { clientErrorHandler, frameworkError, installErrorHandling, SECURITY_HEADERS } from './http/error-handler.ts'
-import { installRequestLogging } from './http/request-logging.ts'
-import { metricsRoutes } from './http/operations.routes.ts'
-import { createMetrics, type Metrics } from './observability/metrics.ts'
-import { healthRoutes } from './http/health.routes.ts'
-import type { DataKeyRing } from './keys/data-key-ring.ts'
-import type { ObservedKeyProvider } from './keys/instrumented-key-provider.ts'
-import { openApiInfo, openApiTransform, openApiTransformObject } from './openapi.ts'
-import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
-import { createTokenSetService } from './token-sets/token-set.service.ts'
-import { createTokenRefresher } from './token-sets/token-refresh.ts'
-import { createProviderClient } from './refresh/provider-client.ts'
-import { createEgressPolicy, type EgressPolicyOptions } from './egress/egress-policy.ts'
 import { connectorRoutes } from './connectors/connector.routes.ts'
 import { createRefreshSettingsService } from './connectors/refresh-settings.service.ts'
+import type { DB } from './db/schema.ts'
+import { createEgressPolicy, type EgressPolicyOptions } from './egress/egress-policy.ts'
+import { VaultError } from './errors.ts'
+import { clientErrorHandler, frameworkError, installErrorHandling, SECURITY_HEADERS } from './http/error-handler.ts'
+import { healthRoutes } from './http/health.routes.ts'
+import { metricsRoutes } from './http/operations.routes.ts'
+import { installRequestLogging } from './http/request-logging.ts'
+import type { DataKeyRing } from './keys/data-key-ring.ts'
+import type { ObservedKeyProvider } from './keys/instrumented-key-provider.ts'
+import { createMetrics, type Metrics } from './observability/metrics.ts'
+import { openApiInfo, openApiTransform, openApiTransformObject } from './openapi.ts'
+import { createProviderClient } from './refresh/provider-client.ts'
+import { createTokenRefresher } from './token-sets/token-refresh.ts'
+import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
+import { createTokenSetService } from './token-sets/token-set.service.ts'
 
 export interface AppDeps {
   db: Kysely<DB>
@@ -95,7 +95,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // The whole request, headers and body, must arrive within this time; the server checks often enough for
     // a trickled or stalled body to be cut close to it, with the vault's error body (clientErrorHandler).
     requestTimeout: overload.requestTimeoutMs,
-    http: { headersTimeout: overload.requestTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, overload.requestTimeoutMs / 4)) },
+    http: {
+      headersTimeout: overload.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, overload.requestTimeoutMs / 4)),
+    },
     clientErrorHandler: clientErrorHandler((code) => metrics.errors.inc({ code })),
     frameworkErrors: frameworkError,
     // The vault's own id for every request; a caller's well-formed x-request-id is kept beside it.
@@ -144,7 +147,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { authenticator: deps.authenticator, onRefusal: (reason) => metrics.callerRefusals.inc({ reason }) })
   const audit = createAuditService({ db: deps.db })
   await app.register(auditPlugin, { audit, onAuditFailure: () => metrics.auditWriteFailures.inc() })
-
 
   const refresh = deps.refresh ?? DEFAULT_REFRESH
   const egress = createEgressPolicy({ ...(deps.egress ?? DEFAULT_EGRESS), connectTimeoutMs: refresh.timeoutMs })

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util'
 import { mintDevelopmentToken, readDevelopmentSigningKey } from './auth/development-issuer.ts'
 import { ALL_SCOPES } from './auth/scopes.ts'
+import { keysCommand, tenantsCommand, UsageError, verifyCommand } from './cli/key-commands.ts'
 import { ConfigError, loadConfig, loadDatabaseConfig } from './config.ts'
 import { openDatabase } from './db/database.ts'
 import { bootstrapRoles, migrateToLatest } from './db/migrate.ts'
 import { VaultError } from './errors.ts'
-import { keysCommand, tenantsCommand, UsageError, verifyCommand } from './cli/key-commands.ts'
 
 const USAGE = `usage: secret-vault <command>
 
@@ -60,9 +60,11 @@ const commands: Record<string, Command> = {
       strict: true,
       options: { 'app-login': { type: 'string', multiple: true }, 'operator-login': { type: 'string', multiple: true } },
     })
-    if (positionals[0] !== 'bootstrap' || positionals.length !== 1) throw new UsageError('usage: db bootstrap [--app-login LOGIN]... [--operator-login LOGIN]...')
+    if (positionals[0] !== 'bootstrap' || positionals.length !== 1)
+      throw new UsageError('usage: db bootstrap [--app-login LOGIN]... [--operator-login LOGIN]...')
     const config = loadDatabaseConfig(process.env)
-    if (config.database.kind !== 'postgres') throw new UsageError('db bootstrap is for a PostgreSQL server (set DATABASE_URL); the embedded database bootstraps itself')
+    if (config.database.kind !== 'postgres')
+      throw new UsageError('db bootstrap is for a PostgreSQL server (set DATABASE_URL); the embedded database bootstraps itself')
     const database = await openDatabase(config.database)
     try {
       await bootstrapRoles(database.db, { appLogins: values['app-login'] ?? [], operatorLogins: values['operator-login'] ?? [] })
@@ -131,7 +133,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`secret-vault: ${(error as Error).message}\n`)
       process.exit(2)
     }
-    const message = error instanceof ConfigError || error instanceof VaultError || error instanceof TypeError ? error.message : String(error)
+    const message =
+      error instanceof ConfigError || error instanceof VaultError || error instanceof TypeError ? error.message : String(error)
     process.stderr.write(`secret-vault: ${message}\n`)
     process.exit(1)
   },

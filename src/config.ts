@@ -5,7 +5,10 @@ import { z } from 'zod'
  * everything else receives the frozen result. Secrets have no defaults.
  */
 function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '')
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
 }
 
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
@@ -30,7 +33,10 @@ export const configSchema = z
     VAULT_KEY_PROVIDER: z.enum(['local', 'aws-kms']).default('local'),
     VAULT_KMS_KEY_IDS: z.string().min(1).optional(),
     VAULT_KMS_ACTIVE_KEY_ID: z.string().min(1).optional(),
-    VAULT_KMS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
+    VAULT_KMS_REGION: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/)
+      .optional(),
     VAULT_KMS_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     VAULT_KMS_TIMEOUT_MS: integer(2000, 100, 60_000),
     VAULT_KMS_MAX_ATTEMPTS: integer(3, 1, 10),
@@ -60,21 +66,45 @@ export const configSchema = z
     VAULT_AUTH_CLOCK_TOLERANCE_SECONDS: integer(30, 0, 300),
     VAULT_AUTH_MAX_TOKEN_LIFETIME_SECONDS: integer(86_400, 60, 31_536_000),
     // Only "true" turns it on (RFC 9068 access tokens); off by default because not every issuer sets typ.
-    VAULT_AUTH_REQUIRE_AT_JWT: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
-    VAULT_AUTH_TENANT_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_:.-]*$/).default('tenant_ids'),
+    VAULT_AUTH_REQUIRE_AT_JWT: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
+    VAULT_AUTH_TENANT_CLAIM: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_:.-]*$/)
+      .default('tenant_ids'),
     VAULT_AUTH_JWKS_COOLDOWN_SECONDS: integer(30, 0, 3600),
     VAULT_AUTH_VERIFIED_TOKEN_CACHE_SECONDS: integer(60, 0, 3600),
     VAULT_REFRESH_MARGIN_SECONDS: integer(60, 0, 3600),
     VAULT_REFRESH_TIMEOUT_MS: integer(10_000, 100, 120_000),
     VAULT_REFRESH_LOCK_TIMEOUT_MS: integer(15_000, 100, 300_000),
     // Only "true" turns it on: a typo must not open plain http for client secrets.
-    VAULT_REFRESH_ALLOW_INSECURE_HTTP: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+    VAULT_REFRESH_ALLOW_INSECURE_HTTP: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
     // Hosts, addresses and CIDR ranges outbound calls may reach despite the egress policy. Never on by default.
     VAULT_EGRESS_ALLOW: z
       .string()
       .default('')
       .transform(splitList)
-      .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6(), z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'a host name, an address or a CIDR range')]))),
+      .pipe(
+        z.array(
+          z.union([
+            z.ipv4(),
+            z.ipv6(),
+            z.cidrv4(),
+            z.cidrv6(),
+            z
+              .string()
+              .regex(
+                /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/,
+                'a host name, an address or a CIDR range',
+              ),
+          ]),
+        ),
+      ),
   })
   .refine((env) => !(env.VAULT_LOCAL_ROOT_KEYS !== undefined && env.VAULT_LOCAL_ROOT_KEYS_FILE !== undefined), {
     message: 'set VAULT_LOCAL_ROOT_KEYS or VAULT_LOCAL_ROOT_KEYS_FILE, not both',
@@ -108,15 +138,17 @@ export const configSchema = z
       const ids = splitList(env.VAULT_KMS_KEY_IDS)
       return env.VAULT_KMS_ACTIVE_KEY_ID === undefined ? ids.length <= 1 : ids.includes(env.VAULT_KMS_ACTIVE_KEY_ID)
     },
-    { message: 'set VAULT_KMS_ACTIVE_KEY_ID to one of VAULT_KMS_KEY_IDS (required when there are several)', path: ['VAULT_KMS_ACTIVE_KEY_ID'] },
+    {
+      message: 'set VAULT_KMS_ACTIVE_KEY_ID to one of VAULT_KMS_KEY_IDS (required when there are several)',
+      path: ['VAULT_KMS_ACTIVE_KEY_ID'],
+    },
   )
   .refine((env) => !(env.VAULT_AUTH_JWKS_URL !== undefined && env.VAULT_AUTH_JWKS_FILE !== undefined), {
     message: 'set VAULT_AUTH_JWKS_URL or VAULT_AUTH_JWKS_FILE, not both',
     path: ['VAULT_AUTH_JWKS_FILE'],
   })
   .refine(
-    (env) =>
-      (env.VAULT_AUTH_JWKS_URL === undefined && env.VAULT_AUTH_JWKS_FILE === undefined) === (env.VAULT_AUTH_ISSUER === undefined),
+    (env) => (env.VAULT_AUTH_JWKS_URL === undefined && env.VAULT_AUTH_JWKS_FILE === undefined) === (env.VAULT_AUTH_ISSUER === undefined),
     { message: 'VAULT_AUTH_ISSUER and one of VAULT_AUTH_JWKS_URL / VAULT_AUTH_JWKS_FILE go together', path: ['VAULT_AUTH_ISSUER'] },
   )
   .refine((env) => env.DATABASE_URL === undefined || env.VAULT_AUTH_ISSUER !== undefined, {
@@ -211,7 +243,12 @@ function databaseConfigOf(e: z.infer<z.ZodObject<typeof databaseFields>>): Datab
     database:
       e.DATABASE_URL === undefined
         ? { kind: 'pglite' as const, dataDir: `${e.VAULT_DATA_DIR}/pglite` }
-        : { kind: 'postgres' as const, url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, listenUrl: e.DATABASE_LISTEN_URL ?? e.DATABASE_URL },
+        : {
+            kind: 'postgres' as const,
+            url: e.DATABASE_URL,
+            poolMax: e.DATABASE_POOL_MAX,
+            listenUrl: e.DATABASE_LISTEN_URL ?? e.DATABASE_URL,
+          },
     dataDir: e.VAULT_DATA_DIR,
   }
 }

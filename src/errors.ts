@@ -92,12 +92,14 @@ export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   'auth.insufficient_scope': "The token lacks the route's scope (named in WWW-Authenticate)",
   'auth.tenant_forbidden': 'The token is bound to other tenants',
   'token_set.not_found': 'Nothing is stored for this connection',
-  'token_set.reconnect_required': 'The access token expired and cannot be refreshed, or the provider revoked the grant: ask the user to connect again',
+  'token_set.reconnect_required':
+    'The access token expired and cannot be refreshed, or the provider revoked the grant: ask the user to connect again',
   'token_set.insufficient_scope': 'The user granted fewer scopes than required_scopes; `issues` names the missing ones',
   'connector.not_found': 'No refresh settings are registered for this connector',
   'connector.endpoint_changed':
     "The connector's token endpoint or issuer is not the one this refresh token was issued by; it is never sent elsewhere: ask the user to connect again, or have an operator re-bind after a real endpoint move",
-  'egress.refused': 'The URL is one the vault never sends secrets to (internal, private, link-local or metadata address, user info, plain http); `issues` names the rule',
+  'egress.refused':
+    'The URL is one the vault never sends secrets to (internal, private, link-local or metadata address, user info, plain http); `issues` names the rule',
   'provider.unavailable': 'The provider could not refresh the token right now; retry after Retry-After',
   'provider.refresh_rejected': "The provider refused the connector's refresh request: fix the connector's refresh settings",
   'provider.egress_refused': "The provider's address resolved to one the egress policy refuses; nothing was sent",
@@ -105,7 +107,8 @@ export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   'key.unavailable': 'The key provider cannot be reached right now; retry',
   'key.unknown_root_key': 'A data key is wrapped by a root key that is not configured',
   'key.provider_misconfigured': 'The key provider refuses (access denied, key disabled or missing)',
-  'service.unavailable': "Retry after Retry-After: the issuer's keys cannot be fetched, the audit trail cannot be written, or the service is overloaded",
+  'service.unavailable':
+    "Retry after Retry-After: the issuer's keys cannot be fetched, the audit trail cannot be written, or the service is overloaded",
   internal: 'Anything else; the message is generic',
 }
 

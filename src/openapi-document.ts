@@ -1,14 +1,14 @@
 import { createSecretKey } from 'node:crypto'
-import { Kysely, DummyDriver, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
 import { createLocalJWKSet } from 'jose'
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
 import { buildApp } from './app.ts'
 import { createAuthenticator } from './auth/authenticator.ts'
 import type { DB } from './db/schema.ts'
 import { createDataKeyRing } from './keys/data-key-ring.ts'
 import { instrumentKeyProvider } from './keys/instrumented-key-provider.ts'
 import { createLocalKeyProvider } from './keys/local-key-provider.ts'
-import { createMetrics } from './observability/metrics.ts'
 import { createLogger } from './logger.ts'
+import { createMetrics } from './observability/metrics.ts'
 import { renderOpenApi } from './openapi.ts'
 
 /**

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino'
-import { ConfigError, type Config } from './config.ts'
-import { openDatabase, type Database } from './db/database.ts'
+import { type Config, ConfigError } from './config.ts'
+import { type Database, openDatabase } from './db/database.ts'
 import { bootstrapRoles, migrateToLatest, pendingMigrations } from './db/migrate.ts'
 import { createDataKeyRing, type DataKeyRing } from './keys/data-key-ring.ts'
-import { createKeyProviderFromConfig } from './keys/key-provider-from-config.ts'
-import { instrumentKeyProvider } from './keys/instrumented-key-provider.ts'
 import type { ObservedKeyProvider } from './keys/instrumented-key-provider.ts'
+import { instrumentKeyProvider } from './keys/instrumented-key-provider.ts'
+import { createKeyProviderFromConfig } from './keys/key-provider-from-config.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 
 export interface Runtime {
@@ -39,7 +39,7 @@ export async function openRuntime(config: Config, logger: Logger, options: { cre
       if (pending.length > 0) {
         throw new ConfigError(
           `the database lacks ${pending.length} migration(s) (${pending.join(', ')}): ` +
-            'run `secret-vault migrate` (or the migration job) as the tables\' owner first',
+            "run `secret-vault migrate` (or the migration job) as the tables' owner first",
         )
       }
     }
@@ -56,7 +56,11 @@ export async function openRuntime(config: Config, logger: Logger, options: { cre
     onLookup: (result) => metrics.dataKeyCacheLookups.inc({ result }),
   })
   const provider = keyProvider
-  return { database, keyProvider: provider, keyRing, metrics,
+  return {
+    database,
+    keyProvider: provider,
+    keyRing,
+    metrics,
     close: async () => {
       provider.close()
       await database.close()

@@ -1,4 +1,4 @@
-import { buildApp, API_PREFIX } from './app.ts'
+import { API_PREFIX, buildApp } from './app.ts'
 import { createAuthenticatorFromConfig } from './auth/authenticator-from-config.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { VaultError } from './errors.ts'

@@ -5,7 +5,6 @@ import path from 'node:path'
 import t, { type Test } from 'tap'
 import { runCli } from './support/cli-process.ts'
 
-
 const dataDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'vault-cli-')), 'data')
 
 t.test('migrate brings an embedded database up to date, twice without harm', async (t) => {
@@ -92,7 +91,11 @@ t.test('token mint refuses what it cannot honour', async (t) => {
   for (const ttl of ['0', '86401', 'soon']) {
     t.equal((await runCli(['token', 'mint', '--ttl', ttl], env)).code, 2, `--ttl ${ttl}`)
   }
-  const external = await runCli(['token', 'mint'], { ...env, VAULT_AUTH_ISSUER: 'https://id.example.com', VAULT_AUTH_JWKS_URL: 'https://id.example.com/jwks' })
+  const external = await runCli(['token', 'mint'], {
+    ...env,
+    VAULT_AUTH_ISSUER: 'https://id.example.com',
+    VAULT_AUTH_JWKS_URL: 'https://id.example.com/jwks',
+  })
   t.equal(external.code, 1)
   t.match(external.stderr, 'tokens come from your identity platform')
   t.equal(external.stdout, '', 'no token printed')

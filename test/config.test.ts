@@ -17,8 +17,17 @@ t.test('a PostgreSQL server needs an operator-supplied root key', async (t) => {
   const auth = { VAULT_AUTH_ISSUER: 'https://id.example.com/oidc', VAULT_AUTH_JWKS_URL: 'https://id.example.com/oidc/jwks' }
   const config = loadConfig({ DATABASE_URL: 'postgres://vault@db/vault', VAULT_LOCAL_ROOT_KEYS: key, ...auth })
   t.same(config.database, { kind: 'postgres', url: 'postgres://vault@db/vault', poolMax: 10, listenUrl: 'postgres://vault@db/vault' })
-  const pooled = loadConfig({ DATABASE_URL: 'postgres://vault@pgbouncer/vault', DATABASE_LISTEN_URL: 'postgres://vault@db/vault', VAULT_LOCAL_ROOT_KEYS: key, ...auth })
-  t.match(pooled.database, { url: 'postgres://vault@pgbouncer/vault', listenUrl: 'postgres://vault@db/vault' }, 'LISTEN may bypass the pooler')
+  const pooled = loadConfig({
+    DATABASE_URL: 'postgres://vault@pgbouncer/vault',
+    DATABASE_LISTEN_URL: 'postgres://vault@db/vault',
+    VAULT_LOCAL_ROOT_KEYS: key,
+    ...auth,
+  })
+  t.match(
+    pooled.database,
+    { url: 'postgres://vault@pgbouncer/vault', listenUrl: 'postgres://vault@db/vault' },
+    'LISTEN may bypass the pooler',
+  )
 })
 
 t.test('migrations need only the database: no key provider, no issuer', async (t) => {
@@ -75,16 +84,24 @@ t.test('malformed values are refused with the variable named and the value not e
 
 t.test('aws-kms: key ids required, an active one among several, no stray local keys', async (t) => {
   t.throws(() => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms' }), { message: /VAULT_KMS_KEY_IDS/ })
-  t.throws(() => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a,alias/b' }), { message: /VAULT_KMS_ACTIVE_KEY_ID/ })
+  t.throws(() => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a,alias/b' }), {
+    message: /VAULT_KMS_ACTIVE_KEY_ID/,
+  })
+  t.throws(() => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a', VAULT_KMS_ACTIVE_KEY_ID: 'alias/z' }), {
+    message: /VAULT_KMS_ACTIVE_KEY_ID/,
+  })
   t.throws(
-    () => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a', VAULT_KMS_ACTIVE_KEY_ID: 'alias/z' }),
-    { message: /VAULT_KMS_ACTIVE_KEY_ID/ },
-  )
-  t.throws(
-    () => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a', VAULT_LOCAL_ROOT_KEYS: `k=${randomBytes(32).toString('base64')}` }),
+    () =>
+      loadConfig({
+        VAULT_KEY_PROVIDER: 'aws-kms',
+        VAULT_KMS_KEY_IDS: 'alias/a',
+        VAULT_LOCAL_ROOT_KEYS: `k=${randomBytes(32).toString('base64')}`,
+      }),
     { message: /remove them/ },
   )
-  t.throws(() => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a', VAULT_KMS_REGION: 'moon' }), { message: /VAULT_KMS_REGION/ })
+  t.throws(() => loadConfig({ VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a', VAULT_KMS_REGION: 'moon' }), {
+    message: /VAULT_KMS_REGION/,
+  })
   const config = loadConfig({
     VAULT_KEY_PROVIDER: 'aws-kms',
     VAULT_KMS_KEY_IDS: 'alias/a, arn:aws:kms:eu-west-1:111122223333:key/1234',
@@ -100,7 +117,11 @@ t.test('aws-kms: key ids required, an active one among several, no stray local k
     maxAttempts: 3,
   })
   const db = { DATABASE_URL: 'postgres://v@db/v', VAULT_AUTH_ISSUER: 'https://id', VAULT_AUTH_JWKS_URL: 'https://id/jwks' }
-  t.equal(loadConfig({ ...db, VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a' }).keys.provider, 'aws-kms', 'KMS needs no local key')
+  t.equal(
+    loadConfig({ ...db, VAULT_KEY_PROVIDER: 'aws-kms', VAULT_KMS_KEY_IDS: 'alias/a' }).keys.provider,
+    'aws-kms',
+    'KMS needs no local key',
+  )
 })
 
 t.test('an empty variable counts as unset', async (t) => {
@@ -113,7 +134,11 @@ t.test('refresh settings: defaults fail closed, plain http only when spelled out
   t.same(loadConfig({}).refresh, { marginMs: 60_000, timeoutMs: 10_000, lockTimeoutMs: 15_000 })
   t.same(loadConfig({}).egress, { allow: [], allowInsecureHttp: false }, 'no egress exception by default')
   t.equal(loadConfig({ VAULT_REFRESH_ALLOW_INSECURE_HTTP: 'true' }).egress.allowInsecureHttp, true)
-  t.same(loadConfig({ VAULT_EGRESS_ALLOW: '127.0.0.1, 10.1.0.0/16,idp.internal.example' }).egress.allow, ['127.0.0.1', '10.1.0.0/16', 'idp.internal.example'])
+  t.same(loadConfig({ VAULT_EGRESS_ALLOW: '127.0.0.1, 10.1.0.0/16,idp.internal.example' }).egress.allow, [
+    '127.0.0.1',
+    '10.1.0.0/16',
+    'idp.internal.example',
+  ])
   for (const value of ['https://idp.example', '10.0.0.0/99', 'a b']) {
     t.throws(() => loadConfig({ VAULT_EGRESS_ALLOW: value }), { message: /VAULT_EGRESS_ALLOW/ }, value)
   }

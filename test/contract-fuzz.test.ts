@@ -32,7 +32,10 @@ await push(app, { tenant }, githubPush('gho_fuzz', {}, { refresh_token: 'ghr_fuz
 /** Resolves a local $ref against the contract. */
 function resolve(schema: Schema): Schema {
   if (typeof schema.$ref !== 'string') return schema
-  return schema.$ref.replace('#/', '').split('/').reduce((node: Schema, key: string) => node[key], document)
+  return schema.$ref
+    .replace('#/', '')
+    .split('/')
+    .reduce((node: Schema, key: string) => node[key], document)
 }
 
 const URLS = ['https://github.com/login/oauth/access_token', 'https://accounts.google.com', 'https://acme.okta.com/oauth2/default']
@@ -41,7 +44,8 @@ const URLS = ['https://github.com/login/oauth/access_token', 'https://accounts.g
 function valid(raw: Schema, name = ''): fc.Arbitrary<unknown> {
   const schema = resolve(raw)
   if (schema.enum !== undefined) return fc.constantFrom(...schema.enum)
-  if (schema.anyOf !== undefined || schema.oneOf !== undefined) return fc.oneof(...(schema.anyOf ?? schema.oneOf).map((s: Schema) => valid(s, name)))
+  if (schema.anyOf !== undefined || schema.oneOf !== undefined)
+    return fc.oneof(...(schema.anyOf ?? schema.oneOf).map((s: Schema) => valid(s, name)))
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type
   switch (type) {
     case 'null':
@@ -63,12 +67,14 @@ function valid(raw: Schema, name = ''): fc.Arbitrary<unknown> {
       return fc.record(properties, { requiredKeys: schema.required ?? [] })
     }
     case 'string': {
-      if (schema.format === 'date-time') return fc.date({ min: new Date('2020-01-01'), max: new Date(Date.now() + 60_000), noInvalidDate: true }).map((d) => d.toISOString())
+      if (schema.format === 'date-time')
+        return fc.date({ min: new Date('2020-01-01'), max: new Date(Date.now() + 60_000), noInvalidDate: true }).map((d) => d.toISOString())
       if (schema.format === 'uuid') return fc.uuid()
       if (/endpoint|issuer/.test(name)) return fc.constantFrom(...URLS)
       const max = Math.min(schema.maxLength ?? 40, 40)
       const min = Math.min(schema.minLength ?? 0, max)
-      if (typeof schema.pattern === 'string' && !schema.pattern.includes('\\u0000')) return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= min && s.length <= Math.max(max, min, 128))
+      if (typeof schema.pattern === 'string' && !schema.pattern.includes('\\u0000'))
+        return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= min && s.length <= Math.max(max, min, 128))
       return fc.string({ minLength: min, maxLength: max }).filter((s) => !s.includes('\u0000'))
     }
     default:
@@ -77,11 +83,30 @@ function valid(raw: Schema, name = ''): fc.Arbitrary<unknown> {
 }
 
 /** What breaks a value: another type, a NUL, numbers no integer holds, deep nesting, the empty string. */
-const HOSTILE = ['\u0000', 'a\u0000b', '9999999999999999999', Buffer.from('9999999999999999999').toString('base64url'), -1, 1.5, 2 ** 53 + 1, 9_999_999_999_999_999_999, 1e308, true, null, [], {}, 'x'.repeat(70_000)]
+const HOSTILE = [
+  '\u0000',
+  'a\u0000b',
+  '9999999999999999999',
+  Buffer.from('9999999999999999999').toString('base64url'),
+  -1,
+  1.5,
+  2 ** 53 + 1,
+  // biome-ignore lint/correctness/noPrecisionLoss: a number past every integer type is the point
+  9_999_999_999_999_999_999,
+  1e308,
+  true,
+  null,
+  [],
+  {},
+  'x'.repeat(70_000),
+]
 const hostile = fc.oneof(fc.constantFrom<unknown>('', '.', '..', ...HOSTILE), fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 3 }))
 // In a path, "", "." and ".." are resolved away by URL rules into another route's path, whose answer is
 // that route's: they are the client's to refuse (test/client), not this operation's.
-const hostileSegment = fc.oneof(fc.constantFrom<unknown>(...HOSTILE), fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s !== '.' && s !== '..' && !s.includes('/')))
+const hostileSegment = fc.oneof(
+  fc.constantFrom<unknown>(...HOSTILE),
+  fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s !== '.' && s !== '..' && !s.includes('/')),
+)
 
 /** Every string leaf of a value, depth first, as paths. */
 function stringLeaves(value: unknown, at: string[] = []): string[][] {
@@ -134,10 +159,15 @@ function requestArbitrary(op: Operation, hostileMode: boolean) {
   const queryParams = params.filter((p) => p.in === 'query')
   const pathValues = fc.record(
     Object.fromEntries(
-      pathParams.map((p) => [p.name, p.name === 'tenantId' ? fc.constant(tenant) : p.name === 'userId' ? fc.constantFrom('alice', 'bob') : valid(p.schema, p.name)]),
+      pathParams.map((p) => [
+        p.name,
+        p.name === 'tenantId' ? fc.constant(tenant) : p.name === 'userId' ? fc.constantFrom('alice', 'bob') : valid(p.schema, p.name),
+      ]),
     ),
   ) as fc.Arbitrary<Record<string, unknown>>
-  const queryValues = fc.record(Object.fromEntries(queryParams.map((p) => [p.name, valid(p.schema, p.name)])), { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>
+  const queryValues = fc.record(Object.fromEntries(queryParams.map((p) => [p.name, valid(p.schema, p.name)])), {
+    requiredKeys: [],
+  }) as fc.Arbitrary<Record<string, unknown>>
   const bodySchema = op.schema.requestBody?.content?.['application/json']?.schema
   const body = bodySchema === undefined ? fc.constant(undefined) : valid(bodySchema)
   const request = fc.record({ path: pathValues, query: queryValues, body })
@@ -146,7 +176,11 @@ function requestArbitrary(op: Operation, hostileMode: boolean) {
     fc.oneof(
       fc.record({ path: fc.constant(path), query: fc.constant(query), body: broken(body) }),
       fc.record({ path: fc.constant(path), query: withNul(query) as fc.Arbitrary<Record<string, unknown>>, body: withNul(body) }),
-      fc.record({ path: broken(path, { keepObject: true, values: hostileSegment }) as fc.Arbitrary<Record<string, unknown>>, query: fc.constant(query), body: fc.constant(body) }),
+      fc.record({
+        path: broken(path, { keepObject: true, values: hostileSegment }) as fc.Arbitrary<Record<string, unknown>>,
+        query: fc.constant(query),
+        body: fc.constant(body),
+      }),
       fc.record({
         path: fc.constant(path),
         query: broken(query, { keepObject: true, names: queryParams.map((p) => p.name) }) as fc.Arbitrary<Record<string, unknown>>,
@@ -177,7 +211,9 @@ for (const op of operations) {
           const res = await app.inject({
             method: op.method,
             url: urlOf(op, path, query),
-            ...(body === undefined || op.method === 'GET' || op.method === 'DELETE' ? {} : { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+            ...(body === undefined || op.method === 'GET' || op.method === 'DELETE'
+              ? {}
+              : { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
           })
           seen.set(res.statusCode, (seen.get(res.statusCode) ?? 0) + 1)
           if (res.statusCode >= 500) throw new Error(`${res.statusCode} ${res.body}`)
@@ -185,7 +221,8 @@ for (const op of operations) {
           // A path broken into another route's shape is that route's 404/405, which the router answers.
           if (declared === undefined) {
             const payload = res.json()
-            if (![404, 405].includes(res.statusCode) || typeof payload.code !== 'string') throw new Error(`undeclared ${res.statusCode}: ${res.body}`)
+            if (![404, 405].includes(res.statusCode) || typeof payload.code !== 'string')
+              throw new Error(`undeclared ${res.statusCode}: ${res.body}`)
             return
           }
           const schema = declared.content?.['application/json']?.schema

@@ -7,7 +7,14 @@ const database = await openTestDatabase(t)
 t.test('under pressure, API requests are shed with 503 and Retry-After; probes still answer', async (t) => {
   // A heap limit of one byte puts the process under pressure from the first sample.
   const { app } = await buildTestApp(t, database, {
-    overload: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxHeapUsedBytes: 1, retryAfterSeconds: 7, requestTimeoutMs: 30_000, sampleIntervalMs: 5 },
+    overload: {
+      maxEventLoopDelayMs: 0,
+      maxEventLoopUtilization: 0,
+      maxHeapUsedBytes: 1,
+      retryAfterSeconds: 7,
+      requestTimeoutMs: 30_000,
+      sampleIntervalMs: 5,
+    },
   })
   await new Promise((resolve) => setTimeout(resolve, 50))
   const tenant = uniqueTenant()

@@ -2,11 +2,11 @@ import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { parse } from 'yaml'
+import { generateClientTypes } from '../scripts/generate-client-types.ts'
 import { ALL_SCOPES } from '../src/auth/scopes.ts'
 import { ERROR_CODES } from '../src/errors.ts'
-import { parse } from 'yaml'
 import { generateOpenApiDocument } from '../src/openapi-document.ts'
-import { generateClientTypes } from '../scripts/generate-client-types.ts'
 
 const committed = readFileSync(new URL('../openapi.yaml', import.meta.url), 'utf8')
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { sql, type Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 
 // The 1.0 baseline: the whole schema as of this release, in one migration. Frozen in time: it never imports
 // application code, and once released it is never edited (a test pins its hash): changes go in a new

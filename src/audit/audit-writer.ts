@@ -1,7 +1,7 @@
-import { sql, type Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+import { batched } from '../db/batched.ts'
 import type { DB } from '../db/schema.ts'
 import type { AuditEventInsert } from './audit.repository.ts'
-import { batched } from '../db/batched.ts'
 
 export interface AuditWriter {
   /** Resolves once the event is committed; rejects if it could not be. */

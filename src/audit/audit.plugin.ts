@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import type { AuditOutcome } from '../db/schema.ts'
 import { connectorIdSchema, connectorTypeSchema, tenantIdSchema, userIdSchema } from '../token-sets/token-set.schemas.ts'
 import type { AuditAction } from './audit.schemas.ts'
 import type { AuditService } from './audit.service.ts'
-import type { AuditOutcome } from '../db/schema.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

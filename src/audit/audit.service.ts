@@ -2,9 +2,9 @@ import type { Kysely } from 'kysely'
 import type { DB } from '../db/schema.ts'
 import { inTenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
-import { createAuditWriter } from './audit-writer.ts'
-import { findAuditEvents, type AuditEventInsert } from './audit.repository.ts'
+import { type AuditEventInsert, findAuditEvents } from './audit.repository.ts'
 import type { AuditPage, AuditQuery } from './audit.schemas.ts'
+import { createAuditWriter } from './audit-writer.ts'
 
 export interface AuditService {
   record(event: AuditEventInsert): Promise<void>

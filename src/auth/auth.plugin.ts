@@ -44,7 +44,10 @@ export const authPlugin = fp(
       } catch (error) {
         // The caller gets one generic message per code; the operator learns why, never from the token itself.
         if (error instanceof CallerRefused) {
-          request.log.info({ reason: error.reason, ...(error.clientId === undefined ? {} : { clientId: error.clientId }) }, 'caller refused')
+          request.log.info(
+            { reason: error.reason, ...(error.clientId === undefined ? {} : { clientId: error.clientId }) },
+            'caller refused',
+          )
           onRefusal?.(error.reason)
         }
         throw error

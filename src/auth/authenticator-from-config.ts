@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import type { Logger } from 'pino'
-import { ConfigError, type Config } from '../config.ts'
-import { createAuthenticator, type Authenticator } from './authenticator.ts'
+import { type Config, ConfigError } from '../config.ts'
+import { type Authenticator, createAuthenticator } from './authenticator.ts'
 import { DEVELOPMENT_ISSUER, ensureDevelopmentSigningKey } from './development-issuer.ts'
 
 function readJwksFile(file: string): JWTVerifyGetKey {

@@ -1,4 +1,4 @@
-import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { decodeJwt, type JWTPayload, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose'
 import { LRUCache } from 'lru-cache'
 import { VaultError } from '../errors.ts'
 import type { Scope } from './scopes.ts'
@@ -99,7 +99,11 @@ export function insufficientScope(scope: Scope, clientId: string): VaultError {
 }
 
 export function tenantForbidden(clientId: string): VaultError {
-  return new CallerRefused(new VaultError('auth.tenant_forbidden', 'The access token is not valid for this tenant'), 'tenant_forbidden', clientId)
+  return new CallerRefused(
+    new VaultError('auth.tenant_forbidden', 'The access token is not valid for this tenant'),
+    'tenant_forbidden',
+    clientId,
+  )
 }
 
 /** jose's refusal, as the reason an operator can act on. */

@@ -5,7 +5,7 @@ import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import { destroyDataKey, shredTenant } from '../key-lifecycle/destroy-and-shred.ts'
 import { dataKeyStatus, tenantIds } from '../key-lifecycle/key-lifecycle.repository.ts'
 import { reencryptTokenSets } from '../key-lifecycle/reencrypt-token-sets.ts'
-import { rotateDataKey, type RotationResult } from '../key-lifecycle/rotate-data-keys.ts'
+import { type RotationResult, rotateDataKey } from '../key-lifecycle/rotate-data-keys.ts'
 import { rotateRootKey } from '../key-lifecycle/rotate-root-key.ts'
 import { verifyTokenSets } from '../key-lifecycle/verify-token-sets.ts'
 import { createLogger } from '../logger.ts'
@@ -86,9 +86,15 @@ async function keysStatus(args: string[]): Promise<number> {
       [
         `key provider: ${keyProvider.name}`,
         '',
-        table(['ROOT KEY', 'ACTIVE', 'CONFIGURED', 'DATA KEYS', 'TENANTS'], rootKeys.map((k) => [k.id, k.active ? 'yes' : '', k.configured ? 'yes' : 'NO', k.data_keys, k.tenants])),
+        table(
+          ['ROOT KEY', 'ACTIVE', 'CONFIGURED', 'DATA KEYS', 'TENANTS'],
+          rootKeys.map((k) => [k.id, k.active ? 'yes' : '', k.configured ? 'yes' : 'NO', k.data_keys, k.tenants]),
+        ),
         '',
-        table(['TENANT', 'VERSION', 'STATE', 'TOKEN SETS', 'ROOT KEY'], dataKeys.map((k) => [k.tenant_id, k.version, k.state, k.token_sets, k.root_key_id])),
+        table(
+          ['TENANT', 'VERSION', 'STATE', 'TOKEN SETS', 'ROOT KEY'],
+          dataKeys.map((k) => [k.tenant_id, k.version, k.state, k.token_sets, k.root_key_id]),
+        ),
       ].join('\n'),
     )
     return 0
@@ -96,7 +102,11 @@ async function keysStatus(args: string[]): Promise<number> {
 }
 
 async function keysRotate(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: { tenant: { type: 'string' }, all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { tenant: { type: 'string' }, all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  })
   const tenantId = tenantOption(values.tenant)
   if ((tenantId === undefined) === !values.all) throw new UsageError('usage: keys rotate (--tenant T | --all)')
   const output = createOutput(values.json)
@@ -112,7 +122,9 @@ async function keysRotate(args: string[]): Promise<number> {
       if (result !== undefined) rotated.push(result)
     }
     output.result({ rotated }, () =>
-      rotated.length === 0 ? 'no tenant has a data key yet' : rotated.map((r) => `${r.tenantId}: data key v${r.from} → v${r.to} (v${r.from} is now decrypt-only)`).join('\n'),
+      rotated.length === 0
+        ? 'no tenant has a data key yet'
+        : rotated.map((r) => `${r.tenantId}: data key v${r.from} → v${r.to} (v${r.from} is now decrypt-only)`).join('\n'),
     )
     return 0
   })
@@ -165,7 +177,11 @@ async function keysReencrypt(args: string[]): Promise<number> {
 }
 
 async function keysDestroy(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: { tenant: { type: 'string' }, version: { type: 'string' }, json: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { tenant: { type: 'string' }, version: { type: 'string' }, json: { type: 'boolean', default: false } },
+  })
   const tenantId = tenantOption(values.tenant)
   const version = positiveInteger('version', values.version, undefined)
   if (tenantId === undefined || version === undefined) throw new UsageError('usage: keys destroy --tenant T --version V')
@@ -178,14 +194,20 @@ async function keysDestroy(args: string[]): Promise<number> {
       in_use: `v${version} still protects secrets of ${tenantId}: run keys reencrypt --tenant ${tenantId} first`,
     }
     output.result(outcome, () =>
-      outcome.destroyed ? `destroyed data key v${version} of ${tenantId}` : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets)` : ''}`,
+      outcome.destroyed
+        ? `destroyed data key v${version} of ${tenantId}`
+        : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets)` : ''}`,
     )
     return outcome.destroyed ? 0 : 1
   })
 }
 
 async function keysRotateRoot(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: { to: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { to: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  })
   const output = createOutput(values.json)
   return withRuntime(async ({ database, keyProvider }) => {
     const to = values.to ?? keyProvider.activeRootKeyId
@@ -196,7 +218,9 @@ async function keysRotateRoot(args: string[]): Promise<number> {
     })
     output.endProgress()
     output.result({ to, ...result }, () =>
-      result.dryRun ? `${result.toRewrap} data keys would be re-wrapped under ${to}` : `re-wrapped ${result.rewrapped} data keys under ${to}; no token set was touched`,
+      result.dryRun
+        ? `${result.toRewrap} data keys would be re-wrapped under ${to}`
+        : `re-wrapped ${result.rewrapped} data keys under ${to}; no token set was touched`,
     )
     return 0
   })
@@ -205,7 +229,12 @@ async function keysRotateRoot(args: string[]): Promise<number> {
 export async function tenantsCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args
   if (sub !== 'shred') throw new UsageError('usage: tenants shred T --yes')
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { yes: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } })
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: { yes: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  })
   const tenantId = tenantOption(positionals[0])
   if (tenantId === undefined || positionals.length !== 1) throw new UsageError('usage: tenants shred T --yes')
   if (!values.yes) throw new UsageError(`shredding destroys every secret of ${tenantId} for good: add --yes to confirm`)
@@ -213,15 +242,21 @@ export async function tenantsCommand(args: string[]): Promise<number> {
   return withRuntime(async ({ database, keyRing }) => {
     const result = await shredTenant(database.db, tenantId)
     keyRing.forgetTenant(tenantId)
-    output.result({ tenant_id: tenantId, ...result }, () =>
-      `shredded ${tenantId}: ${result.tokenSets} token sets, ${result.connectorSettings} connector settings and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
+    output.result(
+      { tenant_id: tenantId, ...result },
+      () =>
+        `shredded ${tenantId}: ${result.tokenSets} token sets, ${result.connectorSettings} connector settings and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
     )
     return 0
   })
 }
 
 export async function verifyCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: { tenant: { type: 'string' }, sample: { type: 'string' }, json: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { tenant: { type: 'string' }, sample: { type: 'string' }, json: { type: 'boolean', default: false } },
+  })
   const tenantId = tenantOption(values.tenant)
   const sample = positiveInteger('sample', values.sample, undefined)
   const output = createOutput(values.json)
@@ -230,7 +265,13 @@ export async function verifyCommand(args: string[]): Promise<number> {
     output.result(result, () =>
       result.failures.length === 0
         ? `verified ${result.checked} token sets: every secret opens`
-        : [`${result.failures.length} integrity failure(s) in ${result.checked} token sets:`, table(['TENANT', 'TOKEN SET', 'FIELD', 'CODE'], result.failures.map((f) => [f.tenant_id, f.token_set_id, f.field, f.code]))].join('\n'),
+        : [
+            `${result.failures.length} integrity failure(s) in ${result.checked} token sets:`,
+            table(
+              ['TENANT', 'TOKEN SET', 'FIELD', 'CODE'],
+              result.failures.map((f) => [f.tenant_id, f.token_set_id, f.field, f.code]),
+            ),
+          ].join('\n'),
     )
     return result.failures.length === 0 ? 0 : 1
   })

@@ -34,7 +34,14 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((row) => row.map(String))]
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)))
-  return cells.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
+  return cells
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 export function bar(done: number, total: number, width = 30): string {

@@ -9,15 +9,17 @@
 import createClient from 'openapi-fetch'
 import { VaultError, type VaultErrorCode, type VaultErrorIssue } from './errors.ts'
 import type { components, operations, paths } from './schema.ts'
-import { createTokenSource, type ClientCredentials } from './token-source.ts'
+import { type ClientCredentials, createTokenSource } from './token-source.ts'
 
-export { VaultError } from './errors.ts'
 export type { ClientErrorCode, VaultErrorCode, VaultErrorIssue } from './errors.ts'
-export type { ClientCredentials } from './token-source.ts'
+export { VaultError } from './errors.ts'
 export type { components, operations, paths } from './schema.ts'
+export type { ClientCredentials } from './token-source.ts'
 
 type Json<T> = T extends { content: { 'application/json': infer Body } } ? Body : never
-type RequestBody<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer Body } } } ? Body : never
+type RequestBody<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer Body } } }
+  ? Body
+  : never
 type Success<Op extends keyof operations> = Json<operations[Op]['responses'][keyof operations[Op]['responses'] & (200 | 201)]>
 
 export type ConnectorType = operations['pushTokenSet']['parameters']['path']['connectorType']
@@ -109,7 +111,8 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
 
   const connectionPath = (c: ConnectionRef) =>
     pathParams({ tenantId: c.tenantId, userId: c.userId, connectorType: c.connectorType, connectorId: c.connectorId })
-  const connectorPath = (c: ConnectorRef) => pathParams({ tenantId: c.tenantId, connectorType: c.connectorType, connectorId: c.connectorId })
+  const connectorPath = (c: ConnectorRef) =>
+    pathParams({ tenantId: c.tenantId, connectorType: c.connectorType, connectorId: c.connectorId })
   const userPath = (u: UserRef) => pathParams({ tenantId: u.tenantId, userId: u.userId })
   const connection = '/v1/tenants/{tenantId}/users/{userId}/connections/{connectorType}/{connectorId}' as const
   const connector = '/v1/tenants/{tenantId}/connectors/{connectorType}/{connectorId}' as const
@@ -126,7 +129,8 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
     listConnections: async (u) =>
       (await call(http.GET('/v1/tenants/{tenantId}/users/{userId}/connections', { params: { path: userPath(u) } }))).connections,
     deleteTokenSet: async (c) => call(http.DELETE(connection, { params: { path: connectionPath(c) } })),
-    deleteUserTokenSets: async (u) => call(http.DELETE('/v1/tenants/{tenantId}/users/{userId}/connections', { params: { path: userPath(u) } })),
+    deleteUserTokenSets: async (u) =>
+      call(http.DELETE('/v1/tenants/{tenantId}/users/{userId}/connections', { params: { path: userPath(u) } })),
     deleteConnectorTokenSets: async (c) => call(http.DELETE(`${connector}/token-sets`, { params: { path: connectorPath(c) } })),
     putRefreshSettings: async (c, body) => call(http.PUT(`${connector}/refresh-settings`, { params: { path: connectorPath(c) }, body })),
     getRefreshSettings: async (c) => call(http.GET(`${connector}/refresh-settings`, { params: { path: connectorPath(c) } })),
@@ -162,5 +166,10 @@ function toVaultError(response: Response, body: unknown): VaultError {
 }
 
 function isVaultErrorBody(body: unknown): body is { code: VaultErrorCode; message: string; issues?: VaultErrorIssue[] } {
-  return typeof body === 'object' && body !== null && typeof (body as { code?: unknown }).code === 'string' && typeof (body as { message?: unknown }).message === 'string'
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as { code?: unknown }).code === 'string' &&
+    typeof (body as { message?: unknown }).message === 'string'
+  )
 }

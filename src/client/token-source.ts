@@ -43,7 +43,9 @@ export function createTokenSource({ credentials, renewBeforeMs, allowInsecureReq
   const http = { [oauth.allowInsecureRequests]: allowInsecureRequests, [oauth.customFetch]: fetch }
   const client: oauth.Client = { client_id: credentials.clientId }
   const clientAuth =
-    credentials.authMethod === 'client_secret_post' ? oauth.ClientSecretPost(credentials.clientSecret) : oauth.ClientSecretBasic(credentials.clientSecret)
+    credentials.authMethod === 'client_secret_post'
+      ? oauth.ClientSecretPost(credentials.clientSecret)
+      : oauth.ClientSecretBasic(credentials.clientSecret)
   let server: oauth.AuthorizationServer | undefined
   let cached: { token: string; renewAt: number } | undefined
   let inFlight: Promise<string> | undefined
@@ -71,9 +73,12 @@ export function createTokenSource({ credentials, renewBeforeMs, allowInsecureReq
       result = await oauth.processClientCredentialsResponse(as, client, response)
     } catch (error) {
       // Only the status is kept: a token endpoint's text can echo what it was sent.
-      const refusal = error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError ? error.status : undefined
+      const refusal =
+        error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError ? error.status : undefined
       if (refusal !== undefined && refusal < 500 && refusal !== 429) {
-        throw new VaultError('client.credentials_rejected', `The identity platform refused the client credentials (HTTP ${refusal})`, { status: refusal })
+        throw new VaultError('client.credentials_rejected', `The identity platform refused the client credentials (HTTP ${refusal})`, {
+          status: refusal,
+        })
       }
       // A response's body is not kept as the cause either; a network error is.
       const cause = refusal === undefined ? error : undefined

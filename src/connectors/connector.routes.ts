@@ -1,8 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { SCOPES } from '../auth/scopes.ts'
 import { errorResponses } from '../http/error-response.ts'
+import {
+  connectorParamsSchema,
+  deletedConnectorSchema,
+  putRefreshSettingsBodySchema,
+  refreshSettingsSchema,
+} from './refresh-settings.schemas.ts'
 import type { RefreshSettingsService } from './refresh-settings.service.ts'
-import { connectorParamsSchema, deletedConnectorSchema, putRefreshSettingsBodySchema, refreshSettingsSchema } from './refresh-settings.schemas.ts'
 
 export interface ConnectorRoutesOptions {
   refreshSettings: RefreshSettingsService
@@ -25,7 +30,8 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
         response: {
           200: refreshSettingsSchema.describe('Replaced'),
           201: refreshSettingsSchema.describe('Registered'),
-          ...errorResponses(401, 403, 400, 413, 415) },
+          ...errorResponses(401, 403, 400, 413, 415),
+        },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely'
+import { type Selectable, sql } from 'kysely'
 import type { ClientAuthMethod, ConnectorRefreshSettingsTable, ConnectorType } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
@@ -40,7 +40,11 @@ const columns = [
 // Every connector has a sealed client secret (its settings' seal); a public client's is empty.
 const hasClientSecret = sql<boolean>`connector_refresh_settings.client_auth_method <> 'none'`.as('has_client_secret')
 
-export async function upsertRefreshSettings(trx: TenantTransaction, key: ConnectorKey, write: RefreshSettingsWrite): Promise<RefreshSettingsRow> {
+export async function upsertRefreshSettings(
+  trx: TenantTransaction,
+  key: ConnectorKey,
+  write: RefreshSettingsWrite,
+): Promise<RefreshSettingsRow> {
   const values = { ...write, extra_params: JSON.stringify(write.extra_params) }
   return trx
     .insertInto('connector_refresh_settings')
@@ -61,10 +65,17 @@ export async function findRefreshSettings(trx: TenantTransaction, key: Connector
 }
 
 /** The settings with the sealed client secret and the wrapped data key that opens it, for a refresh. */
-export async function findRefreshSettingsWithSecret(trx: TenantTransaction, key: ConnectorKey): Promise<RefreshSettingsWithSecret | undefined> {
+export async function findRefreshSettingsWithSecret(
+  trx: TenantTransaction,
+  key: ConnectorKey,
+): Promise<RefreshSettingsWithSecret | undefined> {
   const row = await trx
     .selectFrom('connector_refresh_settings')
-    .innerJoin('data_keys as dk', (join) => join.onRef('dk.tenant_id', '=', 'connector_refresh_settings.tenant_id').onRef('dk.version', '=', 'connector_refresh_settings.key_version'))
+    .innerJoin('data_keys as dk', (join) =>
+      join
+        .onRef('dk.tenant_id', '=', 'connector_refresh_settings.tenant_id')
+        .onRef('dk.version', '=', 'connector_refresh_settings.key_version'),
+    )
     .select([...columns, hasClientSecret, 'connector_refresh_settings.client_secret_sealed', 'dk.root_key_id', 'dk.wrapped_key'])
     .where('connector_refresh_settings.tenant_id', '=', key.tenantId)
     .where('connector_refresh_settings.connector_type', '=', key.connectorType)

@@ -24,7 +24,10 @@ export const putRefreshSettingsBodySchema = z
     extra_params: z
       .record(z.string().regex(PARAM_NAME), clearText(0, 1024))
       .refine((params) => Object.keys(params).length <= 20, 'at most 20 parameters')
-      .refine((params) => Object.keys(params).every((name) => !RESERVED_PARAMS.has(name)), 'grant and client parameters are set by the vault')
+      .refine(
+        (params) => Object.keys(params).every((name) => !RESERVED_PARAMS.has(name)),
+        'grant and client parameters are set by the vault',
+      )
       .default({})
       .describe('Extra form parameters sent with every refresh request (e.g. a resource indicator); not secret'),
   })
@@ -33,14 +36,16 @@ export const putRefreshSettingsBodySchema = z
       ctx.addIssue({
         code: 'custom',
         path: [body.token_endpoint === undefined ? 'token_endpoint' : 'issuer'],
-        message: body.token_endpoint === undefined ? 'give token_endpoint, or issuer to discover it' : 'give token_endpoint or issuer, not both',
+        message:
+          body.token_endpoint === undefined ? 'give token_endpoint, or issuer to discover it' : 'give token_endpoint or issuer, not both',
       })
     }
     if ((body.client_auth_method === 'none') !== (body.client_secret === undefined)) {
       ctx.addIssue({
         code: 'custom',
         path: ['client_secret'],
-        message: body.client_auth_method === 'none' ? 'must be absent when client_auth_method is none' : 'required for this client_auth_method',
+        message:
+          body.client_auth_method === 'none' ? 'must be absent when client_auth_method is none' : 'required for this client_auth_method',
       })
     }
   })

@@ -6,8 +6,8 @@ import type { EgressPolicy } from '../egress/egress-policy.ts'
 import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { deleteTokenSetsOfConnector } from '../token-sets/token-set.repository.ts'
-import * as repository from './refresh-settings.repository.ts'
 import type { ConnectorKey, RefreshSettingsRow } from './refresh-settings.repository.ts'
+import * as repository from './refresh-settings.repository.ts'
 import type { PutRefreshSettingsBody, RefreshSettings } from './refresh-settings.schemas.ts'
 
 export interface RefreshSettingsService {
@@ -61,7 +61,13 @@ export function createRefreshSettingsService({
         // Sealed for every connector, a public client's empty secret too: the seal authenticates the settings.
         const row = await repository.upsertRefreshSettings(trx, key, {
           ...settings,
-          client_secret_sealed: sealClientSecret(active.key, key, settingsBindingOf(settings), active.version, Buffer.from(body.client_secret ?? '', 'utf8')),
+          client_secret_sealed: sealClientSecret(
+            active.key,
+            key,
+            settingsBindingOf(settings),
+            active.version,
+            Buffer.from(body.client_secret ?? '', 'utf8'),
+          ),
           key_version: active.version,
         })
         return { created: !existed, settings: toRefreshSettings(row) }

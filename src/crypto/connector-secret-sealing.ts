@@ -25,7 +25,11 @@ export interface ConnectorSettingsBinding {
 
 /** extra_params in one canonical form: sorted keys, so the stored jsonb's key order does not matter. */
 function canonicalParams(params: Record<string, string>): string {
-  return JSON.stringify(Object.keys(params).sort().map((name) => [name, params[name]]))
+  return JSON.stringify(
+    Object.keys(params)
+      .sort()
+      .map((name) => [name, params[name]]),
+  )
 }
 
 /**
@@ -47,11 +51,23 @@ function clientSecretAssociatedData(location: ConnectorLocation, settings: Conne
   ])
 }
 
-export function sealClientSecret(key: KeyObject, location: ConnectorLocation, settings: ConnectorSettingsBinding, keyVersion: number, secret: Buffer): Buffer {
+export function sealClientSecret(
+  key: KeyObject,
+  location: ConnectorLocation,
+  settings: ConnectorSettingsBinding,
+  keyVersion: number,
+  secret: Buffer,
+): Buffer {
   return seal(key, secret, clientSecretAssociatedData(location, settings, keyVersion))
 }
 
-export function openClientSecret(key: KeyObject, location: ConnectorLocation, settings: ConnectorSettingsBinding, keyVersion: number, sealed: Uint8Array): Buffer {
+export function openClientSecret(
+  key: KeyObject,
+  location: ConnectorLocation,
+  settings: ConnectorSettingsBinding,
+  keyVersion: number,
+  sealed: Uint8Array,
+): Buffer {
   return open(key, sealed, clientSecretAssociatedData(location, settings, keyVersion))
 }
 

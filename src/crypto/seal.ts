@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomFillSync, type KeyObject } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject, randomFillSync } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { IntegrityError } from '../errors.ts'
 
@@ -52,10 +52,16 @@ let nextMasterKeyId = 0
 
 function keptKey(masterKey: KeyObject, salt: Buffer): KeyObject {
   let id = masterKeyIds.get(masterKey)
-  if (id === undefined) masterKeyIds.set(masterKey, (id = nextMasterKeyId++))
+  if (id === undefined) {
+    id = nextMasterKeyId++
+    masterKeyIds.set(masterKey, id)
+  }
   const cacheKey = `${id}:${salt.toString('latin1')}`
   let key = derivedKeys.get(cacheKey)
-  if (key === undefined) derivedKeys.set(cacheKey, (key = deriveKey(masterKey, salt)))
+  if (key === undefined) {
+    key = deriveKey(masterKey, salt)
+    derivedKeys.set(cacheKey, key)
+  }
   return key
 }
 
@@ -105,7 +111,12 @@ export interface OpenOptions {
 }
 
 /** Opens a sealed secret. Every failure, whatever its cause, is the same IntegrityError. */
-export function open(masterKey: KeyObject, sealed: Uint8Array, associatedData: Buffer, { keepDerivedKey = false }: OpenOptions = {}): Buffer {
+export function open(
+  masterKey: KeyObject,
+  sealed: Uint8Array,
+  associatedData: Buffer,
+  { keepDerivedKey = false }: OpenOptions = {},
+): Buffer {
   assertMasterKey(masterKey)
   const blob = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
   if (blob.length < HEADER_LENGTH + TAG_LENGTH || blob[0] !== SEAL_FORMAT_VERSION) throw new IntegrityError()

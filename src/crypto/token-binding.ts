@@ -1,4 +1,4 @@
-import { encodeBinding, type BindingValue } from './associated-data.ts'
+import { type BindingValue, encodeBinding } from './associated-data.ts'
 
 /** The secrets a token set holds. Each is sealed on its own, bound to its field name. */
 export const SEALED_FIELDS = ['access_token', 'refresh_token', 'id_token'] as const
@@ -55,7 +55,18 @@ function secretFields(secret: TokenSecret): BindingValue[] {
   switch (secret.field) {
     case 'access_token': {
       const m = secret.metadata
-      return [m.state, m.tokenType, m.scope, time(m.expiresAt), time(m.issuedAt), m.hasRefreshToken ? 1 : 0, m.target, m.issuer, m.providerSubject, m.writeId]
+      return [
+        m.state,
+        m.tokenType,
+        m.scope,
+        time(m.expiresAt),
+        time(m.issuedAt),
+        m.hasRefreshToken ? 1 : 0,
+        m.target,
+        m.issuer,
+        m.providerSubject,
+        m.writeId,
+      ]
     }
     case 'refresh_token':
       return [secret.authorizationServer]

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto'
-import { open, seal, type OpenOptions } from './seal.ts'
-import { tokenSecretAssociatedData, type TokenSecret, type TokenSetLocation } from './token-binding.ts'
+import { type OpenOptions, open, seal } from './seal.ts'
+import { type TokenSecret, type TokenSetLocation, tokenSecretAssociatedData } from './token-binding.ts'
 
 export type { TokenSecret, TokenSetLocation } from './token-binding.ts'
 

@@ -49,7 +49,7 @@ export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>
           const error = new Error(`a batched run answered ${values.length} values for ${calls.length} keys`)
           for (const call of calls) call.reject(error)
         } else {
-          calls.forEach((call, i) => call.resolve(values[i]!))
+          for (const [i, call] of calls.entries()) call.resolve(values[i]!)
         }
       },
       (error: unknown) => {

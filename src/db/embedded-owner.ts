@@ -57,7 +57,8 @@ export async function takeEmbeddedOwnership(dataDir: string): Promise<EmbeddedOw
       // The lock directory holds the owner record, so removing it must take the record along.
       fs: {
         ...fs,
-        rmdir: (target: string, done: (error: NodeJS.ErrnoException | null) => void) => fs.rm(target, { recursive: true, force: true }, done),
+        rmdir: (target: string, done: (error: NodeJS.ErrnoException | null) => void) =>
+          fs.rm(target, { recursive: true, force: true }, done),
         rmdirSync: (target: string) => fs.rmSync(target, { recursive: true, force: true }),
       },
       stale: STALE_MS,

@@ -1,9 +1,9 @@
 import { promises as fs, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { sql, type Kysely } from 'kysely'
-import { FileMigrationProvider, Migrator, type MigrationResultSet } from 'kysely/migration'
-import { SERVICE_ROLE, OPERATOR_ROLE } from './tenant-scope.ts'
+import { type Kysely, sql } from 'kysely'
+import { FileMigrationProvider, type MigrationResultSet, Migrator } from 'kysely/migration'
+import { OPERATOR_ROLE, SERVICE_ROLE } from './tenant-scope.ts'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations', import.meta.url))
 const BOOTSTRAP_FILE = fileURLToPath(new URL('../../db/bootstrap.sql', import.meta.url))
@@ -28,7 +28,10 @@ export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
  * Creates the service's and the operators' roles (db/bootstrap.sql) if they are missing: an administrator's
  * step, once per cluster. With `grants`, also makes the named logins members of them.
  */
-export async function bootstrapRoles(db: Kysely<any>, grants: { appLogins?: readonly string[]; operatorLogins?: readonly string[] } = {}): Promise<void> {
+export async function bootstrapRoles(
+  db: Kysely<any>,
+  grants: { appLogins?: readonly string[]; operatorLogins?: readonly string[] } = {},
+): Promise<void> {
   await sql.raw(readFileSync(BOOTSTRAP_FILE, 'utf8')).execute(db)
   for (const login of grants.appLogins ?? []) await sql`GRANT ${sql.id(SERVICE_ROLE)} TO ${sql.id(login)}`.execute(db)
   for (const login of grants.operatorLogins ?? []) await sql`GRANT ${sql.id(OPERATOR_ROLE)} TO ${sql.id(login)}`.execute(db)

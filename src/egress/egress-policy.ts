@@ -144,7 +144,8 @@ export function createEgressPolicy(options: EgressPolicyOptions): EgressPolicy {
   }
   const resolve =
     options.lookup ??
-    ((hostname: string, done: (error: Error | null, addresses: LookupAddress[]) => void) => dnsLookup(hostname, { all: true, verbatim: true }, done))
+    ((hostname: string, done: (error: Error | null, addresses: LookupAddress[]) => void) =>
+      dnsLookup(hostname, { all: true, verbatim: true }, done))
 
   function urlRule(raw: string): EgressRule | undefined {
     let url: URL

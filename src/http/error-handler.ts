@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { type ErrorCode, VaultError, type ValidationIssue } from '../errors.ts'
+import { type ErrorCode, type ValidationIssue, VaultError } from '../errors.ts'
 import type { ErrorResponse } from './error-response.ts'
 
 declare module 'fastify' {
@@ -98,7 +98,10 @@ export function clientErrorHandler(onError: (code: ErrorCode) => void) {
       socket.destroy()
       return
     }
-    const { code, message } = clientErrors[error.code ?? ''] ?? { code: 'request.malformed' as const, message: 'The request is not valid HTTP' }
+    const { code, message } = clientErrors[error.code ?? ''] ?? {
+      code: 'request.malformed' as const,
+      message: 'The request is not valid HTTP',
+    }
     onError(code)
     const status = new VaultError(code, message).statusCode
     const requestId = randomUUID()
@@ -110,7 +113,11 @@ export function clientErrorHandler(onError: (code: ErrorCode) => void) {
       ...SECURITY_HEADERS,
       connection: 'close',
     }
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`)
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('')}\r\n${body}`,
+    )
   }
 }
 
@@ -149,7 +156,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     const allowed = routes.filter((entry) => entry.pattern.test(path)).flatMap((entry) => [...entry.methods])
     if (allowed.length === 0) return sendError(reply, request, new VaultError('route.not_found', 'No such route'))
     reply.header('allow', [...new Set(allowed)].sort().join(', '))
-    return sendError(reply, request, new VaultError('request.method_not_allowed', 'This route does not take this method; Allow lists the ones it takes'))
+    return sendError(
+      reply,
+      request,
+      new VaultError('request.method_not_allowed', 'This route does not take this method; Allow lists the ones it takes'),
+    )
   })
 }
 

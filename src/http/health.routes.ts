@@ -1,5 +1,5 @@
-import { sql, type Kysely } from 'kysely'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { type Kysely, sql } from 'kysely'
 import { z } from 'zod'
 import type { DB } from '../db/schema.ts'
 import { KEY_PROVIDER_STATES, type KeyProviderHealth } from '../keys/instrumented-key-provider.ts'
@@ -19,7 +19,9 @@ const readinessSchema = z.object({
         since: z.string().describe('When it entered this state (RFC 3339)'),
         message: z.string().optional().describe('What the last failure said: which key, which permission'),
       })
-      .describe('How the key provider answered its last real call. Not asked per probe, and not part of readiness: tenants whose keys are cached are served whatever it says'),
+      .describe(
+        'How the key provider answered its last real call. Not asked per probe, and not part of readiness: tenants whose keys are cached are served whatever it says',
+      ),
   }),
 })
 
@@ -46,8 +48,11 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
       schema: {
         operationId: 'readiness',
         tags: ['operations'],
-        summary: 'The database answers (readiness); the key provider\'s state from its last real call',
-        response: { 200: readinessSchema.describe('Ready to serve'), 503: readinessSchema.describe('Not ready: a dependency is unreachable') },
+        summary: "The database answers (readiness); the key provider's state from its last real call",
+        response: {
+          200: readinessSchema.describe('Ready to serve'),
+          503: readinessSchema.describe('Not ready: a dependency is unreachable'),
+        },
       },
     },
     async (_request, reply) => {

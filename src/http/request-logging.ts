@@ -21,7 +21,12 @@ export function loggedUrl(url: string): string {
     .slice(at + 1)
     .split('&')
     .filter((pair) => pair !== '')
-    .map((pair) => pair.split('=')[0]!.slice(0, 64).replace(/[^A-Za-z0-9_.-]/g, '_'))
+    .map((pair) =>
+      pair
+        .split('=')[0]!
+        .slice(0, 64)
+        .replace(/[^A-Za-z0-9_.-]/g, '_'),
+    )
   return `${url.slice(0, at)}?${names.map((name) => `${name}=…`).join('&')}`
 }
 

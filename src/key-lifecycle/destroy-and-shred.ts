@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { sql, type Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import { recordKeyOperation } from './key-events.ts'
@@ -14,7 +14,13 @@ export type DestroyOutcome =
  */
 export async function destroyDataKey(db: Kysely<DB>, tenantId: string, version: number): Promise<DestroyOutcome> {
   return inOperatorTransaction(db, async (trx) => {
-    const key = await trx.selectFrom('data_keys').select('state').where('tenant_id', '=', tenantId).where('version', '=', version).forUpdate().executeTakeFirst()
+    const key = await trx
+      .selectFrom('data_keys')
+      .select('state')
+      .where('tenant_id', '=', tenantId)
+      .where('version', '=', version)
+      .forUpdate()
+      .executeTakeFirst()
     if (key === undefined) return { destroyed: false, reason: 'not_found' }
     if (key.state === 'active') return { destroyed: false, reason: 'active' }
     const inUse = await trx
@@ -59,6 +65,8 @@ export async function shredTenant(db: Kysely<DB>, tenantId: string): Promise<Shr
     return {
       tokenSets: Number(tokenSets.numDeletedRows),
       connectorSettings: Number(connectorSettings.numDeletedRows),
-      dataKeys: Number(dataKeys.numDeletedRows), tenant: Number(tenant.numDeletedRows) === 1 }
+      dataKeys: Number(dataKeys.numDeletedRows),
+      tenant: Number(tenant.numDeletedRows) === 1,
+    }
   })
 }

@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
-import type { OperatorTransaction } from '../db/tenant-scope.ts'
 import { insertAuditEvent } from '../audit/audit.repository.ts'
+import type { OperatorTransaction } from '../db/tenant-scope.ts'
 
 /** The channel on which key changes reach every serving replica. */
 export const KEY_EVENTS_CHANNEL = 'secret_vault_key_events'

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
-import type { OperatorTransaction } from '../db/tenant-scope.ts'
 import type { TokenSetColumns } from '../crypto/token-binding.ts'
+import type { OperatorTransaction } from '../db/tenant-scope.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 
 export interface DataKeyStatusRow {
@@ -43,7 +43,13 @@ export async function retireDataKey(trx: OperatorTransaction, tenantId: string, 
 export async function insertDataKey(trx: OperatorTransaction, key: WrappedDataKey): Promise<void> {
   await trx
     .insertInto('data_keys')
-    .values({ tenant_id: key.tenantId, version: key.version, state: 'active', root_key_id: key.rootKeyId, wrapped_key: Buffer.from(key.wrappedKey) })
+    .values({
+      tenant_id: key.tenantId,
+      version: key.version,
+      state: 'active',
+      root_key_id: key.rootKeyId,
+      wrapped_key: Buffer.from(key.wrappedKey),
+    })
     .execute()
 }
 
@@ -65,14 +71,21 @@ export const BOUND_COLUMNS = sql`ts.state, ts.token_type, ts.scope, ts.expires_a
   ts.target, ts.issuer, ts.provider_subject, ts.refresh_server, ts.write_id`
 
 /** A tenant's data key of one version (or its active one), wrapped. */
-export async function findDataKey(trx: OperatorTransaction, tenantId: string, version: number | 'active'): Promise<WrappedDataKey | undefined> {
+export async function findDataKey(
+  trx: OperatorTransaction,
+  tenantId: string,
+  version: number | 'active',
+): Promise<WrappedDataKey | undefined> {
   const query = trx.selectFrom('data_keys').select(['tenant_id', 'version', 'root_key_id', 'wrapped_key']).where('tenant_id', '=', tenantId)
   const row = await (version === 'active' ? query.where('state', '=', 'active') : query.where('version', '=', version)).executeTakeFirst()
   return row && { tenantId: row.tenant_id, version: row.version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key }
 }
 
 /** Retired data-key versions that still protect token sets: the work `keys reencrypt` has left. */
-export async function retiredVersionsInUse(trx: OperatorTransaction, tenantId: string | undefined): Promise<Array<{ tenant_id: string; version: number }>> {
+export async function retiredVersionsInUse(
+  trx: OperatorTransaction,
+  tenantId: string | undefined,
+): Promise<Array<{ tenant_id: string; version: number }>> {
   const result = await sql<{ tenant_id: string; version: number }>`
     SELECT dk.tenant_id, dk.version FROM data_keys dk
     WHERE dk.state = 'decrypt_only' ${tenantId === undefined ? sql`` : sql`AND dk.tenant_id = ${tenantId}`}

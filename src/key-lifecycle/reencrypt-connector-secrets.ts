@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { resealClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
 import type { ConnectorType, DB } from '../db/schema.ts'
 import { inOperatorTransaction, type OperatorTransaction } from '../db/tenant-scope.ts'
@@ -55,13 +55,22 @@ export async function reencryptConnectorSecrets(
         FOR UPDATE OF rs SKIP LOCKED`.execute(trx)
       let count = 0
       for (const row of result.rows) {
-        const [oldKey, activeKey] = await Promise.all([findDataKey(trx, row.tenant_id, row.key_version), findDataKey(trx, row.tenant_id, 'active')])
+        const [oldKey, activeKey] = await Promise.all([
+          findDataKey(trx, row.tenant_id, row.key_version),
+          findDataKey(trx, row.tenant_id, 'active'),
+        ])
         if (oldKey === undefined || activeKey === undefined) throw new Error(`data keys of ${row.tenant_id} vanished during re-encryption`)
         const to = { version: activeKey.version, key: await keyRing.unwrap(activeKey) }
         const location = { tenantId: row.tenant_id, connectorType: row.connector_type, connectorId: row.connector_id }
         // The settings are re-bound as they are: a row whose settings were changed behind the vault's back
         // does not open, and is never re-sealed into looking genuine.
-        const sealed = resealClientSecret({ version: oldKey.version, key: await keyRing.unwrap(oldKey) }, to, location, settingsBindingOf(row), row.client_secret_sealed)
+        const sealed = resealClientSecret(
+          { version: oldKey.version, key: await keyRing.unwrap(oldKey) },
+          to,
+          location,
+          settingsBindingOf(row),
+          row.client_secret_sealed,
+        )
         const updated = await trx
           .updateTable('connector_refresh_settings')
           .set({ key_version: to.version, client_secret_sealed: sealed })

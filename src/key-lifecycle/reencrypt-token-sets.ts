@@ -6,15 +6,15 @@ import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { recordKeyOperation } from './key-events.ts'
-import { countConnectorSecretsToReencrypt, reencryptConnectorSecrets } from './reencrypt-connector-secrets.ts'
 import {
   countTokenSetsToReencrypt,
   findDataKey,
   findTokenSetsToReencrypt,
-  updateReencryptedTokenSets,
-  retiredVersionsInUse,
   type ReencryptedTokenSet,
+  retiredVersionsInUse,
+  updateReencryptedTokenSets,
 } from './key-lifecycle.repository.ts'
+import { countConnectorSecretsToReencrypt, reencryptConnectorSecrets } from './reencrypt-connector-secrets.ts'
 
 export interface ReencryptOptions {
   tenantId: string | undefined
@@ -45,7 +45,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, options: ReencryptOptions): Promise<ReencryptResult> {
   const total = await inOperatorTransaction(
     db,
-    async (trx) => (await countTokenSetsToReencrypt(trx, options.tenantId)) + (await countConnectorSecretsToReencrypt(trx, options.tenantId)),
+    async (trx) =>
+      (await countTokenSetsToReencrypt(trx, options.tenantId)) + (await countConnectorSecretsToReencrypt(trx, options.tenantId)),
   )
   const started = Date.now()
   const touchedTenants = new Set<string>()
@@ -59,7 +60,11 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
    * Moves the next batch after `afterId`; `lastId` is where the next batch starts (null: nothing was left),
    * `moved` how many rows the swap took.
    */
-  async function moveBatch(tenantId: string, fromVersion: number, afterId: string | null): Promise<{ lastId: string | null; fetched: number; moved: number }> {
+  async function moveBatch(
+    tenantId: string,
+    fromVersion: number,
+    afterId: string | null,
+  ): Promise<{ lastId: string | null; fetched: number; moved: number }> {
     return inOperatorTransaction(db, async (trx) => {
       const rows = await findTokenSetsToReencrypt(trx, tenantId, fromVersion, afterId, options.batchSize)
       if (rows.length === 0) return { lastId: null, fetched: 0, moved: 0 }
@@ -70,7 +75,13 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
       const to = { version: activeKey.version, key: await keyRing.unwrap(activeKey) }
       const resealed: ReencryptedTokenSet[] = []
       for (const row of rows) {
-        const location = { tenantId: row.tenant_id, userId: row.user_id, connectorType: row.connector_type, connectorId: row.connector_id, tokenSetId: row.id }
+        const location = {
+          tenantId: row.tenant_id,
+          userId: row.user_id,
+          connectorType: row.connector_type,
+          connectorId: row.connector_id,
+          tokenSetId: row.id,
+        }
         const sealed = { access_token: row.access_token_sealed, refresh_token: row.refresh_token_sealed, id_token: row.id_token_sealed }
         // Re-bound to the row's metadata as read: a row changed behind the vault's back does not open and is
         // never re-sealed into looking genuine (the batch fails with crypto.integrity; verify names the row).
@@ -79,7 +90,16 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
           const value = sealed[field]
           return value === null ? null : resealToken({ ...from, secret: secrets[field] }, to, location, value)
         })
-        resealed.push({ tenant_id: row.tenant_id, id: row.id, rowVersion: row.row_version, from: from.version, to: to.version, access: access!, refresh: refresh ?? null, idToken: idToken ?? null })
+        resealed.push({
+          tenant_id: row.tenant_id,
+          id: row.id,
+          rowVersion: row.row_version,
+          from: from.version,
+          to: to.version,
+          access: access!,
+          refresh: refresh ?? null,
+          idToken: idToken ?? null,
+        })
       }
       touchedTenants.add(tenantId)
       return { lastId: rows.at(-1)!.id, fetched: rows.length, moved: await updateReencryptedTokenSets(trx, resealed) }
@@ -99,7 +119,11 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
         const { tenant_id, version } = work[next++]!
         let afterId: string | null = null
         while (!options.signal.aborted) {
-          const { lastId, fetched, moved }: { lastId: string | null; fetched: number; moved: number } = await moveBatch(tenant_id, version, afterId)
+          const { lastId, fetched, moved }: { lastId: string | null; fetched: number; moved: number } = await moveBatch(
+            tenant_id,
+            version,
+            afterId,
+          )
           afterId = lastId
           done += moved
           reportProgress()
@@ -127,7 +151,8 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
   }
   const remaining = await inOperatorTransaction(
     db,
-    async (trx) => (await countTokenSetsToReencrypt(trx, options.tenantId)) + (await countConnectorSecretsToReencrypt(trx, options.tenantId)),
+    async (trx) =>
+      (await countTokenSetsToReencrypt(trx, options.tenantId)) + (await countConnectorSecretsToReencrypt(trx, options.tenantId)),
   )
   return { done, remaining, interrupted: options.signal.aborted }
 }

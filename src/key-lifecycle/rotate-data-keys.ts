@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
+import { findActiveDataKey } from '../keys/data-key.repository.ts'
 import type { KeyProvider } from '../keys/key-provider.ts'
 import { recordKeyOperation } from './key-events.ts'
-import { findActiveDataKey } from '../keys/data-key.repository.ts'
 import { insertDataKey, retireDataKey } from './key-lifecycle.repository.ts'
 
 export interface RotationResult {

@@ -26,10 +26,17 @@ export async function rotateRootKey(
   options: { to: string; dryRun: boolean; onProgress?(done: number, total: number): void },
 ): Promise<RootRotationResult> {
   if (!provider.knownRootKeyIds.includes(options.to)) {
-    throw new VaultError('key.unknown_root_key', `Root key "${options.to}" is not configured; known: ${provider.knownRootKeyIds.join(', ')}`)
+    throw new VaultError(
+      'key.unknown_root_key',
+      `Root key "${options.to}" is not configured; known: ${provider.knownRootKeyIds.join(', ')}`,
+    )
   }
   const count = await inOperatorTransaction(db, (trx) =>
-    trx.selectFrom('data_keys').select((eb) => eb.fn.countAll<number>().as('n')).where('root_key_id', '<>', options.to).executeTakeFirstOrThrow(),
+    trx
+      .selectFrom('data_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('root_key_id', '<>', options.to)
+      .executeTakeFirstOrThrow(),
   )
   const toRewrap = Number(count.n)
   if (options.dryRun) return { toRewrap, rewrapped: 0, dryRun: true }
@@ -49,7 +56,9 @@ export async function rotateRootKey(
       for (let i = 0; i < keys.length; i += PARALLEL) {
         const slice = keys.slice(i, i + PARALLEL)
         const wrapped = await Promise.all(
-          slice.map((key) => provider.reEncryptDataKey(key.wrapped_key, key.root_key_id, options.to, { tenantId: key.tenant_id, version: key.version })),
+          slice.map((key) =>
+            provider.reEncryptDataKey(key.wrapped_key, key.root_key_id, options.to, { tenantId: key.tenant_id, version: key.version }),
+          ),
         )
         for (const [j, key] of slice.entries()) {
           await trx

@@ -1,11 +1,12 @@
-import { sql, type Kysely } from 'kysely'
-import { SEALED_FIELDS, secretsOfRow, type SealedField, type TokenSetColumns } from '../crypto/token-binding.ts'
-import { openToken } from '../crypto/token-sealing.ts'
+import type { KeyObject } from 'node:crypto'
+import { type Kysely, sql } from 'kysely'
 import { openClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
-import { BOUND_COLUMNS } from './key-lifecycle.repository.ts'
+import { SEALED_FIELDS, type SealedField, secretsOfRow, type TokenSetColumns } from '../crypto/token-binding.ts'
+import { openToken } from '../crypto/token-sealing.ts'
 import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
+import { BOUND_COLUMNS } from './key-lifecycle.repository.ts'
 
 export interface VerifyFailure {
   tenant_id: string
@@ -53,9 +54,10 @@ export async function verifyTokenSets(
   const tenantFilter = options.tenantId === undefined ? sql`` : sql`AND ts.tenant_id = ${options.tenantId}`
   for (;;) {
     const rows = await inOperatorTransaction(db, async (trx) => {
-      const page = options.sample !== undefined
-        ? sql`ORDER BY random() LIMIT ${options.sample}`
-        : sql`${after === undefined ? sql`` : sql`AND (ts.tenant_id, ts.id) > (${after.tenant_id}, ${after.id}::uuid)`} ORDER BY ts.tenant_id, ts.id LIMIT ${PAGE}`
+      const page =
+        options.sample !== undefined
+          ? sql`ORDER BY random() LIMIT ${options.sample}`
+          : sql`${after === undefined ? sql`` : sql`AND (ts.tenant_id, ts.id) > (${after.tenant_id}, ${after.id}::uuid)`} ORDER BY ts.tenant_id, ts.id LIMIT ${PAGE}`
       const result = await sql<Row>`
         SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id, ts.key_version,
                ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed, dk.root_key_id, dk.wrapped_key, ${BOUND_COLUMNS}
@@ -65,14 +67,30 @@ export async function verifyTokenSets(
     })
     for (const row of rows) {
       checked++
-      let key
+      let key: KeyObject
       try {
-        key = await keyRing.unwrap({ tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key })
+        key = await keyRing.unwrap({
+          tenantId: row.tenant_id,
+          version: row.key_version,
+          rootKeyId: row.root_key_id,
+          wrappedKey: row.wrapped_key,
+        })
       } catch (error) {
-        failures.push({ tenant_id: row.tenant_id, token_set_id: row.id, field: 'data_key', code: (error as { code?: string }).code ?? 'internal' })
+        failures.push({
+          tenant_id: row.tenant_id,
+          token_set_id: row.id,
+          field: 'data_key',
+          code: (error as { code?: string }).code ?? 'internal',
+        })
         continue
       }
-      const location = { tenantId: row.tenant_id, userId: row.user_id, connectorType: row.connector_type, connectorId: row.connector_id, tokenSetId: row.id }
+      const location = {
+        tenantId: row.tenant_id,
+        userId: row.user_id,
+        connectorType: row.connector_type,
+        connectorId: row.connector_id,
+        tokenSetId: row.id,
+      }
       const sealed = { access_token: row.access_token_sealed, refresh_token: row.refresh_token_sealed, id_token: row.id_token_sealed }
       // Opening under the row's clear columns also checks them: a changed state, expiry, scope, issued_at or
       // bound authorization server is reported on the field it is bound to.
@@ -96,7 +114,12 @@ export async function verifyTokenSets(
 }
 
 /** Client secrets are one per connector: all are checked, even when token sets are sampled. */
-async function verifyConnectorSecrets(db: Kysely<DB>, keyRing: DataKeyRing, tenantId: string | undefined, failures: VerifyFailure[]): Promise<number> {
+async function verifyConnectorSecrets(
+  db: Kysely<DB>,
+  keyRing: DataKeyRing,
+  tenantId: string | undefined,
+  failures: VerifyFailure[],
+): Promise<number> {
   const rows = await inOperatorTransaction(db, async (trx) => {
     const result = await sql<{
       tenant_id: string
@@ -122,12 +145,22 @@ async function verifyConnectorSecrets(db: Kysely<DB>, keyRing: DataKeyRing, tena
   for (const row of rows) {
     const id = `connector:${row.connector_type}/${row.connector_id}`
     try {
-      const key = await keyRing.unwrap({ tenantId: row.tenant_id, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key })
+      const key = await keyRing.unwrap({
+        tenantId: row.tenant_id,
+        version: row.key_version,
+        rootKeyId: row.root_key_id,
+        wrappedKey: row.wrapped_key,
+      })
       const location = { tenantId: row.tenant_id, connectorType: row.connector_type, connectorId: row.connector_id }
       // Every connector's settings are sealed (a public client's secret is empty): this checks them all.
       openClientSecret(key, location, settingsBindingOf(row), row.key_version, row.client_secret_sealed).fill(0)
     } catch (error) {
-      failures.push({ tenant_id: row.tenant_id, token_set_id: id, field: 'client_secret', code: (error as { code?: string }).code ?? 'internal' })
+      failures.push({
+        tenant_id: row.tenant_id,
+        token_set_id: id,
+        field: 'client_secret',
+        code: (error as { code?: string }).code ?? 'internal',
+      })
     }
   }
   return rows.length

@@ -4,8 +4,8 @@ import {
   DescribeKeyCommand,
   GenerateDataKeyCommand,
   KMSClient,
-  ReEncryptCommand,
   type KMSClientConfig,
+  ReEncryptCommand,
 } from '@aws-sdk/client-kms'
 import { IntegrityError, VaultError } from '../errors.ts'
 import type { DataKeyContext, GeneratedDataKey, KeyProvider } from './key-provider.ts'
@@ -57,7 +57,8 @@ const MISCONFIGURED: Record<string, string> = {
 export function describeKmsError(error: unknown): { kind: 'unavailable' | 'misconfigured' | 'integrity'; message: string } {
   const e = error as AwsError
   const name = e?.name ?? 'Error'
-  if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') return { kind: 'integrity', message: 'KMS refused the wrapped data key' }
+  if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException')
+    return { kind: 'integrity', message: 'KMS refused the wrapped data key' }
   const misconfigured = MISCONFIGURED[name]
   if (misconfigured !== undefined) return { kind: 'misconfigured', message: misconfigured }
   if (THROTTLING.has(name)) return { kind: 'unavailable', message: 'KMS is throttling requests' }
@@ -86,7 +87,8 @@ export function unusableKeyState(state: string | undefined): string | undefined 
 function toVaultError(error: unknown): VaultError {
   const described = describeKmsError(error)
   if (described.kind === 'integrity') return new IntegrityError()
-  if (described.kind === 'misconfigured') return new VaultError('key.provider_misconfigured', `Key provider: ${described.message}`, { cause: error })
+  if (described.kind === 'misconfigured')
+    return new VaultError('key.provider_misconfigured', `Key provider: ${described.message}`, { cause: error })
   return new VaultError('key.unavailable', 'The key provider is unavailable; retry shortly', {
     retryAfterSeconds: RETRY_AFTER_SECONDS,
     cause: error,
@@ -167,7 +169,9 @@ export async function createAwsKmsKeyProvider(options: AwsKmsOptions): Promise<K
     },
     async decryptDataKey(wrapped, rootKeyId, context) {
       const result = await call(() =>
-        client.send(new DecryptCommand({ KeyId: knownKey(rootKeyId), CiphertextBlob: wrapped, EncryptionContext: kmsEncryptionContext(context) })),
+        client.send(
+          new DecryptCommand({ KeyId: knownKey(rootKeyId), CiphertextBlob: wrapped, EncryptionContext: kmsEncryptionContext(context) }),
+        ),
       )
       if (result.Plaintext?.length !== 32) throw new IntegrityError()
       const key = createSecretKey(Buffer.from(result.Plaintext))

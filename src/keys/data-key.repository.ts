@@ -37,7 +37,11 @@ export async function nextDataKeyVersion(trx: TenantTransaction, tenantId: strin
  * the race: the unique index on the active key turns the loser's insert into a no-op.
  */
 export async function insertActiveDataKey(trx: TenantTransaction, key: WrappedDataKey): Promise<boolean> {
-  await trx.insertInto('tenants').values({ tenant_id: key.tenantId }).onConflict((c) => c.doNothing()).execute()
+  await trx
+    .insertInto('tenants')
+    .values({ tenant_id: key.tenantId })
+    .onConflict((c) => c.doNothing())
+    .execute()
   const inserted = await trx
     .insertInto('data_keys')
     .values({

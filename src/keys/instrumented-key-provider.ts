@@ -34,7 +34,11 @@ function stateAfter(error: unknown): KeyProviderState | undefined {
  * tenants whose keys are cached could still be served. It starts `ok`: the provider was checked at start
  * (a KMS key must exist and be enabled). Behaviour is the wrapped provider's.
  */
-export function instrumentKeyProvider(provider: KeyProvider, metrics: Pick<Metrics, 'keyProviderCalls' | 'keyProviderState'>, logger: Logger): ObservedKeyProvider {
+export function instrumentKeyProvider(
+  provider: KeyProvider,
+  metrics: Pick<Metrics, 'keyProviderCalls' | 'keyProviderState'>,
+  logger: Logger,
+): ObservedKeyProvider {
   let health: KeyProviderHealth = { state: 'ok', since: new Date(), message: undefined }
   const publish = () => {
     for (const state of KEY_PROVIDER_STATES) metrics.keyProviderState.set({ state }, state === health.state ? 1 : 0)

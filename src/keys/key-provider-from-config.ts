@@ -3,12 +3,7 @@ import type { Config } from '../config.ts'
 import { createAwsKmsKeyProvider } from './aws-kms-key-provider.ts'
 import type { KeyProvider } from './key-provider.ts'
 import { createLocalKeyProvider } from './local-key-provider.ts'
-import {
-  chooseActiveRootKey,
-  ensureDevelopmentRootKeyFile,
-  parseLocalRootKeys,
-  readLocalRootKeysFile,
-} from './local-root-keys.ts'
+import { chooseActiveRootKey, ensureDevelopmentRootKeyFile, parseLocalRootKeys, readLocalRootKeysFile } from './local-root-keys.ts'
 
 /** Builds the configured key provider; fails closed on a missing, malformed or wrong-length key. */
 export async function createKeyProviderFromConfig(config: Config, logger: Logger): Promise<KeyProvider> {

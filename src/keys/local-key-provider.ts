@@ -1,4 +1,4 @@
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
+import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto'
 import { encodeBinding } from '../crypto/associated-data.ts'
 import { open, seal } from '../crypto/seal.ts'
 import { VaultError } from '../errors.ts'

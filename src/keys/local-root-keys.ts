@@ -36,7 +36,9 @@ export function parseLocalRootKeys(text: string, source: string): LocalRootKey[]
     const bytes = Buffer.from(value, 'base64')
     // A key of one repeated byte (all zeros, say) is a placeholder someone forgot to replace, never a key.
     if (bytes.every((byte) => byte === bytes[0])) {
-      throw new ConfigError(`${source}: root key "${id}" is a placeholder (one byte repeated), not a key; generate one with: openssl rand -base64 32`)
+      throw new ConfigError(
+        `${source}: root key "${id}" is a placeholder (one byte repeated), not a key; generate one with: openssl rand -base64 32`,
+      )
     }
     keys.push({ id, key: createSecretKey(bytes) })
   })

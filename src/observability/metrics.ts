@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /**
  * The service's Prometheus metrics, on a registry of their own (one per app, so tests can build many).
@@ -56,7 +56,7 @@ export function createMetrics(): Metrics {
     }),
     keyProviderState: new Gauge({
       name: 'secret_vault_key_provider_state',
-      help: 'The key provider\'s state after its last real call: 1 for the current state (ok, unavailable, misconfigured), 0 for the others',
+      help: "The key provider's state after its last real call: 1 for the current state (ok, unavailable, misconfigured), 0 for the others",
       labelNames: ['state'],
       registers: [registry],
     }),

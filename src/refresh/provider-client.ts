@@ -1,8 +1,8 @@
-import * as oauth from 'oauth4webapi'
 import { LRUCache } from 'lru-cache'
+import * as oauth from 'oauth4webapi'
 import type { ClientAuthMethod } from '../db/schema.ts'
-import { egressRefusal, type EgressPolicy, type EgressRule } from '../egress/egress-policy.ts'
-import { tokenResponseSchema, type TokenResponse } from '../token-sets/token-set.schemas.ts'
+import { type EgressPolicy, type EgressRule, egressRefusal } from '../egress/egress-policy.ts'
+import { type TokenResponse, tokenResponseSchema } from '../token-sets/token-set.schemas.ts'
 
 /** Everything one refresh_token grant needs, secrets opened just for it. */
 export interface RefreshGrant {
@@ -68,7 +68,11 @@ class ProviderFailure extends Error {
 
 export function createProviderClient({ timeoutMs, egress, discoveryTtlMs = 60 * 60 * 1000 }: ProviderClientOptions): ProviderClient {
   // The egress policy is the one home of "which URLs": oauth4webapi's own http check is left to it.
-  const httpOptions = () => ({ signal: AbortSignal.timeout(timeoutMs), [oauth.allowInsecureRequests]: true, [oauth.customFetch]: egress.fetch })
+  const httpOptions = () => ({
+    signal: AbortSignal.timeout(timeoutMs),
+    [oauth.allowInsecureRequests]: true,
+    [oauth.customFetch]: egress.fetch,
+  })
   /** Refuses, before anything is sent, a URL the policy refuses (stored before a policy change, or discovered). */
   const admit = (url: string) => {
     const rule = egress.urlRule(url)

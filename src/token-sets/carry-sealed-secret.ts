@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import { resealToken, type TokenSecret, type TokenSetLocation } from '../crypto/token-sealing.ts'
-import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
+import type { DataKeyRing } from '../keys/data-key-ring.ts'
 
 /**
  * A stored secret that a write keeps (a refresh token a push did not carry, an ID token a refresh did not

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { sql, type Kysely } from 'kysely'
-import { insertAuditEvent, type AuditContext } from '../audit/audit.repository.ts'
+import { type Kysely, sql } from 'kysely'
+import { type AuditContext, insertAuditEvent } from '../audit/audit.repository.ts'
+import { findRefreshSettingsWithSecret } from '../connectors/refresh-settings.repository.ts'
 import { openClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
 import { authorizationServerOf, secretsOfRow, type TokenSecret } from '../crypto/token-binding.ts'
 import { openToken, resealToken, sealToken } from '../crypto/token-sealing.ts'
-import { findRefreshSettingsWithSecret } from '../connectors/refresh-settings.repository.ts'
 import type { DB } from '../db/schema.ts'
 import { hasSqlState, SQL_STATE } from '../db/sql-state.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
@@ -13,11 +13,17 @@ import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import type { ProviderClient, RefreshOutcome } from '../refresh/provider-client.ts'
 import { carrySealedSecret } from './carry-sealed-secret.ts'
 import { normalizeScope, normalizeTokenResponse } from './normalize-token-response.ts'
-import * as repository from './token-set.repository.ts'
 import type { TokenSetForUpdate, TokenSetKey } from './token-set.repository.ts'
+import * as repository from './token-set.repository.ts'
 
 /** How a refresh attempt ended, as counted by the metrics. */
-export type RefreshMetricOutcome = 'refreshed' | 'reauth_required' | 'provider_unavailable' | 'provider_rejected' | 'egress_refused' | 'endpoint_changed'
+export type RefreshMetricOutcome =
+  | 'refreshed'
+  | 'reauth_required'
+  | 'provider_unavailable'
+  | 'provider_rejected'
+  | 'egress_refused'
+  | 'endpoint_changed'
 
 export interface TokenRefreshOptions {
   db: Kysely<DB>
@@ -67,7 +73,10 @@ type Decision =
   | { kind: 'refuse'; error: VaultError }
 
 const reconnect = () =>
-  new VaultError('token_set.reconnect_required', 'The provider no longer accepts this connection: ask the user to connect the account again')
+  new VaultError(
+    'token_set.reconnect_required',
+    'The provider no longer accepts this connection: ask the user to connect the account again',
+  )
 
 const endpointChanged = () =>
   new VaultError(
@@ -89,14 +98,17 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
     // The row lock is held across the provider call: a second refresher waits here, then finds the set
     // fresh and serves the winner's token. The old refresh token is never presented twice.
     const tokenSet = await repository.findTokenSetForUpdate(trx, key)
-    if (tokenSet === undefined) return { kind: 'refuse', error: new VaultError('token_set.not_found', 'No token set is stored for this connection') }
+    if (tokenSet === undefined)
+      return { kind: 'refuse', error: new VaultError('token_set.not_found', 'No token set is stored for this connection') }
     const location = { ...key, tokenSetId: tokenSet.id }
     const tokenSetKey = await keyRing.unwrap(tokenSet.dataKey)
     const secrets = secretsOfRow(tokenSet)
     // Every decision below, and any outbound call, rests on the row as the vault wrote it: opening the
     // access token under its metadata is the check (crypto.integrity otherwise, thrown from here).
     const stored: FreshAccessToken = {
-      accessToken: openToken(tokenSetKey, location, secrets.access_token, tokenSet.key_version, tokenSet.access_token_sealed, { keepDerivedKey: true }).toString('utf8'),
+      accessToken: openToken(tokenSetKey, location, secrets.access_token, tokenSet.key_version, tokenSet.access_token_sealed, {
+        keepDerivedKey: true,
+      }).toString('utf8'),
       tokenType: tokenSet.token_type,
       scope: tokenSet.scope,
       expiresAt: tokenSet.expires_at,
@@ -130,10 +142,22 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
     // endpoint, through the API or behind the vault's back, never receive it. A refresh token stored before
     // the connector had settings (and without a server named in its push) is bound at its first refresh.
     const settingsKey = await keyRing.unwrap(settings.dataKey)
-    const clientSecret = openClientSecret(settingsKey, key, settingsBindingOf(settings), settings.key_version, settings.client_secret_sealed).toString('utf8')
+    const clientSecret = openClientSecret(
+      settingsKey,
+      key,
+      settingsBindingOf(settings),
+      settings.key_version,
+      settings.client_secret_sealed,
+    ).toString('utf8')
     // Opened before anything is decided on its binding: a bound server changed behind the vault's back is
     // crypto.integrity, not a refusal that looks legitimate.
-    const refreshToken = openToken(tokenSetKey, location, secrets.refresh_token, tokenSet.key_version, tokenSet.refresh_token_sealed).toString('utf8')
+    const refreshToken = openToken(
+      tokenSetKey,
+      location,
+      secrets.refresh_token,
+      tokenSet.key_version,
+      tokenSet.refresh_token_sealed,
+    ).toString('utf8')
     const server = authorizationServerOf(settings)
     if ((tokenSet.refresh_server ?? server) !== server) {
       await audit('failed', 'connector.endpoint_changed', tokenSet.key_version)
@@ -156,7 +180,8 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
         const tokens = normalizeTokenResponse(outcome.response, issuedAt)
         const active = await keyRing.activeKey(trx, key.tenantId)
         // RFC 6749 §5.1: an omitted scope is the scope granted before.
-        const scope = outcome.response.scope === undefined || outcome.response.scope === null ? tokenSet.scope : normalizeScope(outcome.response.scope)
+        const scope =
+          outcome.response.scope === undefined || outcome.response.scope === null ? tokenSet.scope : normalizeScope(outcome.response.scope)
         const refreshed = {
           ...tokenSet,
           state: 'active' as const,
@@ -168,11 +193,17 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
           write_id: randomUUID(),
         }
         const fresh = secretsOfRow(refreshed)
-        const seal = (secret: TokenSecret, value: string) => sealToken(active.key, location, secret, active.version, Buffer.from(value, 'utf8'))
+        const seal = (secret: TokenSecret, value: string) =>
+          sealToken(active.key, location, secret, active.version, Buffer.from(value, 'utf8'))
         const keep = (field: 'refresh_token' | 'id_token', sealed: Uint8Array | null) =>
           field === 'refresh_token' && tokenSet.refresh_server === null && sealed !== null
             ? // Bound now, at its first refresh: re-sealed with the server it was just sent to.
-              resealToken({ key: tokenSetKey, version: tokenSet.key_version, secret: secrets.refresh_token }, { ...active, secret: fresh.refresh_token }, location, sealed)
+              resealToken(
+                { key: tokenSetKey, version: tokenSet.key_version, secret: secrets.refresh_token },
+                { ...active, secret: fresh.refresh_token },
+                location,
+                sealed,
+              )
             : carrySealedSecret(keyRing, location, secrets[field], sealed, tokenSet.dataKey, active)
         await repository.updateRefreshedTokenSet(trx, key.tenantId, tokenSet.id, {
           token_type: tokens.tokenType,
@@ -183,15 +214,25 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
           write_id: refreshed.write_id,
           access_token_sealed: seal(fresh.access_token, tokens.accessToken),
           // A rotated refresh token replaces the old one, bound to the same server; a response without one keeps it.
-          refresh_token_sealed: tokens.refreshToken !== undefined ? seal(fresh.refresh_token, tokens.refreshToken) : await keep('refresh_token', tokenSet.refresh_token_sealed),
+          refresh_token_sealed:
+            tokens.refreshToken !== undefined
+              ? seal(fresh.refresh_token, tokens.refreshToken)
+              : await keep('refresh_token', tokenSet.refresh_token_sealed),
           refresh_server: server,
-          id_token_sealed: tokens.idToken !== undefined ? seal(fresh.id_token, tokens.idToken) : await keep('id_token', tokenSet.id_token_sealed),
+          id_token_sealed:
+            tokens.idToken !== undefined ? seal(fresh.id_token, tokens.idToken) : await keep('id_token', tokenSet.id_token_sealed),
         })
         await audit('success', null, active.version)
         options.onRefresh?.('refreshed')
         return {
           kind: 'fresh',
-          token: { accessToken: tokens.accessToken, tokenType: tokens.tokenType, scope, expiresAt: tokens.expiresAt, keyVersion: active.version },
+          token: {
+            accessToken: tokens.accessToken,
+            tokenType: tokens.tokenType,
+            scope,
+            expiresAt: tokens.expiresAt,
+            keyVersion: active.version,
+          },
         }
       }
       case 'invalid_grant': {
@@ -214,19 +255,26 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
         options.onRefresh?.('provider_unavailable')
         // The stored set stays as it was; while its token is still valid, it is still served.
         return otherwise(
-          new VaultError('provider.unavailable', 'The provider could not refresh the access token right now; retry shortly', { retryAfterSeconds: 5 }),
+          new VaultError('provider.unavailable', 'The provider could not refresh the access token right now; retry shortly', {
+            retryAfterSeconds: 5,
+          }),
         )
       }
       case 'refused_by_policy': {
         await audit('failed', 'provider.egress_refused', tokenSet.key_version)
         options.onRefresh?.('egress_refused')
-        return otherwise(new VaultError('provider.egress_refused', "The provider's address is one the egress policy refuses; nothing was sent"))
+        return otherwise(
+          new VaultError('provider.egress_refused', "The provider's address is one the egress policy refuses; nothing was sent"),
+        )
       }
       case 'rejected': {
         await audit('failed', 'provider.refresh_rejected', tokenSet.key_version)
         options.onRefresh?.('provider_rejected')
         return otherwise(
-          new VaultError('provider.refresh_rejected', "The provider refused the connector's refresh request: check the connector's refresh settings"),
+          new VaultError(
+            'provider.refresh_rejected',
+            "The provider refused the connector's refresh request: check the connector's refresh settings",
+          ),
         )
       }
     }
@@ -239,7 +287,9 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
     } catch (error) {
       // The wait for another refresh of the set ran out.
       if (hasSqlState(error, SQL_STATE.lockNotAvailable)) {
-        throw new VaultError('service.unavailable', 'Another refresh of this token set is still running; retry shortly', { retryAfterSeconds: 1 })
+        throw new VaultError('service.unavailable', 'Another refresh of this token set is still running; retry shortly', {
+          retryAfterSeconds: 1,
+        })
       }
       throw error
     }

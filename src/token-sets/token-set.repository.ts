@@ -1,9 +1,9 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
-import type { ConnectorType, DataKeysTable, DB, TokenSetsTable, TokenSetState } from '../db/schema.ts'
-import type { TenantTransaction } from '../db/tenant-scope.ts'
-import type { WrappedDataKey } from '../keys/data-key.repository.ts'
+import { type Kysely, type Selectable, sql } from 'kysely'
 import type { AuditContext } from '../audit/audit.repository.ts'
 import type { AuditAction } from '../audit/audit.schemas.ts'
+import type { ConnectorType, DataKeysTable, DB, TokenSetState, TokenSetsTable } from '../db/schema.ts'
+import type { TenantTransaction } from '../db/tenant-scope.ts'
+import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 
 export interface TokenSetKey {
   tenantId: string
@@ -58,7 +58,8 @@ export interface TokenSetForRead {
   recorded: boolean
 }
 
-export type TokenSetForUpdate = TokenSetMetadataRow & SealedTokens & { refresh_server: string | null; write_id: string; dataKey: WrappedDataKey }
+export type TokenSetForUpdate = TokenSetMetadataRow &
+  SealedTokens & { refresh_server: string | null; write_id: string; dataKey: WrappedDataKey }
 
 export interface TokenSetWrite {
   target: string | null
@@ -148,8 +149,15 @@ export interface TokenSetRead {
  * the caller will serve as stored (see the migration). The function takes the service role and each tenant
  * itself, so no explicit transaction is needed around it.
  */
-export async function readTokenSets(db: Kysely<DB>, reads: readonly TokenSetRead[], auditAction: AuditAction): Promise<(TokenSetForRead | undefined)[]> {
-  type Row = Pick<Selectable<TokenSetsTable>, 'id' | 'token_type' | 'scope' | 'expires_at' | 'issued_at' | 'state' | 'key_version' | 'access_token_sealed'> &
+export async function readTokenSets(
+  db: Kysely<DB>,
+  reads: readonly TokenSetRead[],
+  auditAction: AuditAction,
+): Promise<(TokenSetForRead | undefined)[]> {
+  type Row = Pick<
+    Selectable<TokenSetsTable>,
+    'id' | 'token_type' | 'scope' | 'expires_at' | 'issued_at' | 'state' | 'key_version' | 'access_token_sealed'
+  > &
     Pick<Selectable<TokenSetsTable>, 'target' | 'issuer' | 'provider_subject' | 'write_id'> &
     Pick<Selectable<DataKeysTable>, 'root_key_id' | 'wrapped_key'> & { n: number; has_refresh_token: boolean; recorded: boolean }
   const column = <T>(pick: (read: TokenSetRead) => T) => reads.map(pick)
@@ -171,7 +179,12 @@ export async function readTokenSets(db: Kysely<DB>, reads: readonly TokenSetRead
     provider_subject: row.provider_subject,
     write_id: row.write_id,
     access_token_sealed: row.access_token_sealed,
-    dataKey: { tenantId: reads[row.n - 1]!.key.tenantId, version: row.key_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
+    dataKey: {
+      tenantId: reads[row.n - 1]!.key.tenantId,
+      version: row.key_version,
+      rootKeyId: row.root_key_id,
+      wrappedKey: row.wrapped_key,
+    },
     recorded: row.recorded,
   }))
 }
@@ -197,11 +210,21 @@ export async function preparePushes(db: Kysely<DB>, keys: readonly TokenSetKey[]
     refresh_server: string | null
   }>`SELECT * FROM vault_prepare_pushes(${keyColumns(keys)})`.execute(db)
   return byPosition(keys.length, result.rows, (row) => ({
-    activeKey: { tenantId: keys[row.n - 1]!.tenantId, version: row.active_version, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
+    activeKey: {
+      tenantId: keys[row.n - 1]!.tenantId,
+      version: row.active_version,
+      rootKeyId: row.root_key_id,
+      wrappedKey: row.wrapped_key,
+    },
     existing:
       row.existing_id === null
         ? undefined
-        : { id: row.existing_id, keyVersion: row.existing_key_version!, issuedAt: row.existing_issued_at!, hasRefreshToken: row.existing_has_refresh_token! },
+        : {
+            id: row.existing_id,
+            keyVersion: row.existing_key_version!,
+            issuedAt: row.existing_issued_at!,
+            hasRefreshToken: row.existing_has_refresh_token!,
+          },
     refreshServer: row.refresh_server,
   }))
 }
@@ -252,11 +275,17 @@ export async function writePushedTokenSets(
 export async function findTokenSetForUpdate(trx: TenantTransaction, key: TokenSetKey): Promise<TokenSetForUpdate | undefined> {
   const row = await trx
     .selectFrom('token_sets as ts')
-    .innerJoin('data_keys as dk', (join) =>
-      join.onRef('dk.tenant_id', '=', 'ts.tenant_id').onRef('dk.version', '=', 'ts.key_version'),
-    )
+    .innerJoin('data_keys as dk', (join) => join.onRef('dk.tenant_id', '=', 'ts.tenant_id').onRef('dk.version', '=', 'ts.key_version'))
     .select([...qualifiedMetadataColumns, ...presenceFlags('ts')])
-    .select(['ts.access_token_sealed', 'ts.refresh_token_sealed', 'ts.refresh_server', 'ts.write_id', 'ts.id_token_sealed', 'dk.root_key_id', 'dk.wrapped_key'])
+    .select([
+      'ts.access_token_sealed',
+      'ts.refresh_token_sealed',
+      'ts.refresh_server',
+      'ts.write_id',
+      'ts.id_token_sealed',
+      'dk.root_key_id',
+      'dk.wrapped_key',
+    ])
     .where((eb) => eb.and(keyFilter(key)))
     .forUpdate('ts')
     .executeTakeFirst()
@@ -295,7 +324,16 @@ export async function updateRefreshedTokenSet(
   id: string,
   write: Pick<
     TokenSetWrite,
-    'token_type' | 'scope' | 'expires_at' | 'issued_at' | 'key_version' | 'write_id' | 'access_token_sealed' | 'refresh_token_sealed' | 'refresh_server' | 'id_token_sealed'
+    | 'token_type'
+    | 'scope'
+    | 'expires_at'
+    | 'issued_at'
+    | 'key_version'
+    | 'write_id'
+    | 'access_token_sealed'
+    | 'refresh_token_sealed'
+    | 'refresh_server'
+    | 'id_token_sealed'
   >,
 ): Promise<void> {
   await trx
@@ -307,7 +345,12 @@ export async function updateRefreshedTokenSet(
 }
 
 /** The grant is gone; the access token is re-sealed with it, since its binding names the state. */
-export async function markReauthRequired(trx: TenantTransaction, tenantId: string, id: string, write: { write_id: string; access_token_sealed: Buffer }): Promise<void> {
+export async function markReauthRequired(
+  trx: TenantTransaction,
+  tenantId: string,
+  id: string,
+  write: { write_id: string; access_token_sealed: Buffer },
+): Promise<void> {
   await trx
     .updateTable('token_sets')
     .set({ state: 'reauth_required', ...write, updated_at: sql<Date>`now()` })
@@ -343,16 +386,15 @@ export async function listTokenSetsOfUser(trx: TenantTransaction, tenantId: stri
 }
 
 export async function deleteTokenSet(trx: TenantTransaction, key: TokenSetKey): Promise<number> {
-  const result = await trx.deleteFrom('token_sets as ts').where((eb) => eb.and(keyFilter(key))).executeTakeFirst()
+  const result = await trx
+    .deleteFrom('token_sets as ts')
+    .where((eb) => eb.and(keyFilter(key)))
+    .executeTakeFirst()
   return Number(result.numDeletedRows)
 }
 
 export async function deleteTokenSetsOfUser(trx: TenantTransaction, tenantId: string, userId: string): Promise<number> {
-  const result = await trx
-    .deleteFrom('token_sets')
-    .where('tenant_id', '=', tenantId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst()
+  const result = await trx.deleteFrom('token_sets').where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst()
   return Number(result.numDeletedRows)
 }
 

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { SCOPES } from '../auth/scopes.ts'
 import { errorResponses } from '../http/error-response.ts'
-import type { TokenSetService } from './token-set.service.ts'
 import {
   accessTokenResponseSchema,
   connectionListSchema,
@@ -13,6 +12,7 @@ import {
   readAccessTokenQuerySchema,
   userParamsSchema,
 } from './token-set.schemas.ts'
+import type { TokenSetService } from './token-set.service.ts'
 
 export interface TokenSetRoutesOptions {
   tokenSets: TokenSetService
@@ -36,7 +36,8 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         response: {
           200: pushTokenSetResponseSchema.describe('Updated, or ignored_stale'),
           201: pushTokenSetResponseSchema.describe('Created'),
-          ...errorResponses(401, 403, 400, 413, 415) },
+          ...errorResponses(401, 403, 400, 413, 415),
+        },
       },
     },
     async (request, reply) => {
@@ -61,7 +62,10 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         summary: "Read the connection's access token in the shape apps expect (account API)",
         params: connectionParamsSchema,
         querystring: readAccessTokenQuerySchema,
-        response: { 200: accessTokenResponseSchema.describe('The access token, refreshed first if it was about to expire'), ...errorResponses(401, 403, 400, 404, 409, 502, 503) },
+        response: {
+          200: accessTokenResponseSchema.describe('The access token, refreshed first if it was about to expire'),
+          ...errorResponses(401, 403, 400, 404, 409, 502, 503),
+        },
       },
     },
     async (request) => {
@@ -130,17 +134,13 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
       schema: {
         operationId: 'deleteConnectorTokenSets',
         tags: ['token sets'],
-        summary: "Delete all token sets of a connector (connector deleted or token storage turned off)",
+        summary: 'Delete all token sets of a connector (connector deleted or token storage turned off)',
         params: connectorParamsSchema,
         response: { 200: deletedCountSchema.describe('How many token sets were deleted'), ...errorResponses(401, 403, 400) },
       },
     },
     async (request) => ({
-      deleted: await tokenSets.deleteConnectorTokenSets(
-        request.params.tenantId,
-        request.params.connectorType,
-        request.params.connectorId,
-      ),
+      deleted: await tokenSets.deleteConnectorTokenSets(request.params.tenantId, request.params.connectorType, request.params.connectorId),
     }),
   )
 }

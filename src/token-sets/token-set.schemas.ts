@@ -33,7 +33,16 @@ export const connectorParamsSchema = z.object({
 export const tokenResponseSchema = z.looseObject({
   access_token: z.string().min(1).max(MAX_TOKEN_LENGTH),
   token_type: clearText(1, 64).nullish(),
-  expires_in: z.union([z.number().int().min(0).max(2 ** 31), z.string().regex(/^\s*\d{1,10}\s*$/)]).nullish(),
+  expires_in: z
+    .union([
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31),
+      z.string().regex(/^\s*\d{1,10}\s*$/),
+    ])
+    .nullish(),
   refresh_token: z.string().min(1).max(MAX_TOKEN_LENGTH).nullish(),
   id_token: z.string().min(1).max(MAX_TOKEN_LENGTH).nullish(),
   scope: looseText(4096).nullish(),

@@ -1,21 +1,21 @@
-import { randomUUID, type KeyObject } from 'node:crypto'
+import { type KeyObject, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { type AuditContext, insertAuditEvent } from '../audit/audit.repository.ts'
+import type { AuditAction } from '../audit/audit.schemas.ts'
 import { secretsOfRow, type TokenSecret } from '../crypto/token-binding.ts'
 import { openToken, sealToken } from '../crypto/token-sealing.ts'
-import { carrySealedSecret } from './carry-sealed-secret.ts'
-import type { ConnectorType, DB } from '../db/schema.ts'
-import { insertAuditEvent, type AuditContext } from '../audit/audit.repository.ts'
-import type { AuditAction } from '../audit/audit.schemas.ts'
 import { batched } from '../db/batched.ts'
+import type { ConnectorType, DB } from '../db/schema.ts'
 import { hasSqlState, SQL_STATE } from '../db/sql-state.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
 import type { ActiveDataKey, DataKeyRing } from '../keys/data-key-ring.ts'
-import { normalizeTokenResponse, type NormalizedTokenSet } from './normalize-token-response.ts'
-import { type TokenRefresher } from './token-refresh.ts'
+import { carrySealedSecret } from './carry-sealed-secret.ts'
+import { type NormalizedTokenSet, normalizeTokenResponse } from './normalize-token-response.ts'
 import { createPushTargetMemory } from './push-targets.ts'
+import type { TokenRefresher } from './token-refresh.ts'
+import type { TokenSetKey, TokenSetMetadataRow, TokenSetWrite } from './token-set.repository.ts'
 import * as repository from './token-set.repository.ts'
-import type { TokenSetForUpdate, TokenSetKey, TokenSetMetadataRow, TokenSetWrite } from './token-set.repository.ts'
 import type { AccessTokenResponse, Connection, PushTokenSetBody } from './token-set.schemas.ts'
 
 /** How far in the future a pushed issued_at may lie (clock skew between the identity core and the vault). */
@@ -40,9 +40,13 @@ function requireScopes(granted: string, required: readonly string[]): void {
   const grantedScopes = new Set(granted.split(' '))
   const missing = required.flatMap((scope, position) => (grantedScopes.has(scope) ? [] : [position]))
   if (missing.length > 0) {
-    throw new VaultError('token_set.insufficient_scope', 'The user has not granted every scope the app asked for: ask the user to grant them', {
-      issues: missing.map((position) => ({ path: `query.required_scopes[${position}]`, message: 'not granted' })),
-    })
+    throw new VaultError(
+      'token_set.insufficient_scope',
+      'The user has not granted every scope the app asked for: ask the user to grant them',
+      {
+        issues: missing.map((position) => ({ path: `query.required_scopes[${position}]`, message: 'not granted' })),
+      },
+    )
   }
 }
 
@@ -78,7 +82,10 @@ export interface TokenSetService {
    * statement that fetched the token, and nothing more is to be recorded for it; otherwise the caller
    * records the read's outcome (as it does whenever this throws).
    */
-  readAccessToken(key: TokenSetKey, options?: ReadOptions): Promise<{ accessToken: AccessTokenResponse; keyVersion: number; recorded: boolean }>
+  readAccessToken(
+    key: TokenSetKey,
+    options?: ReadOptions,
+  ): Promise<{ accessToken: AccessTokenResponse; keyVersion: number; recorded: boolean }>
   listConnections(tenantId: string, userId: string): Promise<Connection[]>
   deleteTokenSet(key: TokenSetKey): Promise<number>
   deleteUserTokenSets(tenantId: string, userId: string): Promise<number>
@@ -267,7 +274,12 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     const target = await preparePush(key)
     if (target === undefined) return undefined
     const { existing } = target
-    if (existing !== undefined && push.tokens.refreshToken === undefined && existing.hasRefreshToken && existing.keyVersion !== target.activeKey.version) {
+    if (
+      existing !== undefined &&
+      push.tokens.refreshToken === undefined &&
+      existing.hasRefreshToken &&
+      existing.keyVersion !== target.activeKey.version
+    ) {
       return undefined
     }
     const active = { version: target.activeKey.version, key: await keyRing.unwrap(target.activeKey) }
@@ -316,7 +328,14 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
       stored === undefined || tokens.refreshToken !== undefined
         ? null
         : {
-            sealed: await carrySealedSecret(keyRing, { ...key, tokenSetId: id }, { field: 'refresh_token', authorizationServer: stored.server }, stored.sealed, existing!.dataKey, active),
+            sealed: await carrySealedSecret(
+              keyRing,
+              { ...key, tokenSetId: id },
+              { field: 'refresh_token', authorizationServer: stored.server },
+              stored.sealed,
+              existing!.dataKey,
+              active,
+            ),
             server: stored.server,
           }
     const { write } = sealedPush(key, id, body, tokens, issuedAt, active, {
@@ -366,9 +385,16 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
       // after the statement: no connection is held for them.
       const dataKey = await keyRing.unwrap(tokenSet.dataKey)
       const secret = secretsOfRow({ ...tokenSet, refresh_server: null }).access_token
-      const accessToken = openToken(dataKey, { ...key, tokenSetId: tokenSet.id }, secret, tokenSet.dataKey.version, tokenSet.access_token_sealed, {
-        keepDerivedKey: true,
-      })
+      const accessToken = openToken(
+        dataKey,
+        { ...key, tokenSetId: tokenSet.id },
+        secret,
+        tokenSet.dataKey.version,
+        tokenSet.access_token_sealed,
+        {
+          keepDerivedKey: true,
+        },
+      )
       if (tokenSet.state === 'reauth_required') throw reconnectRequired()
       requireScopes(tokenSet.scope, requiredScopes)
       if (refresher !== undefined && tokenSet.has_refresh_token && refresher.isDue(tokenSet.expires_at, tokenSet.issued_at, readAt)) {
@@ -377,7 +403,12 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
         return { accessToken: toAccessTokenResponse(fresh, now()), keyVersion: fresh.keyVersion, recorded: false }
       }
       if (tokenSet.expires_at !== null && tokenSet.expires_at.getTime() <= readAt.getTime()) throw reconnectRequired()
-      const stored = { accessToken: accessToken.toString('utf8'), tokenType: tokenSet.token_type, scope: tokenSet.scope, expiresAt: tokenSet.expires_at }
+      const stored = {
+        accessToken: accessToken.toString('utf8'),
+        tokenType: tokenSet.token_type,
+        scope: tokenSet.scope,
+        expiresAt: tokenSet.expires_at,
+      }
       return { accessToken: toAccessTokenResponse(stored, now()), keyVersion: tokenSet.dataKey.version, recorded: tokenSet.recorded }
     },
 
@@ -390,8 +421,6 @@ export function createTokenSetService({ db, keyRing, refresher, now = () => new 
     deleteUserTokenSets: (tenantId, userId) =>
       inTenantTransaction(db, tenantId, (trx) => repository.deleteTokenSetsOfUser(trx, tenantId, userId)),
     deleteConnectorTokenSets: (tenantId, connectorType, connectorId) =>
-      inTenantTransaction(db, tenantId, (trx) =>
-        repository.deleteTokenSetsOfConnector(trx, tenantId, connectorType, connectorId),
-      ),
+      inTenantTransaction(db, tenantId, (trx) => repository.deleteTokenSetsOfConnector(trx, tenantId, connectorType, connectorId)),
   }
 }

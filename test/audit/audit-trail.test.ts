@@ -16,20 +16,37 @@ async function auditOf(tenant: string) {
 t.test('every push, read, list and delete leaves one event, newest first, never a token', async (t) => {
   const tenant = uniqueTenant()
   const caller = `Bearer ${await issuer.mint({ client_id: 'identity-core' })}`
-  await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, headers: { authorization: caller }, payload: githubPush('gho_audited', {}, { refresh_token: 'ghr_audited' }) })
+  await app.inject({
+    method: 'PUT',
+    url: `${connectionPath({ tenant })}/token-set`,
+    headers: { authorization: caller },
+    payload: githubPush('gho_audited', {}, { refresh_token: 'ghr_audited' }),
+  })
   await readAccessToken(app, { tenant })
   await readAccessToken(app, { tenant, user: 'ghost' })
   await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/alice/connections` })
   await app.inject({ method: 'DELETE', url: connectionPath({ tenant }) })
   const events = await auditOf(tenant)
   t.match(events.slice(0, 5).reverse(), [
-    { action: 'token_set.push', outcome: 'success', client_id: 'identity-core', user_id: 'alice', connector_type: 'social', connector_id: 'github', key_version: 1, error_code: null },
+    {
+      action: 'token_set.push',
+      outcome: 'success',
+      client_id: 'identity-core',
+      user_id: 'alice',
+      connector_type: 'social',
+      connector_id: 'github',
+      key_version: 1,
+      error_code: null,
+    },
     { action: 'token_set.read', outcome: 'success', key_version: 1 },
     { action: 'token_set.read', outcome: 'failed', error_code: 'token_set.not_found', user_id: 'ghost', key_version: null },
     { action: 'connection.list', outcome: 'success' },
     { action: 'token_set.delete', outcome: 'success' },
   ])
-  t.ok(events.every((event) => typeof event.request_id === 'string' && /^[0-9a-f-]{36}$/.test(event.request_id as string)), "the vault's own request ids")
+  t.ok(
+    events.every((event) => typeof event.request_id === 'string' && /^[0-9a-f-]{36}$/.test(event.request_id as string)),
+    "the vault's own request ids",
+  )
   const raw = await sql`SELECT * FROM audit_events WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.notMatch(JSON.stringify(raw.rows), /gho_|ghr_/, 'no token in any audit column')
 })
@@ -37,7 +54,12 @@ t.test('every push, read, list and delete leaves one event, newest first, never 
 t.test('a push commits its event with the token set: once on every path, and never one without the other', async (t) => {
   const tenant = uniqueTenant()
   const pushAs = (requestId: string, body: unknown, user = 'alice', tenantId = tenant) =>
-    app.inject({ method: 'PUT', url: `${connectionPath({ tenant: tenantId, user })}/token-set`, headers: { 'x-request-id': requestId }, payload: body as object })
+    app.inject({
+      method: 'PUT',
+      url: `${connectionPath({ tenant: tenantId, user })}/token-set`,
+      headers: { 'x-request-id': requestId },
+      payload: body as object,
+    })
   const earlier = new Date(Date.now() - 60_000).toISOString()
   // A new tenant (the transactional path), then an update and a stale push (the batched path).
   t.equal((await pushAs('push-1', githubPush('gho_1'))).statusCode, 201)
@@ -52,7 +74,9 @@ t.test('a push commits its event with the token set: once on every path, and nev
   t.equal(pushes.length, 3, 'one event per push')
 
   // The trail refuses push events from now on: no push may land.
-  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_pushes CHECK (action <> 'token_set.push' OR outcome <> 'success') NOT VALID`.execute(database.admin)
+  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_pushes CHECK (action <> 'token_set.push' OR outcome <> 'success') NOT VALID`.execute(
+    database.admin,
+  )
   t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_pushes`.execute(database.admin))
   const newTenant = uniqueTenant()
   const refused = [
@@ -60,13 +84,23 @@ t.test('a push commits its event with the token set: once on every path, and nev
     await pushAs('refused-new-user', githubPush('gho_unrecorded'), 'bob'),
     await pushAs('refused-new-tenant', githubPush('gho_unrecorded'), 'alice', newTenant),
   ]
-  t.same(refused.map((res) => [res.statusCode, res.json().code]), refused.map(() => [500, 'internal']))
+  t.same(
+    refused.map((res) => [res.statusCode, res.json().code]),
+    refused.map(() => [500, 'internal']),
+  )
   t.notMatch(refused.map((res) => res.body).join(), 'gho_')
   t.equal((await readAccessToken(app, { tenant })).json().access_token, 'gho_2', 'the update did not land')
   t.equal((await readAccessToken(app, { tenant, user: 'bob' })).json().code, 'token_set.not_found')
   t.equal((await readAccessToken(app, { tenant: newTenant })).json().code, 'token_set.not_found')
   const failed = (await auditOf(tenant)).filter((event) => String(event.caller_request_id).startsWith('refused-'))
-  t.same(failed.map((event) => [event.outcome, event.error_code]).sort(), [['failed', 'internal'], ['failed', 'internal']], 'recorded as failures')
+  t.same(
+    failed.map((event) => [event.outcome, event.error_code]).sort(),
+    [
+      ['failed', 'internal'],
+      ['failed', 'internal'],
+    ],
+    'recorded as failures',
+  )
 })
 
 t.test('a read leaves one event with its outcome, whichever path it takes', async (t) => {
@@ -96,9 +130,13 @@ t.test('a read leaves one event with its outcome, whichever path it takes', asyn
     'read-tampered': await readAs('read-tampered', 'tampered'),
   }
   // The state flipped in SQL is tampering: the state is bound into the access token.
-  t.same(Object.values(answers).map((res) => res.statusCode), [200, 200, 200, 409, 409, 500, 404, 500])
+  t.same(
+    Object.values(answers).map((res) => res.statusCode),
+    [200, 200, 200, 409, 409, 500, 404, 500],
+  )
   const reads = (await auditOf(tenant)).filter((event) => event.action === 'token_set.read').reverse()
-  const outcomes = (requestId: string) => reads.filter((e) => e.caller_request_id === requestId).map((e) => [e.outcome, e.error_code, e.key_version])
+  const outcomes = (requestId: string) =>
+    reads.filter((e) => e.caller_request_id === requestId).map((e) => [e.outcome, e.error_code, e.key_version])
   t.same(outcomes('read-stored'), [['success', null, 1]])
   t.same(outcomes('read-scoped'), [['success', null, 1]])
   t.same(outcomes('read-short-lived'), [['success', null, 1]], 'served as stored, recorded after the statement')
@@ -107,7 +145,10 @@ t.test('a read leaves one event with its outcome, whichever path it takes', asyn
   t.same(outcomes('read-reauth'), [['failed', 'crypto.integrity', null]])
   t.same(outcomes('read-missing'), [['failed', 'token_set.not_found', null]])
   // The statement released the sealed token (recorded), then it would not open: the failure follows.
-  t.same(outcomes('read-tampered'), [['success', null, 1], ['failed', 'crypto.integrity', null]])
+  t.same(outcomes('read-tampered'), [
+    ['success', null, 1],
+    ['failed', 'crypto.integrity', null],
+  ])
   t.equal(reads.length, 9)
 })
 
@@ -115,23 +156,42 @@ t.test("a caller's x-request-id is recorded beside the vault's own, never instea
   const tenant = uniqueTenant()
   const ids: string[] = []
   for (const header of ['core-7f3a', 'bad id with spaces', 'x'.repeat(129)]) {
-    const res = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/alice/connections`, headers: { 'x-request-id': header } })
-    t.not(res.headers['x-request-id'], header, 'the answer carries the vault\'s id')
+    const res = await app.inject({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/users/alice/connections`,
+      headers: { 'x-request-id': header },
+    })
+    t.not(res.headers['x-request-id'], header, "the answer carries the vault's id")
     ids.push(String(res.headers['x-request-id']))
   }
   const events = (await auditOf(tenant)).filter((event) => event.action === 'connection.list').reverse()
-  t.same(events.map((event) => [event.request_id, event.caller_request_id]), [[ids[0], 'core-7f3a'], [ids[1], null], [ids[2], null]])
+  t.same(
+    events.map((event) => [event.request_id, event.caller_request_id]),
+    [
+      [ids[0], 'core-7f3a'],
+      [ids[1], null],
+      [ids[2], null],
+    ],
+  )
 })
 
 t.test('requests without a valid token leave nothing in the trail of the tenant they name', async (t) => {
   const tenant = uniqueTenant('victim')
   for (let i = 0; i < 20; i++) {
-    const res = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/u${i}/connections/social/github/access-token`, headers: { authorization: '', 'x-request-id': `flood-${i}` } })
+    const res = await app.inject({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/users/u${i}/connections/social/github/access-token`,
+      headers: { authorization: '', 'x-request-id': `flood-${i}` },
+    })
     t.equal(res.statusCode, 401)
   }
   const written = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.equal(written.rows[0]!.n, 0)
-  t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /secret_vault_caller_refusals_total\{reason="missing"\} (\d+)/, 'they are counted instead')
+  t.match(
+    (await app.inject({ method: 'GET', url: '/metrics' })).body,
+    /secret_vault_caller_refusals_total\{reason="missing"\} (\d+)/,
+    'they are counted instead',
+  )
 })
 
 t.test('filters and cursor pagination', async (t) => {
@@ -156,7 +216,11 @@ t.test('filters and cursor pagination', async (t) => {
   } while (cursor !== null && pages < 10)
   // 8 operations, plus the 2 listings above and the listings of the earlier pages.
   t.equal(new Set(seen).size, seen.length, 'no event twice')
-  t.same(seen, [...seen].sort((a, b) => Number(b) - Number(a)), 'newest first')
+  t.same(
+    seen,
+    [...seen].sort((a, b) => Number(b) - Number(a)),
+    'newest first',
+  )
   t.ok(seen.length >= 10)
 
   const future = encodeURIComponent(new Date(Date.now() + 60_000).toISOString())
@@ -184,7 +248,10 @@ t.test('malformed audit queries are refused with their code', async (t) => {
     const res = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/audit-events?${query}` })
     t.equal(res.statusCode, 400, query)
     t.equal(res.json().code, 'request.invalid', query)
-    t.ok(res.json().issues.some((issue: { path: string }) => issue.path === path), `${query} → ${path}`)
+    t.ok(
+      res.json().issues.some((issue: { path: string }) => issue.path === path),
+      `${query} → ${path}`,
+    )
   }
 })
 
@@ -193,9 +260,15 @@ t.test("a tenant's audit trail is its own", async (t) => {
   const theirs = uniqueTenant()
   await push(app, { tenant: theirs }, githubPush('gho_theirs'))
   const bound = `Bearer ${await issuer.mint({ scope: 'audit:read', tenant_ids: [mine] })}`
-  t.equal((await app.inject({ method: 'GET', url: `/v1/tenants/${theirs}/audit-events`, headers: { authorization: bound } })).json().code, 'auth.tenant_forbidden')
+  t.equal(
+    (await app.inject({ method: 'GET', url: `/v1/tenants/${theirs}/audit-events`, headers: { authorization: bound } })).json().code,
+    'auth.tenant_forbidden',
+  )
   const own = await app.inject({ method: 'GET', url: `/v1/tenants/${mine}/audit-events`, headers: { authorization: bound } })
-  t.ok(own.json().events.every((e: any) => e.action === 'audit.list'), 'only its own listing events')
+  t.ok(
+    own.json().events.every((e: any) => e.action === 'audit.list'),
+    'only its own listing events',
+  )
 })
 
 t.test('when the audit trail cannot be written, no token leaves the vault', async (t) => {

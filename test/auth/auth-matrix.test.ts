@@ -1,8 +1,8 @@
-import { ALL_SCOPES } from '../../src/auth/scopes.ts'
 import { createPublicKey } from 'node:crypto'
-import { SignJWT, base64url } from 'jose'
+import { base64url, SignJWT } from 'jose'
 import { sql } from 'kysely'
 import t from 'tap'
+import { ALL_SCOPES } from '../../src/auth/scopes.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { connectionPath, githubPush } from '../support/http.ts'
 
@@ -19,12 +19,23 @@ const tenant = uniqueTenant()
 await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, payload: githubPush('gho_matrix') })
 
 const routes = [
-  { method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, scope: 'token_sets:write', action: 'token_set.push', payload: githubPush('gho_x') },
+  {
+    method: 'PUT',
+    url: `${connectionPath({ tenant })}/token-set`,
+    scope: 'token_sets:write',
+    action: 'token_set.push',
+    payload: githubPush('gho_x'),
+  },
   { method: 'GET', url: `${connectionPath({ tenant })}/access-token`, scope: 'token_sets:read', action: 'token_set.read' },
   { method: 'GET', url: `/v1/tenants/${tenant}/users/alice/connections`, scope: 'connections:read', action: 'connection.list' },
   { method: 'DELETE', url: connectionPath({ tenant, connector: 'other' }), scope: 'token_sets:write', action: 'token_set.delete' },
   { method: 'DELETE', url: `/v1/tenants/${tenant}/users/nobody/connections`, scope: 'token_sets:write', action: 'user.token_sets.delete' },
-  { method: 'DELETE', url: `/v1/tenants/${tenant}/connectors/social/nothing/token-sets`, scope: 'token_sets:write', action: 'connector.token_sets.delete' },
+  {
+    method: 'DELETE',
+    url: `/v1/tenants/${tenant}/connectors/social/nothing/token-sets`,
+    scope: 'token_sets:write',
+    action: 'connector.token_sets.delete',
+  },
   { method: 'GET', url: `/v1/tenants/${tenant}/audit-events`, scope: 'audit:read', action: 'audit.list' },
   {
     method: 'PUT',
@@ -33,7 +44,12 @@ const routes = [
     action: 'connector.refresh_settings.put',
     payload: { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'a', client_secret: 'cs_x' },
   },
-  { method: 'GET', url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`, scope: 'connectors:write', action: 'connector.refresh_settings.read' },
+  {
+    method: 'GET',
+    url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
+    scope: 'connectors:write',
+    action: 'connector.refresh_settings.read',
+  },
   { method: 'DELETE', url: `/v1/tenants/${tenant}/connectors/social/nothing`, scope: 'connectors:write', action: 'connector.delete' },
 ] as const
 
@@ -43,21 +59,82 @@ function unsigned(payload: Record<string, unknown>): string {
 }
 
 const now = () => Math.floor(Date.now() / 1000)
-const attempts: Array<{ name: string; token: (route: (typeof routes)[number]) => Promise<string | null>; status: number; code: string; reason: string }> = [
+const attempts: Array<{
+  name: string
+  token: (route: (typeof routes)[number]) => Promise<string | null>
+  status: number
+  code: string
+  reason: string
+}> = [
   { name: 'no token', token: async () => null, status: 401, code: 'auth.missing_token', reason: 'missing' },
-  { name: 'not a bearer token', token: async () => 'Basic dXNlcjpwYXNz', status: 401, code: 'auth.invalid_token', reason: 'malformed_header' },
+  {
+    name: 'not a bearer token',
+    token: async () => 'Basic dXNlcjpwYXNz',
+    status: 401,
+    code: 'auth.invalid_token',
+    reason: 'malformed_header',
+  },
   { name: 'garbage', token: async () => 'Bearer not.a.jwt', status: 401, code: 'auth.invalid_token', reason: 'malformed_token' },
-  { name: 'expired', token: async () => `Bearer ${await issuer.mint({}, { expiresIn: -60 })}`, status: 401, code: 'auth.invalid_token', reason: 'expired' },
-  { name: 'not yet valid', token: async () => `Bearer ${await issuer.mint({}, { notBefore: 600 })}`, status: 401, code: 'auth.invalid_token', reason: 'not_yet_valid' },
-  { name: 'issued an hour ahead', token: async () => `Bearer ${await issuer.mint({}, { issuedAt: 3600, expiresIn: 3900 })}`, status: 401, code: 'auth.invalid_token', reason: 'issued_in_future' },
-  { name: 'issued a year ahead', token: async () => `Bearer ${await issuer.mint({}, { issuedAt: 31_536_000, expiresIn: 31_536_300 })}`, status: 401, code: 'auth.invalid_token', reason: 'issued_in_future' },
-  { name: 'valid for 1,000 years', token: async () => `Bearer ${await issuer.mint({}, { expiresIn: 1000 * 31_536_000 })}`, status: 401, code: 'auth.invalid_token', reason: 'lifetime_too_long' },
-  { name: 'an ID token', token: async () => `Bearer ${await issuer.mint({ nonce: 'n-0S6_WzA2Mj', at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q' }, { typ: 'JWT' })}`, status: 401, code: 'auth.invalid_token', reason: 'id_token' },
-  { name: 'wrong issuer', token: async () => `Bearer ${await issuer.mint({}, { issuer: 'https://evil.test' })}`, status: 401, code: 'auth.invalid_token', reason: 'wrong_issuer' },
-  { name: 'wrong audience', token: async () => `Bearer ${await issuer.mint({}, { audience: 'another-api' })}`, status: 401, code: 'auth.invalid_token', reason: 'wrong_audience' },
+  {
+    name: 'expired',
+    token: async () => `Bearer ${await issuer.mint({}, { expiresIn: -60 })}`,
+    status: 401,
+    code: 'auth.invalid_token',
+    reason: 'expired',
+  },
+  {
+    name: 'not yet valid',
+    token: async () => `Bearer ${await issuer.mint({}, { notBefore: 600 })}`,
+    status: 401,
+    code: 'auth.invalid_token',
+    reason: 'not_yet_valid',
+  },
+  {
+    name: 'issued an hour ahead',
+    token: async () => `Bearer ${await issuer.mint({}, { issuedAt: 3600, expiresIn: 3900 })}`,
+    status: 401,
+    code: 'auth.invalid_token',
+    reason: 'issued_in_future',
+  },
+  {
+    name: 'issued a year ahead',
+    token: async () => `Bearer ${await issuer.mint({}, { issuedAt: 31_536_000, expiresIn: 31_536_300 })}`,
+    status: 401,
+    code: 'auth.invalid_token',
+    reason: 'issued_in_future',
+  },
+  {
+    name: 'valid for 1,000 years',
+    token: async () => `Bearer ${await issuer.mint({}, { expiresIn: 1000 * 31_536_000 })}`,
+    status: 401,
+    code: 'auth.invalid_token',
+    reason: 'lifetime_too_long',
+  },
+  {
+    name: 'an ID token',
+    token: async () => `Bearer ${await issuer.mint({ nonce: 'n-0S6_WzA2Mj', at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q' }, { typ: 'JWT' })}`,
+    status: 401,
+    code: 'auth.invalid_token',
+    reason: 'id_token',
+  },
+  {
+    name: 'wrong issuer',
+    token: async () => `Bearer ${await issuer.mint({}, { issuer: 'https://evil.test' })}`,
+    status: 401,
+    code: 'auth.invalid_token',
+    reason: 'wrong_issuer',
+  },
+  {
+    name: 'wrong audience',
+    token: async () => `Bearer ${await issuer.mint({}, { audience: 'another-api' })}`,
+    status: 401,
+    code: 'auth.invalid_token',
+    reason: 'wrong_audience',
+  },
   {
     name: 'alg none',
-    token: async () => `Bearer ${unsigned({ iss: issuer.issuer, aud: 'secret-vault', exp: now() + 300, scope: ALL_SCOPES.join(' '), client_id: 'x' })}`,
+    token: async () =>
+      `Bearer ${unsigned({ iss: issuer.issuer, aud: 'secret-vault', exp: now() + 300, scope: ALL_SCOPES.join(' '), client_id: 'x' })}`,
     status: 401,
     code: 'auth.invalid_token',
     reason: 'algorithm_not_allowed',
@@ -78,10 +155,17 @@ const attempts: Array<{ name: string; token: (route: (typeof routes)[number]) =>
     code: 'auth.invalid_token',
     reason: 'algorithm_not_allowed',
   },
-  { name: 'unknown kid', token: async () => `Bearer ${await issuer.mint({}, { kid: 'unknown-key' })}`, status: 401, code: 'auth.invalid_token', reason: 'unknown_key' },
+  {
+    name: 'unknown kid',
+    token: async () => `Bearer ${await issuer.mint({}, { kid: 'unknown-key' })}`,
+    status: 401,
+    code: 'auth.invalid_token',
+    reason: 'unknown_key',
+  },
   {
     name: 'missing scope',
-    token: async (route) => `Bearer ${await issuer.mint({ client_id: 'narrow', scope: ALL_SCOPES.filter((s) => s !== route.scope).join(' ') })}`,
+    token: async (route) =>
+      `Bearer ${await issuer.mint({ client_id: 'narrow', scope: ALL_SCOPES.filter((s) => s !== route.scope).join(' ') })}`,
     status: 403,
     code: 'auth.insufficient_scope',
     reason: 'insufficient_scope',
@@ -114,7 +198,11 @@ for (const route of routes) {
       const audit = await sql<{ action: string; outcome: string; error_code: string; client_id: string | null }>`
         SELECT action, outcome, error_code, client_id FROM audit_events WHERE request_id = ${body.request_id}`.execute(database.admin)
       if (attempt.status === 403) {
-        t.same(audit.rows.map(({ action, outcome, error_code }) => ({ action, outcome, error_code })), [{ action: route.action, outcome: 'denied', error_code: attempt.code }], `${attempt.name}: one audit row`)
+        t.same(
+          audit.rows.map(({ action, outcome, error_code }) => ({ action, outcome, error_code })),
+          [{ action: route.action, outcome: 'denied', error_code: attempt.code }],
+          `${attempt.name}: one audit row`,
+        )
         t.ok(audit.rows[0]?.client_id, `${attempt.name}: the caller is named`)
       } else {
         t.same(audit.rows, [], `${attempt.name}: no caller, nothing in any tenant's trail`)
@@ -128,7 +216,8 @@ for (const route of routes) {
 
 t.test('refusals are counted by reason, with no client or tenant in any label', async (t) => {
   const metrics = (await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: '' } })).body
-  for (const attempt of attempts) t.match(metrics, new RegExp(`secret_vault_caller_refusals_total\\{reason="${attempt.reason}"\\} [1-9]`), attempt.reason)
+  for (const attempt of attempts)
+    t.match(metrics, new RegExp(`secret_vault_caller_refusals_total\\{reason="${attempt.reason}"\\} [1-9]`), attempt.reason)
   t.notMatch(metrics, tenant)
   t.notMatch(metrics, 'narrow')
 })
@@ -149,15 +238,27 @@ t.test('with VAULT_AUTH_REQUIRE_AT_JWT only RFC 9068 access tokens are accepted'
   t.equal((await strict.authenticate(`Bearer ${await issuer.mint()}`)).clientId, 'identity-core', 'typ at+jwt')
   t.equal((await strict.authenticate(`Bearer ${await issuer.mint({}, { typ: 'application/at+jwt' })}`)).clientId, 'identity-core')
   for (const typ of ['JWT', null]) {
-    t.match(await strict.authenticate(`Bearer ${await issuer.mint({}, { typ })}`).catch((e: unknown) => e), { code: 'auth.invalid_token', reason: 'wrong_type' }, `typ ${typ}`)
+    t.match(
+      await strict.authenticate(`Bearer ${await issuer.mint({}, { typ })}`).catch((e: unknown) => e),
+      { code: 'auth.invalid_token', reason: 'wrong_type' },
+      `typ ${typ}`,
+    )
   }
-  t.match(await strict.authenticate(`Bearer ${await issuer.mint({}, { expiresIn: 3700 })}`).catch((e: unknown) => e), { reason: 'lifetime_too_long' }, 'its own maximum lifetime')
+  t.match(
+    await strict.authenticate(`Bearer ${await issuer.mint({}, { expiresIn: 3700 })}`).catch((e: unknown) => e),
+    { reason: 'lifetime_too_long' },
+    'its own maximum lifetime',
+  )
 })
 
 t.test('a refusal does not reveal whether a token set exists', async (t) => {
   const token = `Bearer ${await issuer.mint({ scope: 'connections:read' })}`
   const existing = await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: token } })
-  const missing = await app.inject({ method: 'GET', url: `${connectionPath({ tenant, user: 'ghost' })}/access-token`, headers: { authorization: token } })
+  const missing = await app.inject({
+    method: 'GET',
+    url: `${connectionPath({ tenant, user: 'ghost' })}/access-token`,
+    headers: { authorization: token },
+  })
   t.equal(existing.statusCode, missing.statusCode)
   const { request_id: _a, ...a } = existing.json()
   const { request_id: _b, ...b } = missing.json()
@@ -168,18 +269,41 @@ t.test('a token bound to its tenant works there, and scopes grant exactly their 
   const reader = `Bearer ${await issuer.mint({ client_id: 'account-api', scope: 'token_sets:read', tenant_ids: [tenant] })}`
   const read = await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: reader } })
   t.equal(read.statusCode, 200)
-  const push = await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, headers: { authorization: reader }, payload: githubPush('gho_no') })
+  const push = await app.inject({
+    method: 'PUT',
+    url: `${connectionPath({ tenant })}/token-set`,
+    headers: { authorization: reader },
+    payload: githubPush('gho_no'),
+  })
   t.equal(push.json().code, 'auth.insufficient_scope')
   const single = `Bearer ${await issuer.mint({ client_id: 'account-api', scope: 'token_sets:read', tenant_ids: tenant })}`
-  t.equal((await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: single } })).statusCode, 200, 'a single tenant as a string')
+  t.equal(
+    (await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: single } })).statusCode,
+    200,
+    'a single tenant as a string',
+  )
   const malformed = `Bearer ${await issuer.mint({ scope: 'token_sets:read', tenant_ids: { tenant } })}`
-  t.equal((await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: malformed } })).json().code, 'auth.tenant_forbidden', 'a malformed binding grants nothing')
+  t.equal(
+    (await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: malformed } })).json()
+      .code,
+    'auth.tenant_forbidden',
+    'a malformed binding grants nothing',
+  )
   const scp = `Bearer ${await issuer.mint({ scope: undefined, scp: ['token_sets:read'] })}`
-  t.equal((await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: scp } })).statusCode, 200, 'scp array')
+  t.equal(
+    (await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: scp } })).statusCode,
+    200,
+    'scp array',
+  )
 })
 
 t.test('an unauthenticated request is refused before its body is parsed', async (t) => {
-  const res = await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, headers: { authorization: '', 'content-type': 'application/json' }, payload: '{not json' })
+  const res = await app.inject({
+    method: 'PUT',
+    url: `${connectionPath({ tenant })}/token-set`,
+    headers: { authorization: '', 'content-type': 'application/json' },
+    payload: '{not json',
+  })
   t.equal(res.json().code, 'auth.missing_token')
 })
 

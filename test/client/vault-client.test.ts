@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net'
 import { createRemoteJWKSet } from 'jose'
 import t from 'tap'
-import { ALL_SCOPES } from '../../src/auth/scopes.ts'
 import { createAuthenticator } from '../../src/auth/authenticator.ts'
-import { createVaultClient, VaultError, type VaultClientOptions } from '../../src/client/index.ts'
+import { ALL_SCOPES } from '../../src/auth/scopes.ts'
+import { createVaultClient, type VaultClientOptions, VaultError } from '../../src/client/index.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { startOpenIdProvider } from '../support/oidc-provider.ts'
 
@@ -124,9 +124,13 @@ t.test('a token the vault keeps refusing is retried once, then the typed error i
     }),
   })
   await elsewhere.listen({ port: 0, host: '127.0.0.1' })
-  const client = clientFor('account-api', 'token_sets:read', { baseUrl: `http://127.0.0.1:${(elsewhere.server.address() as AddressInfo).port}` })
+  const client = clientFor('account-api', 'token_sets:read', {
+    baseUrl: `http://127.0.0.1:${(elsewhere.server.address() as AddressInfo).port}`,
+  })
   const before = grantsOf('account-api')
-  const error = await client.readAccessToken({ tenantId: 'x', userId: 'y', connectorType: 'social', connectorId: 'z' }).catch((e: unknown) => e)
+  const error = await client
+    .readAccessToken({ tenantId: 'x', userId: 'y', connectorType: 'social', connectorId: 'z' })
+    .catch((e: unknown) => e)
   t.ok(error instanceof VaultError)
   t.match(error, { code: 'auth.invalid_token', status: 401 })
   t.equal(grantsOf('account-api') - before, 2, 'one retry, not a loop')
@@ -136,7 +140,10 @@ t.test('errors are typed with the vault codes, request ids and issues', async (t
   const identityCore = clientFor('identity-core', 'token_sets:write connectors:write')
   const tenantId = uniqueTenant('client')
   const invalid = await identityCore
-    .pushTokenSet({ tenantId, userId: 'alice', connectorType: 'social', connectorId: 'github' }, { token_response: { access_token: 'gho_x' } })
+    .pushTokenSet(
+      { tenantId, userId: 'alice', connectorType: 'social', connectorId: 'github' },
+      { token_response: { access_token: 'gho_x' } },
+    )
     .catch((e: VaultError) => e)
   t.match(invalid, { code: 'request.invalid', status: 400, issues: [{ path: 'body.target' }] })
   t.match((invalid as VaultError).requestId, /\S/)
@@ -144,14 +151,20 @@ t.test('errors are typed with the vault codes, request ids and issues', async (t
 
   const narrow = clientFor('account-api', 'token_sets:read')
   await t.rejects(narrow.listConnections({ tenantId, userId: 'alice' }), { code: 'auth.insufficient_scope', status: 403 })
-  await t.rejects(identityCore.getRefreshSettings({ tenantId, connectorType: 'social', connectorId: 'github' }), { code: 'connector.not_found', status: 404 })
+  await t.rejects(identityCore.getRefreshSettings({ tenantId, connectorType: 'social', connectorId: 'github' }), {
+    code: 'connector.not_found',
+    status: 404,
+  })
 
   const settings = await identityCore.putRefreshSettings(
     { tenantId, connectorType: 'social', connectorId: 'github' },
     { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'Iv1.a', client_secret: 'cs_x' },
   )
   t.match(settings, { has_client_secret: true, client_auth_method: 'client_secret_basic' })
-  t.same(await identityCore.deleteConnector({ tenantId, connectorType: 'social', connectorId: 'github' }), { token_sets_deleted: 0, refresh_settings_deleted: true })
+  t.same(await identityCore.deleteConnector({ tenantId, connectorType: 'social', connectorId: 'github' }), {
+    token_sets_deleted: 0,
+    refresh_settings_deleted: true,
+  })
 })
 
 t.test('a path parameter that would change the route is refused before anything is sent', async (t) => {
@@ -164,7 +177,10 @@ t.test('a path parameter that would change the route is refused before anything 
   })
   const tenantId = uniqueTenant('client')
   // A real connection the guard protects: deleteTokenSet with connectorId ".." would have been the user's delete-all.
-  await counting.pushTokenSet({ tenantId, userId: 'victim', connectorType: 'social', connectorId: 'github' }, { target: 'github', token_response: { access_token: 'gho_kept' } })
+  await counting.pushTokenSet(
+    { tenantId, userId: 'victim', connectorType: 'social', connectorId: 'github' },
+    { target: 'github', token_response: { access_token: 'gho_kept' } },
+  )
   sent.length = 0
   const connection = { tenantId, userId: 'victim', connectorType: 'social', connectorId: 'github' } as const
   for (const bad of ['', '.', '..']) {
@@ -177,7 +193,11 @@ t.test('a path parameter that would change the route is refused before anything 
       ['tenantId', () => counting.listAuditEvents(bad)],
     ] as const) {
       const error = await call().catch((e: VaultError) => e)
-      t.match(error, { code: 'client.invalid_argument', status: 0, message: new RegExp(`^${name} must be`) }, `${name} = ${JSON.stringify(bad)}`)
+      t.match(
+        error,
+        { code: 'client.invalid_argument', status: 0, message: new RegExp(`^${name} must be`) },
+        `${name} = ${JSON.stringify(bad)}`,
+      )
     }
   }
   t.same(sent, [], 'nothing was sent')
@@ -201,10 +221,16 @@ t.test('bad client credentials and an unreachable vault or platform are client e
     credentials: { tokenEndpoint: 'http://127.0.0.1:1/token', clientId: 'a', clientSecret: 'b' },
     allowInsecureRequests: true,
   })
-  await t.rejects(noPlatform.listConnections({ tenantId: 'a', userId: 'b' }), { code: 'client.token_endpoint_unavailable', retryable: true })
+  await t.rejects(noPlatform.listConnections({ tenantId: 'a', userId: 'b' }), {
+    code: 'client.token_endpoint_unavailable',
+    retryable: true,
+  })
 
   const noVault = clientFor('account-api', 'token_sets:read', { baseUrl: 'http://127.0.0.1:1' })
-  await t.rejects(noVault.readAccessToken({ tenantId: 'a', userId: 'b', connectorType: 'social', connectorId: 'c' }), { code: 'client.unexpected_response', status: 0 })
+  await t.rejects(noVault.readAccessToken({ tenantId: 'a', userId: 'b', connectorType: 'social', connectorId: 'c' }), {
+    code: 'client.unexpected_response',
+    status: 0,
+  })
 })
 
 t.test('the package exports the client as JavaScript with declarations (secret-vault/client)', async (t) => {
@@ -223,8 +249,18 @@ t.test('the package exports the client as JavaScript with declarations (secret-v
   t.type(built.VaultError, 'function')
   const client = built.createVaultClient({
     baseUrl,
-    credentials: { issuer: op.issuer, clientId: 'admin-console', clientSecret: op.clients['admin-console']!.secret, scope: 'connections:read', resource: VAULT },
+    credentials: {
+      issuer: op.issuer,
+      clientId: 'admin-console',
+      clientSecret: op.clients['admin-console']!.secret,
+      scope: 'connections:read',
+      resource: VAULT,
+    },
     allowInsecureRequests: true,
   })
-  t.same(await client.listConnections({ tenantId: uniqueTenant('built'), userId: 'nobody' }), [], 'the built JavaScript works against the vault')
+  t.same(
+    await client.listConnections({ tenantId: uniqueTenant('built'), userId: 'nobody' }),
+    [],
+    'the built JavaScript works against the vault',
+  )
 })

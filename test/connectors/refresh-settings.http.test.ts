@@ -6,7 +6,8 @@ import { githubPush, push } from '../support/http.ts'
 const database = await openTestDatabase(t)
 const { app, issuer, logs } = await buildTestApp(t, database)
 const SECRET = 'cs_do-not-leak'
-const settingsUrl = (tenant: string, type = 'social', connector = 'github') => `/v1/tenants/${tenant}/connectors/${type}/${connector}/refresh-settings`
+const settingsUrl = (tenant: string, type = 'social', connector = 'github') =>
+  `/v1/tenants/${tenant}/connectors/${type}/${connector}/refresh-settings`
 const valid = { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'Iv1.abc', client_secret: SECRET }
 
 t.test('register, replace and read back: the client secret is stored sealed and never returned', async (t) => {
@@ -36,7 +37,9 @@ t.test('register, replace and read back: the client secret is stored sealed and 
   t.equal(read.statusCode, 200)
   t.same(read.json(), replaced.json())
   t.notMatch(created.body + replaced.body + read.body + logs.join('\n'), SECRET)
-  const stored = await sql<{ sealed: Buffer }>`SELECT client_secret_sealed AS sealed FROM connector_refresh_settings WHERE tenant_id = ${tenant}`.execute(database.admin)
+  const stored = await sql<{
+    sealed: Buffer
+  }>`SELECT client_secret_sealed AS sealed FROM connector_refresh_settings WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.notOk(Buffer.from(stored.rows[0]!.sealed).includes(Buffer.from(SECRET)), 'sealed at rest')
 })
 
@@ -69,7 +72,10 @@ t.test('malformed settings are refused with request.invalid and store nothing', 
 t.test('plain http endpoints are refused unless explicitly allowed', async (t) => {
   const strict = await buildTestApp(t, database, { egress: { allow: [], allowInsecureHttp: false } })
   for (const field of ['token_endpoint', 'issuer'] as const) {
-    const payload = field === 'issuer' ? { issuer: 'http://idp.example', client_id: 'a', client_secret: SECRET } : { ...valid, token_endpoint: 'http://idp.example/token' }
+    const payload =
+      field === 'issuer'
+        ? { issuer: 'http://idp.example', client_id: 'a', client_secret: SECRET }
+        : { ...valid, token_endpoint: 'http://idp.example/token' }
     const res = await strict.app.inject({ method: 'PUT', url: settingsUrl(uniqueTenant()), payload })
     t.equal(res.statusCode, 400, field)
     t.match(res.json(), { code: 'egress.refused', issues: [{ path: `body.${field}`, message: /scheme/ }] })
@@ -109,14 +115,27 @@ t.test('every internal target is refused at registration, naming the rule, and n
       const tenant = uniqueTenant()
       const payload = { client_id: 'a', client_secret: SECRET, [field]: url }
       const res = await strict.app.inject({ method: 'PUT', url: settingsUrl(tenant), payload })
-      t.match([res.statusCode, res.json()], [400, { code: 'egress.refused', issues: [{ path: `body.${field}`, message: `refused by the egress policy: ${rule}` }] }], `${field} ${url}`)
+      t.match(
+        [res.statusCode, res.json()],
+        [400, { code: 'egress.refused', issues: [{ path: `body.${field}`, message: `refused by the egress policy: ${rule}` }] }],
+        `${field} ${url}`,
+      )
       t.equal(await countRows(database, 'tenants', tenant), 0)
     }
   }
-  t.equal((await strict.app.inject({ method: 'PUT', url: settingsUrl(uniqueTenant()), payload: valid })).statusCode, 201, 'a public https endpoint is fine')
+  t.equal(
+    (await strict.app.inject({ method: 'PUT', url: settingsUrl(uniqueTenant()), payload: valid })).statusCode,
+    201,
+    'a public https endpoint is fine',
+  )
   const allowed = await buildTestApp(t, database, { egress: { allow: ['10.0.0.0/8', 'keycloak'], allowInsecureHttp: false } })
   for (const url of ['https://10.0.0.5/token', 'https://keycloak/token']) {
-    t.equal((await allowed.app.inject({ method: 'PUT', url: settingsUrl(uniqueTenant()), payload: { ...valid, token_endpoint: url } })).statusCode, 201, `${url} when the operator allows it`)
+    t.equal(
+      (await allowed.app.inject({ method: 'PUT', url: settingsUrl(uniqueTenant()), payload: { ...valid, token_endpoint: url } }))
+        .statusCode,
+      201,
+      `${url} when the operator allows it`,
+    )
   }
 })
 
@@ -126,11 +145,20 @@ t.test('unknown connectors are not found; the scope is its own', async (t) => {
   t.equal(missing.json().code, 'connector.not_found')
   const pushOnly = `Bearer ${await issuer.mint({ scope: 'token_sets:write token_sets:read connections:read' })}`
   for (const method of ['PUT', 'GET'] as const) {
-    const res = await app.inject({ method, url: settingsUrl(uniqueTenant()), headers: { authorization: pushOnly }, ...(method === 'PUT' ? { payload: valid } : {}) })
+    const res = await app.inject({
+      method,
+      url: settingsUrl(uniqueTenant()),
+      headers: { authorization: pushOnly },
+      ...(method === 'PUT' ? { payload: valid } : {}),
+    })
     t.equal(res.statusCode, 403, method)
     t.equal(res.json().code, 'auth.insufficient_scope', method)
   }
-  const deleted = await app.inject({ method: 'DELETE', url: `/v1/tenants/${uniqueTenant()}/connectors/social/github`, headers: { authorization: pushOnly } })
+  const deleted = await app.inject({
+    method: 'DELETE',
+    url: `/v1/tenants/${uniqueTenant()}/connectors/social/github`,
+    headers: { authorization: pushOnly },
+  })
   t.equal(deleted.json().code, 'auth.insufficient_scope')
 })
 
@@ -150,7 +178,7 @@ t.test('deleting a connector deletes its token sets and refresh settings, nothin
   t.same(again.json(), { token_sets_deleted: 0, refresh_settings_deleted: false }, 'idempotent')
 })
 
-t.test('a tenant-bound caller cannot reach another tenant\'s connector', async (t) => {
+t.test("a tenant-bound caller cannot reach another tenant's connector", async (t) => {
   const tenant = uniqueTenant()
   await app.inject({ method: 'PUT', url: settingsUrl(tenant), payload: valid })
   const bound = `Bearer ${await issuer.mint({ tenant_ids: ['someone-else'] })}`

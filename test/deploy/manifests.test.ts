@@ -14,7 +14,11 @@ import { parseLocalRootKeys } from '../../src/keys/local-root-keys.ts'
  */
 const deployDir = path.resolve(import.meta.dirname, '../../deploy')
 
-type Manifest = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any }
+type Manifest = {
+  kind: string
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+  [key: string]: any
+}
 
 function render(dir: string): Manifest[] {
   const text = execFileSync('kubectl', ['kustomize', path.join(deployDir, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
@@ -60,12 +64,20 @@ for (const variant of ['base', 'overlays/example']) {
 
   t.test(`${variant}, rendered: the service's configuration is known, valid and complete`, async (t) => {
     const env = environmentOf(container)
-    t.same(Object.keys(env).filter((variable) => !knownVariables.has(variable)), [], 'no unknown variable')
+    t.same(
+      Object.keys(env).filter((variable) => !knownVariables.has(variable)),
+      [],
+      'no unknown variable',
+    )
     const config = loadConfig(withValidRootKeys(env))
     t.equal(config.database.kind, 'postgres')
     t.ok(config.auth.issuer, 'an external token issuer')
     const mount = container.volumeMounts.find((m: any) => m.name === 'root-keys')
-    t.equal(path.posix.join(mount.mountPath, 'root-keys'), env.VAULT_LOCAL_ROOT_KEYS_FILE, 'root keys are mounted where the configuration looks')
+    t.equal(
+      path.posix.join(mount.mountPath, 'root-keys'),
+      env.VAULT_LOCAL_ROOT_KEYS_FILE,
+      'root keys are mounted where the configuration looks',
+    )
     t.same(pod.volumes.find((v: any) => v.name === 'root-keys').secret.items, [{ key: 'root-keys', path: 'root-keys' }])
   })
 
@@ -78,9 +90,12 @@ for (const variant of ['base', 'overlays/example']) {
     const migrate = spec.containers[0]
     t.same(migrate.command, ['bin/secret-vault', 'migrate'])
     t.same(Object.keys(environmentOf(migrate)), ['DATABASE_URL'], 'no key provider, no issuer')
-    t.equal(migrate.env[0].valueFrom.secretKeyRef.key, 'MIGRATION_DATABASE_URL', 'as the tables\' owner, not the service login')
+    t.equal(migrate.env[0].valueFrom.secretKeyRef.key, 'MIGRATION_DATABASE_URL', "as the tables' owner, not the service login")
     t.equal(loadDatabaseConfig(environmentOf(migrate)).database.kind, 'postgres')
-    t.notOk(spec.volumes?.some((v: any) => v.secret !== undefined), 'no root keys mounted')
+    t.notOk(
+      spec.volumes?.some((v: any) => v.secret !== undefined),
+      'no root keys mounted',
+    )
     t.ok(job.spec.ttlSecondsAfterFinished > 0, 'a finished Job removes itself, so the next release can apply it again')
     t.equal(job.metadata.annotations?.['argocd.argoproj.io/hook-delete-policy'], 'BeforeHookCreation')
   })
@@ -107,12 +122,23 @@ for (const variant of ['base', 'overlays/example']) {
     const peers = policy.spec.ingress[0].from.map((peer: any) => peer.podSelector.matchLabels)
     t.same(
       peers.sort((a: any, b: any) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
-      [{ 'app.kubernetes.io/name': 'account-api' }, { 'app.kubernetes.io/name': 'identity-core' }, { 'app.kubernetes.io/name': 'prometheus' }],
+      [
+        { 'app.kubernetes.io/name': 'account-api' },
+        { 'app.kubernetes.io/name': 'identity-core' },
+        { 'app.kubernetes.io/name': 'prometheus' },
+      ],
       'each peer by its own name label, nothing added',
     )
     const caller = (name: string) => ({ 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': 'api' })
-    for (const name of ['identity-core', 'account-api', 'prometheus']) t.ok(peers.some((peer: any) => selects(peer, caller(name))), `${name} is admitted`)
-    t.notOk(peers.some((peer: any) => selects(peer, caller('some-other-app'))), 'anyone else is not')
+    for (const name of ['identity-core', 'account-api', 'prometheus'])
+      t.ok(
+        peers.some((peer: any) => selects(peer, caller(name))),
+        `${name} is admitted`,
+      )
+    t.notOk(
+      peers.some((peer: any) => selects(peer, caller('some-other-app'))),
+      'anyone else is not',
+    )
     t.same(policy.spec.ingress[0].ports, [{ port: 'http' }])
   })
 
@@ -124,10 +150,16 @@ for (const variant of ['base', 'overlays/example']) {
     const pause = Number(container.lifecycle.preStop.exec.command.at(-1))
     t.same(container.lifecycle.preStop.exec.command.slice(0, 1), ['sleep'])
     t.ok(pause >= 5, 'endpoints drain before SIGTERM')
-    t.ok(pod.terminationGracePeriodSeconds * 1000 > pause * 1000 + Number(configMap.data.VAULT_SHUTDOWN_DEADLINE_MS), 'the grace period outlasts the pause and the shutdown deadline')
+    t.ok(
+      pod.terminationGracePeriodSeconds * 1000 > pause * 1000 + Number(configMap.data.VAULT_SHUTDOWN_DEADLINE_MS),
+      'the grace period outlasts the pause and the shutdown deadline',
+    )
     t.ok(only('HorizontalPodAutoscaler').spec.minReplicas >= 2)
     t.equal(only('ServiceAccount').metadata.name, pod.serviceAccountName)
-    t.ok(manifests.every((m) => m.metadata.labels?.['app.kubernetes.io/name'] === 'secret-vault'), 'every object carries the name label')
+    t.ok(
+      manifests.every((m) => m.metadata.labels?.['app.kubernetes.io/name'] === 'secret-vault'),
+      'every object carries the name label',
+    )
   })
 }
 

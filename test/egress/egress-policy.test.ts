@@ -36,11 +36,17 @@ t.test('address classes', async (t) => {
 
 t.test('a public name that resolves inside is refused before any connection', async (t) => {
   // idp.example.com "was" public at registration; now its DNS answer points at loopback.
-  const policy = createEgressPolicy({ allow: [], allowInsecureHttp: true, lookup: (_host, done) => done(null, [{ address: '127.0.0.1', family: 4 }]) })
+  const policy = createEgressPolicy({
+    allow: [],
+    allowInsecureHttp: true,
+    lookup: (_host, done) => done(null, [{ address: '127.0.0.1', family: 4 }]),
+  })
   t.teardown(() => policy.close())
   t.equal(policy.urlRule(`http://idp.example.com:${port}/token`), undefined, 'the URL itself passes')
   const before = requests
-  const error = await policy.fetch(`http://idp.example.com:${port}/token`, { method: 'POST', body: 'refresh_token=ghr_secret' }).catch((e: unknown) => e)
+  const error = await policy
+    .fetch(`http://idp.example.com:${port}/token`, { method: 'POST', body: 'refresh_token=ghr_secret' })
+    .catch((e: unknown) => e)
   t.equal(egressRefusal(error)?.rule, 'loopback')
   t.equal(requests, before, 'the server saw nothing')
 })
@@ -49,7 +55,11 @@ t.test('a name resolving to several addresses keeps only the admitted ones', asy
   const policy = createEgressPolicy({
     allow: ['127.0.0.1'],
     allowInsecureHttp: true,
-    lookup: (_host, done) => done(null, [{ address: '169.254.169.254', family: 4 }, { address: '127.0.0.1', family: 4 }]),
+    lookup: (_host, done) =>
+      done(null, [
+        { address: '169.254.169.254', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ]),
   })
   t.teardown(() => policy.close())
   const res = await policy.fetch(`http://idp.example.com:${port}/token`)
@@ -68,7 +78,11 @@ t.test('an address in the URL is checked as it is; the operator can allow it', a
 })
 
 t.test('an allowed host name is trusted with whatever it resolves to', async (t) => {
-  const policy = createEgressPolicy({ allow: ['idp.dev.test'], allowInsecureHttp: true, lookup: (_host, done) => done(null, [{ address: '127.0.0.1', family: 4 }]) })
+  const policy = createEgressPolicy({
+    allow: ['idp.dev.test'],
+    allowInsecureHttp: true,
+    lookup: (_host, done) => done(null, [{ address: '127.0.0.1', family: 4 }]),
+  })
   t.teardown(() => policy.close())
   t.equal((await policy.fetch(`http://idp.dev.test:${port}/`)).status, 200)
 })

@@ -13,7 +13,13 @@ const tokens = await cli.withDatabase(async (_db, tokenSets, refreshSettings) =>
   for (const tenantId of [TENANT, OTHER]) {
     await refreshSettings.put(
       { tenantId, connectorType: 'social', connectorId: 'github' },
-      { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'Iv1.abc', client_secret: `cs_${tenantId}`, client_auth_method: 'client_secret_post', extra_params: {} },
+      {
+        token_endpoint: 'https://github.com/login/oauth/access_token',
+        client_id: 'Iv1.abc',
+        client_secret: `cs_${tenantId}`,
+        client_auth_method: 'client_secret_post',
+        extra_params: {},
+      },
     )
   }
   return acme
@@ -21,7 +27,9 @@ const tokens = await cli.withDatabase(async (_db, tokenSets, refreshSettings) =>
 
 async function connectorKeyVersion(tenantId: string) {
   return cli.withDatabase(async (db) => {
-    const row = await sql<{ key_version: number }>`SELECT key_version FROM connector_refresh_settings WHERE tenant_id = ${tenantId}`.execute(db.admin)
+    const row = await sql<{
+      key_version: number
+    }>`SELECT key_version FROM connector_refresh_settings WHERE tenant_id = ${tenantId}`.execute(db.admin)
     return row.rows[0]?.key_version
   })
 }
@@ -30,7 +38,12 @@ async function readAll(rootKeyIds?: string[]) {
   return cli.withDatabase(async (_db, tokenSets) => {
     const read = new Map<string, string>()
     for (const user of tokens.keys()) {
-      const { accessToken } = await tokenSets.readAccessToken({ tenantId: TENANT, userId: user, connectorType: 'social', connectorId: 'github' })
+      const { accessToken } = await tokenSets.readAccessToken({
+        tenantId: TENANT,
+        userId: user,
+        connectorType: 'social',
+        connectorId: 'github',
+      })
       read.set(user, accessToken.access_token)
     }
     return read
@@ -39,8 +52,16 @@ async function readAll(rootKeyIds?: string[]) {
 
 async function versions(tenantId: string) {
   return cli.withDatabase(async (db) => {
-    const keys = await sql<{ version: number; state: string }>`SELECT version, state FROM data_keys WHERE tenant_id = ${tenantId} ORDER BY version`.execute(db.admin)
-    const sets = await sql<{ key_version: number; n: number }>`SELECT key_version, count(*)::int AS n FROM token_sets WHERE tenant_id = ${tenantId} GROUP BY key_version ORDER BY key_version`.execute(db.admin)
+    const keys = await sql<{
+      version: number
+      state: string
+    }>`SELECT version, state FROM data_keys WHERE tenant_id = ${tenantId} ORDER BY version`.execute(db.admin)
+    const sets = await sql<{
+      key_version: number
+      n: number
+    }>`SELECT key_version, count(*)::int AS n FROM token_sets WHERE tenant_id = ${tenantId} GROUP BY key_version ORDER BY key_version`.execute(
+      db.admin,
+    )
     return { keys: keys.rows, sets: sets.rows }
   })
 }
@@ -64,7 +85,17 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
   const rotated = await cli.run(['keys', 'rotate', '--tenant', TENANT, '--json'])
   t.equal(rotated.code, 0, rotated.stderr)
   t.same(JSON.parse(rotated.stdout), { rotated: [{ tenantId: TENANT, from: 1, to: 2 }] })
-  t.same(await versions(TENANT), { keys: [{ version: 1, state: 'decrypt_only' }, { version: 2, state: 'active' }], sets: [{ key_version: 1, n: 37 }] }, 'no token set touched')
+  t.same(
+    await versions(TENANT),
+    {
+      keys: [
+        { version: 1, state: 'decrypt_only' },
+        { version: 2, state: 'active' },
+      ],
+      sets: [{ key_version: 1, n: 37 }],
+    },
+    'no token set touched',
+  )
   t.same(await readAll(), tokens, 'everything still reads')
 
   const inUse = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '1', '--json'])
@@ -76,7 +107,10 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
 
   const reencrypted = await cli.run(['keys', 'reencrypt', '--tenant', TENANT, '--batch', '10'])
   t.equal(reencrypted.code, 0, reencrypted.stderr)
-  const lines = reencrypted.stdout.trim().split('\n').map((line) => JSON.parse(line))
+  const lines = reencrypted.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line))
   t.ok(lines.filter((line) => line.event === 'progress').length >= 4, 'JSON lines of progress off a terminal')
   t.match(lines.at(-1), { event: 'done', done: 38, remaining: 0, interrupted: false }, '37 token sets and one client secret')
   t.same((await versions(TENANT)).sets, [{ key_version: 2, n: 37 }])
@@ -91,8 +125,16 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
   const destroyed = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '1'])
   t.equal(destroyed.code, 0, destroyed.stdout)
   t.same((await versions(TENANT)).keys, [{ version: 2, state: 'active' }])
-  const audit = await cli.withDatabase((db) => sql<{ action: string }>`SELECT action FROM audit_events WHERE tenant_id = ${TENANT} AND action LIKE 'key.%' ORDER BY id`.execute(db.admin))
-  t.same(audit.rows.map((row) => row.action), ['key.rotate', 'key.reencrypt', 'key.destroy'], 'every key operation is audited')
+  const audit = await cli.withDatabase((db) =>
+    sql<{ action: string }>`SELECT action FROM audit_events WHERE tenant_id = ${TENANT} AND action LIKE 'key.%' ORDER BY id`.execute(
+      db.admin,
+    ),
+  )
+  t.same(
+    audit.rows.map((row) => row.action),
+    ['key.rotate', 'key.reencrypt', 'key.destroy'],
+    'every key operation is audited',
+  )
 })
 
 t.test('verify: every secret opens; a tampered one is reported by id, without secrets', async (t) => {
@@ -104,7 +146,9 @@ t.test('verify: every secret opens; a tampered one is reported by id, without se
 
   const tampered = await cli.withDatabase(async (db) => {
     const row = await sql<{ id: string }>`SELECT id FROM token_sets WHERE tenant_id = ${OTHER} ORDER BY id LIMIT 1`.execute(db.admin)
-    await sql`UPDATE token_sets SET refresh_token_sealed = set_byte(refresh_token_sealed, 49, get_byte(refresh_token_sealed, 49) # 1) WHERE id = ${row.rows[0]!.id}`.execute(db.admin)
+    await sql`UPDATE token_sets SET refresh_token_sealed = set_byte(refresh_token_sealed, 49, get_byte(refresh_token_sealed, 49) # 1) WHERE id = ${row.rows[0]!.id}`.execute(
+      db.admin,
+    )
     return row.rows[0]!.id
   })
   const failing = await cli.run(['verify'])
@@ -114,7 +158,9 @@ t.test('verify: every secret opens; a tampered one is reported by id, without se
   t.notMatch(failing.stdout + failing.stderr, /gho_|ghr_|idt_/, 'no secret printed')
 
   await cli.withDatabase((db) =>
-    sql`UPDATE connector_refresh_settings SET client_secret_sealed = set_byte(client_secret_sealed, 49, get_byte(client_secret_sealed, 49) # 1) WHERE tenant_id = ${OTHER}`.execute(db.admin),
+    sql`UPDATE connector_refresh_settings SET client_secret_sealed = set_byte(client_secret_sealed, 49, get_byte(client_secret_sealed, 49) # 1) WHERE tenant_id = ${OTHER}`.execute(
+      db.admin,
+    ),
   )
   const connector = await cli.run(['verify', '--tenant', OTHER, '--json'])
   t.equal(connector.code, 1)
@@ -124,15 +170,22 @@ t.test('verify: every secret opens; a tampered one is reported by id, without se
 })
 
 t.test('rotate-root re-wraps every data key and touches no token set', async (t) => {
-  const both = { VAULT_LOCAL_ROOT_KEYS: `root-1=${cli.rootKeys['root-1']},root-2=${cli.rootKeys['root-2']}`, VAULT_ACTIVE_ROOT_KEY_ID: 'root-2' }
-  const before = await cli.withDatabase((db) => sql<{ id: string; a: string }>`SELECT id, encode(access_token_sealed, 'hex') AS a FROM token_sets ORDER BY id`.execute(db.admin))
+  const both = {
+    VAULT_LOCAL_ROOT_KEYS: `root-1=${cli.rootKeys['root-1']},root-2=${cli.rootKeys['root-2']}`,
+    VAULT_ACTIVE_ROOT_KEY_ID: 'root-2',
+  }
+  const before = await cli.withDatabase((db) =>
+    sql<{ id: string; a: string }>`SELECT id, encode(access_token_sealed, 'hex') AS a FROM token_sets ORDER BY id`.execute(db.admin),
+  )
   const dry = await cli.run(['keys', 'rotate-root', '--dry-run', '--json'], { env: both })
   t.equal(dry.code, 0, dry.stderr)
   t.match(JSON.parse(dry.stdout), { to: 'root-2', toRewrap: 2, rewrapped: 0, dryRun: true })
   const run = await cli.run(['keys', 'rotate-root', '--json'], { env: both })
   t.equal(run.code, 0, run.stderr)
   t.match(JSON.parse(run.stdout.trim().split('\n').at(-1)!), { to: 'root-2', rewrapped: 2 })
-  const after = await cli.withDatabase((db) => sql<{ id: string; a: string }>`SELECT id, encode(access_token_sealed, 'hex') AS a FROM token_sets ORDER BY id`.execute(db.admin))
+  const after = await cli.withDatabase((db) =>
+    sql<{ id: string; a: string }>`SELECT id, encode(access_token_sealed, 'hex') AS a FROM token_sets ORDER BY id`.execute(db.admin),
+  )
   t.same(after.rows, before.rows, 'no token set touched')
   t.same(await readAll(['root-2']), tokens, 'readable with the new root key alone')
   const unknown = await cli.run(['keys', 'rotate-root', '--to', 'root-9'], { env: both })
@@ -157,7 +210,15 @@ t.test('tenants shred: refused without --yes, then complete', async (t) => {
 })
 
 t.test('usage errors exit 2', async (t) => {
-  for (const args of [['keys'], ['keys', 'rotate'], ['keys', 'rotate', '--tenant', 'a', '--all'], ['keys', 'destroy', '--tenant', 'a'], ['keys', 'reencrypt', '--batch', '0'], ['keys', 'status', '--tenant', 'bad id'], ['verify', '--bogus']]) {
+  for (const args of [
+    ['keys'],
+    ['keys', 'rotate'],
+    ['keys', 'rotate', '--tenant', 'a', '--all'],
+    ['keys', 'destroy', '--tenant', 'a'],
+    ['keys', 'reencrypt', '--batch', '0'],
+    ['keys', 'status', '--tenant', 'bad id'],
+    ['verify', '--bogus'],
+  ]) {
     const run = await cli.run(args)
     t.equal(run.code, 2, args.join(' '))
   }

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { startKmsTestServer } from '../support/kms-test-server.ts'
 import { kmsProvider } from '../support/kms.ts'
+import { startKmsTestServer } from '../support/kms-test-server.ts'
 
 const kms = await startKmsTestServer()
 t.teardown(() => kms.close())
@@ -71,14 +71,21 @@ t.test('an outage, persistent throttling or a timeout is key.unavailable with Re
     ['latency beyond the timeout', () => (kms.latencyMs = 1000), () => (kms.latencyMs = 0)],
   ] as const) {
     set()
-    await t.rejects(provider.decryptDataKey(wrapped, keyA, context), { code: 'key.unavailable', statusCode: 503, retryAfterSeconds: 2 }, name)
+    await t.rejects(
+      provider.decryptDataKey(wrapped, keyA, context),
+      { code: 'key.unavailable', statusCode: 503, retryAfterSeconds: 2 },
+      name,
+    )
     reset()
   }
   t.ok(await provider.decryptDataKey(wrapped, keyA, context), 'recovers when KMS does')
 })
 
 t.test('misconfiguration says what is wrong, at start and on use', async (t) => {
-  await t.rejects(kmsProvider(kms, ['alias/does-not-exist']), { code: 'key.provider_misconfigured', message: /does not exist in this account and region/ })
+  await t.rejects(kmsProvider(kms, ['alias/does-not-exist']), {
+    code: 'key.provider_misconfigured',
+    message: /does not exist in this account and region/,
+  })
   const provider = await kmsProvider(kms, [keyA])
   t.teardown(() => provider.close())
   kms.mode = 'deny'
@@ -93,12 +100,23 @@ t.test('misconfiguration says what is wrong, at start and on use', async (t) => 
 })
 
 t.test('the start refuses a key that DescribeKey finds but that cannot be used, naming it and its state', async (t) => {
-  for (const [state, message] of [['Disabled', /is disabled: enable it/], ['PendingDeletion', /pending deletion: cancel the deletion/]] as const) {
+  for (const [state, message] of [
+    ['Disabled', /is disabled: enable it/],
+    ['PendingDeletion', /pending deletion: cancel the deletion/],
+  ] as const) {
     const key = kms.createKey(`alias/state-${state}`)
     kms.setKeyState(key, state)
-    await t.rejects(kmsProvider(kms, [`alias/state-${state}`]), { code: 'key.provider_misconfigured', message: new RegExp(`KMS key alias/state-${state}: .*${message.source}`) }, state)
+    await t.rejects(
+      kmsProvider(kms, [`alias/state-${state}`]),
+      { code: 'key.provider_misconfigured', message: new RegExp(`KMS key alias/state-${state}: .*${message.source}`) },
+      state,
+    )
   }
   const old = kms.createKey()
   kms.disableKey(old)
-  await t.rejects(kmsProvider(kms, [keyA, old]), { code: 'key.provider_misconfigured', message: /disabled/ }, 'a disabled decrypt-only key too: data keys it wrapped could not be opened')
+  await t.rejects(
+    kmsProvider(kms, [keyA, old]),
+    { code: 'key.provider_misconfigured', message: /disabled/ },
+    'a disabled decrypt-only key too: data keys it wrapped could not be opened',
+  )
 })

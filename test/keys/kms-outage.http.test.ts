@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap'
 import { buildTestApp, countRows, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { githubPush, push, readAccessToken } from '../support/http.ts'
-import { startKmsTestServer } from '../support/kms-test-server.ts'
 import { kmsProvider } from '../support/kms.ts'
+import { startKmsTestServer } from '../support/kms-test-server.ts'
 
 /** The service on the aws-kms provider, against the KMS test server, through HTTP. */
 const database = await openTestDatabase(t)
@@ -80,15 +80,25 @@ t.test('a hanging KMS leaves the replica ready: readiness never calls it, and re
     t.equal(ready.statusCode, 200, 'ready while the database answers')
   }
   t.ok(Date.now() - started < 1_000, 'probes do not wait for KMS')
-  t.equal(Object.values(kms.calls).reduce((sum, n) => sum + n, 0), callsBefore, 'no probe called KMS')
+  t.equal(
+    Object.values(kms.calls).reduce((sum, n) => sum + n, 0),
+    callsBefore,
+    'no probe called KMS',
+  )
   t.equal((await readAccessToken(app, { tenant: warm })).statusCode, 200, 'a cached tenant is served')
 
   const coldRead = await readAccessToken(app, { tenant: cold })
   t.equal(coldRead.json().code, 'key.unavailable')
   const ready = await app.inject({ method: 'GET', url: '/readyz' })
   t.equal(ready.statusCode, 200)
-  t.match(ready.json(), { status: 'ready', checks: { database: { status: 'ok' }, key_provider: { status: 'unavailable', message: /unavailable/ } } })
-  t.ok(logs.some((line) => line.includes('key provider is failing') && line.includes('"state":"unavailable"')), 'the change is logged')
+  t.match(ready.json(), {
+    status: 'ready',
+    checks: { database: { status: 'ok' }, key_provider: { status: 'unavailable', message: /unavailable/ } },
+  })
+  t.ok(
+    logs.some((line) => line.includes('key provider is failing') && line.includes('"state":"unavailable"')),
+    'the change is logged',
+  )
   const metrics = await app.inject({ method: 'GET', url: '/metrics' })
   t.match(metrics.body, /secret_vault_key_provider_state\{state="unavailable"\} 1/)
 
@@ -116,7 +126,10 @@ t.test('a root key disabled at run time: key.provider_misconfigured, counted and
   const ready = await reader.app.inject({ method: 'GET', url: '/readyz' })
   t.equal(ready.statusCode, 200, 'the database answers: still ready')
   t.match(ready.json(), { checks: { key_provider: { status: 'misconfigured', message: /disabled/ } } })
-  t.match((await reader.app.inject({ method: 'GET', url: '/metrics' })).body, /secret_vault_errors_total\{code="key.provider_misconfigured"\} 1/)
+  t.match(
+    (await reader.app.inject({ method: 'GET', url: '/metrics' })).body,
+    /secret_vault_errors_total\{code="key.provider_misconfigured"\} 1/,
+  )
 })
 
 t.test('stored data keys name the KMS key ARN that wrapped them', async (t) => {

@@ -10,13 +10,18 @@ const key32 = () => randomBytes(32).toString('base64')
 
 t.test('parses id=base64 entries separated by commas or lines, with comments', async (t) => {
   const keys = parseLocalRootKeys(`# comment\nk1=${key32()}\n\nk2=${key32()},k3=${key32()}`, 'test')
-  t.same(keys.map((key) => key.id), ['k1', 'k2', 'k3'])
+  t.same(
+    keys.map((key) => key.id),
+    ['k1', 'k2', 'k3'],
+  )
   t.ok(keys.every((key) => key.key.symmetricKeySize === 32))
 })
 
 t.test('a placeholder key (one byte repeated, all zeros say) is refused', async (t) => {
   for (const byte of [0, 1, 0xff]) {
-    t.throws(() => parseLocalRootKeys(`replace-me=${Buffer.alloc(32, byte).toString('base64')}`, 'root-keys'), { message: /root key "replace-me" is a placeholder/ })
+    t.throws(() => parseLocalRootKeys(`replace-me=${Buffer.alloc(32, byte).toString('base64')}`, 'root-keys'), {
+      message: /root key "replace-me" is a placeholder/,
+    })
   }
 })
 

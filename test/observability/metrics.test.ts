@@ -12,7 +12,9 @@ t.test('request latency, errors, provider calls, cache and audit failures — wi
   await readAccessToken(app, { tenant, user: 'metric-user' })
   await readAccessToken(app, { tenant, user: 'nobody' })
   await app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token`, headers: { authorization: '' } })
-  await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 59, get_byte(access_token_sealed, 59) # 1) WHERE tenant_id = ${tenant}`.execute(database.admin)
+  await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 59, get_byte(access_token_sealed, 59) # 1) WHERE tenant_id = ${tenant}`.execute(
+    database.admin,
+  )
   await readAccessToken(app, { tenant, user: 'metric-user' })
   await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_lists CHECK (action <> 'connection.list') NOT VALID`.execute(database.admin)
   t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_lists`.execute(database.admin))
@@ -22,7 +24,10 @@ t.test('request latency, errors, provider calls, cache and audit failures — wi
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], 'text/plain')
   const text = res.body
-  t.match(text, /secret_vault_http_request_duration_seconds_count\{method="PUT",route="\/v1\/tenants\/:tenantId\/users\/:userId\/connections\/:connectorType\/:connectorId\/token-set",status_code="201"\} 1/)
+  t.match(
+    text,
+    /secret_vault_http_request_duration_seconds_count\{method="PUT",route="\/v1\/tenants\/:tenantId\/users\/:userId\/connections\/:connectorType\/:connectorId\/token-set",status_code="201"\} 1/,
+  )
   t.match(text, /secret_vault_errors_total\{code="token_set.not_found"\} 1/)
   t.match(text, /secret_vault_errors_total\{code="auth.missing_token"\} 1/)
   t.match(text, /secret_vault_errors_total\{code="crypto.integrity"\} 1/, 'integrity failures')
@@ -33,5 +38,6 @@ t.test('request latency, errors, provider calls, cache and audit failures — wi
   t.match(text, /secret_vault_key_provider_state\{state="ok"\} 1/)
   t.match(text, /secret_vault_key_provider_state\{state="unavailable"\} 0/)
   t.match(text, /secret_vault_process_resident_memory_bytes/)
-  for (const forbidden of [tenant, 'metric-user', 'gho_metric_secret', 'github"']) t.notMatch(text, forbidden, `no ${forbidden} in any label`)
+  for (const forbidden of [tenant, 'metric-user', 'gho_metric_secret', 'github"'])
+    t.notMatch(text, forbidden, `no ${forbidden} in any label`)
 })

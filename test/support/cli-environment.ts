@@ -3,16 +3,15 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Test } from 'tap'
+import { createRefreshSettingsService, type RefreshSettingsService } from '../../src/connectors/refresh-settings.service.ts'
 import { openDatabase } from '../../src/db/database.ts'
+import { createEgressPolicy } from '../../src/egress/egress-policy.ts'
 import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
-import { createEgressPolicy } from '../../src/egress/egress-policy.ts'
 import { createTokenSetService, type TokenSetService } from '../../src/token-sets/token-set.service.ts'
-import { createRefreshSettingsService, type RefreshSettingsService } from '../../src/connectors/refresh-settings.service.ts'
-import { runCli, type CliRun } from './cli-process.ts'
-import { ensureTemplate } from './test-template.ts'
+import { type CliRun, runCli } from './cli-process.ts'
 import { createTestDatabase, PGLITE_TEMPLATE_FILE, TEST_DATABASE_URL, type TestDatabase } from './test-database.ts'
-
+import { ensureTemplate } from './test-template.ts'
 
 export type { CliRun } from './cli-process.ts'
 
@@ -44,7 +43,11 @@ export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
   if (TEST_DATABASE_URL !== undefined) {
     const database = await createTestDatabase()
     t.teardown(() => database.close())
-    Object.assign(env, { DATABASE_URL: database.urls!.operator, VAULT_AUTH_ISSUER: 'https://issuer.invalid', VAULT_AUTH_JWKS_URL: 'https://issuer.invalid/jwks' })
+    Object.assign(env, {
+      DATABASE_URL: database.urls!.operator,
+      VAULT_AUTH_ISSUER: 'https://issuer.invalid',
+      VAULT_AUTH_JWKS_URL: 'https://issuer.invalid/jwks',
+    })
     serviceUrl = database.urls!.app
     open = async () => database
     release = async () => {}

@@ -1,11 +1,11 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
+import { createLocalJWKSet } from 'jose'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
-import { createLocalJWKSet } from 'jose'
 import { buildApp, DEFAULT_REFRESH, type EgressOptions, type OverloadOptions, type RefreshOptions } from '../../src/app.ts'
-import { createAuthenticator, type Authenticator } from '../../src/auth/authenticator.ts'
+import { type Authenticator, createAuthenticator } from '../../src/auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { instrumentKeyProvider, type ObservedKeyProvider } from '../../src/keys/instrumented-key-provider.ts'
 import type { KeyProvider } from '../../src/keys/key-provider.ts'
@@ -27,9 +27,18 @@ export function countingProvider(inner: KeyProvider): KeyProvider & { calls: Rec
     activeRootKeyId: inner.activeRootKeyId,
     knownRootKeyIds: inner.knownRootKeyIds,
     calls,
-    generateDataKey: (context) => ((calls.generateDataKey! += 1), inner.generateDataKey(context)),
-    decryptDataKey: (...args) => ((calls.decryptDataKey! += 1), inner.decryptDataKey(...args)),
-    reEncryptDataKey: (...args) => ((calls.reEncryptDataKey! += 1), inner.reEncryptDataKey(...args)),
+    generateDataKey: (context) => {
+      calls.generateDataKey! += 1
+      return inner.generateDataKey(context)
+    },
+    decryptDataKey: (...args) => {
+      calls.decryptDataKey! += 1
+      return inner.decryptDataKey(...args)
+    },
+    reEncryptDataKey: (...args) => {
+      calls.reEncryptDataKey! += 1
+      return inner.reEncryptDataKey(...args)
+    },
     close: () => inner.close(),
   }
 }
@@ -85,7 +94,11 @@ export async function buildTestApp(
   const logs: string[] = []
   const sink = new Writable({
     write(chunk, _encoding, done) {
-      logs.push(...String(chunk).split('\n').filter((line) => line !== ''))
+      logs.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line !== ''),
+      )
       done()
     },
   })
@@ -95,7 +108,8 @@ export async function buildTestApp(
   const counting = countingProvider(options.provider ?? createLocalKeyProvider([randomRootKey('root-1')], 'root-1'))
   const provider = Object.assign(instrumentKeyProvider(counting, metrics, logger), { calls: counting.calls })
   const keyRing =
-    options.keyRing ?? createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 100, onLookup: (result) => metrics.dataKeyCacheLookups.inc({ result }) })
+    options.keyRing ??
+    createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 100, onLookup: (result) => metrics.dataKeyCacheLookups.inc({ result }) })
   const clock = { now: new Date() }
   const issuer = await createTestIssuer()
   const app = await buildApp({
@@ -134,6 +148,8 @@ export function uniqueTenant(prefix = 'tenant'): string {
 
 /** Counts rows as the owner, bypassing RLS: what is really stored. */
 export async function countRows(database: TestDatabase, table: 'token_sets' | 'data_keys' | 'tenants', tenantId: string): Promise<number> {
-  const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE tenant_id = ${tenantId}`.execute(database.admin)
+  const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE tenant_id = ${tenantId}`.execute(
+    database.admin,
+  )
   return result.rows[0]!.n
 }

@@ -96,13 +96,27 @@ export async function startKmsTestServer(region = 'us-east-1'): Promise<KmsTestS
   const operations: Record<string, (body: any) => unknown> = {
     DescribeKey: (body) => {
       const key = find(body.KeyId)
-      return { KeyMetadata: { AWSAccountId: ACCOUNT, KeyId: key.arn.split('/').pop(), Arn: key.arn, Enabled: key.state === 'Enabled', KeyState: key.state, KeyUsage: 'ENCRYPT_DECRYPT', KeySpec: 'SYMMETRIC_DEFAULT' } }
+      return {
+        KeyMetadata: {
+          AWSAccountId: ACCOUNT,
+          KeyId: key.arn.split('/').pop(),
+          Arn: key.arn,
+          Enabled: key.state === 'Enabled',
+          KeyState: key.state,
+          KeyUsage: 'ENCRYPT_DECRYPT',
+          KeySpec: 'SYMMETRIC_DEFAULT',
+        },
+      }
     },
     GenerateDataKey: (body) => {
       if (body.KeySpec !== 'AES_256') throw new KmsError('ValidationException')
       const key = resolve(body.KeyId)
       const plaintext = randomBytes(32)
-      return { KeyId: key.arn, Plaintext: plaintext.toString('base64'), CiphertextBlob: encrypt(key, plaintext, body.EncryptionContext).toString('base64') }
+      return {
+        KeyId: key.arn,
+        Plaintext: plaintext.toString('base64'),
+        CiphertextBlob: encrypt(key, plaintext, body.EncryptionContext).toString('base64'),
+      }
     },
     Decrypt: (body) => {
       const { key, plaintext } = decrypt(Buffer.from(body.CiphertextBlob, 'base64'), body.EncryptionContext)
@@ -113,7 +127,11 @@ export async function startKmsTestServer(region = 'us-east-1'): Promise<KmsTestS
       const { key: source, plaintext } = decrypt(Buffer.from(body.CiphertextBlob, 'base64'), body.SourceEncryptionContext)
       if (body.SourceKeyId !== undefined && resolve(body.SourceKeyId).arn !== source.arn) throw new KmsError('IncorrectKeyException')
       const destination = resolve(body.DestinationKeyId)
-      return { SourceKeyId: source.arn, KeyId: destination.arn, CiphertextBlob: encrypt(destination, plaintext, body.DestinationEncryptionContext).toString('base64') }
+      return {
+        SourceKeyId: source.arn,
+        KeyId: destination.arn,
+        CiphertextBlob: encrypt(destination, plaintext, body.DestinationEncryptionContext).toString('base64'),
+      }
     },
   }
 
@@ -126,7 +144,10 @@ export async function startKmsTestServer(region = 'us-east-1'): Promise<KmsTestS
       calls[operation] = (calls[operation] ?? 0) + 1
       const reply = (status: number, body: unknown, errorType?: string) => {
         if (response.destroyed) return
-        response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', ...(errorType ? { 'x-amzn-errortype': errorType } : {}) })
+        response.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.1',
+          ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+        })
         response.end(JSON.stringify(body))
       }
       setTimeout(() => {

@@ -1,4 +1,4 @@
-import { createAwsKmsKeyProvider, type AwsKmsOptions } from '../../src/keys/aws-kms-key-provider.ts'
+import { type AwsKmsOptions, createAwsKmsKeyProvider } from '../../src/keys/aws-kms-key-provider.ts'
 import type { KmsTestServer } from './kms-test-server.ts'
 
 // The SDK's default credential chain reads these; the test server does not check signatures.

@@ -80,7 +80,13 @@ export async function startOpenIdProvider(t: Test, options: ProviderOptions = {}
         defaultResource: (_ctx, client) => (client.grantTypeAllowed('client_credentials') ? options.vault?.resource : undefined) as string,
         getResourceServerInfo: (_ctx, indicator) => {
           if (indicator !== options.vault?.resource) throw new Error(`unknown resource ${indicator}`)
-          return { scope: options.vault.scopes.join(' '), audience: indicator, accessTokenFormat: 'jwt', accessTokenTTL: ttl, jwt: { sign: { alg: 'RS256' } } }
+          return {
+            scope: options.vault.scopes.join(' '),
+            audience: indicator,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: ttl,
+            jwt: { sign: { alg: 'RS256' } },
+          }
         },
         useGrantedResource: () => true,
       },

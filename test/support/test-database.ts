@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Kysely } from 'kysely'
 import pg from 'pg'
-import { openDatabase, type Database } from '../../src/db/database.ts'
+import { type Database, openDatabase } from '../../src/db/database.ts'
 import type { DB } from '../../src/db/schema.ts'
 
 /**

@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose'
 import { ALL_SCOPES } from '../../src/auth/scopes.ts'
 
 /** A stand-in for the identity platform: signs client-credentials access tokens with keys it publishes. */

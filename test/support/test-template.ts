@@ -2,10 +2,17 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
-import lockfile from 'proper-lockfile'
 import pg from 'pg'
+import lockfile from 'proper-lockfile'
 import { bootstrapRoles, migrateToLatest } from '../../src/db/migrate.ts'
-import { PG_TEMPLATE_DATABASE, PGLITE_TEMPLATE_FILE, TEST_DATABASE_URL, TEST_LOGINS, databaseUrl, withAdminClient } from './test-database.ts'
+import {
+  databaseUrl,
+  PG_TEMPLATE_DATABASE,
+  PGLITE_TEMPLATE_FILE,
+  TEST_DATABASE_URL,
+  TEST_LOGINS,
+  withAdminClient,
+} from './test-database.ts'
 
 /**
  * The template every test database is cloned from, built the way a deployment is: on a server an
@@ -26,10 +33,14 @@ export async function buildTemplate(): Promise<void> {
     return
   }
   await withAdminClient(async (client) => {
-    const leftovers = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'secret\\_vault\\_test\\_%'`)
+    const leftovers = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'secret\\_vault\\_test\\_%'`,
+    )
     for (const { datname } of leftovers.rows) await client.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`)
     for (const login of Object.values(TEST_LOGINS)) {
-      await client.query(`DO $$ BEGIN CREATE ROLE ${login} LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB; EXCEPTION WHEN duplicate_object THEN NULL; END $$`)
+      await client.query(
+        `DO $$ BEGIN CREATE ROLE ${login} LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+      )
     }
     const admin = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 }) }) })
     await bootstrapRoles(admin, { appLogins: [TEST_LOGINS.app], operatorLogins: [TEST_LOGINS.operator] })
@@ -37,7 +48,9 @@ export async function buildTemplate(): Promise<void> {
     await client.query(`CREATE DATABASE ${PG_TEMPLATE_DATABASE} OWNER ${TEST_LOGINS.owner}`)
   })
   const owner = new Kysely<any>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl(TEST_DATABASE_URL, PG_TEMPLATE_DATABASE, 'owner'), max: 1 }) }),
+    dialect: new PostgresDialect({
+      pool: new pg.Pool({ connectionString: databaseUrl(TEST_DATABASE_URL, PG_TEMPLATE_DATABASE, 'owner'), max: 1 }),
+    }),
   })
   await migrateToLatest(owner)
   await owner.destroy()
@@ -45,7 +58,9 @@ export async function buildTemplate(): Promise<void> {
 
 async function templateExists(): Promise<boolean> {
   if (TEST_DATABASE_URL === undefined) return existsSync(PGLITE_TEMPLATE_FILE)
-  return withAdminClient(async (client) => (await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [PG_TEMPLATE_DATABASE])).rowCount === 1)
+  return withAdminClient(
+    async (client) => (await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [PG_TEMPLATE_DATABASE])).rowCount === 1,
+  )
 }
 
 /** Builds the template if there is none yet (a single test file run on a clean checkout). */
@@ -53,7 +68,11 @@ export async function ensureTemplate(): Promise<void> {
   if (await templateExists()) return
   const dir = path.dirname(PGLITE_TEMPLATE_FILE)
   mkdirSync(dir, { recursive: true })
-  const release = await lockfile.lock(dir, { lockfilePath: path.join(dir, 'template.lock'), realpath: false, retries: { retries: 600, minTimeout: 100, maxTimeout: 200 } })
+  const release = await lockfile.lock(dir, {
+    lockfilePath: path.join(dir, 'template.lock'),
+    realpath: false,
+    retries: { retries: 600, minTimeout: 100, maxTimeout: 200 },
+  })
   try {
     if (!(await templateExists())) await buildTemplate()
   } finally {

@@ -4,8 +4,8 @@ import t from 'tap'
 import { rotateDataKey } from '../../src/key-lifecycle/rotate-data-keys.ts'
 import type { KeyProvider } from '../../src/keys/key-provider.ts'
 import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
-import * as repository from '../../src/token-sets/token-set.repository.ts'
 import type { TokenSetKey, TokenSetWrite } from '../../src/token-sets/token-set.repository.ts'
+import * as repository from '../../src/token-sets/token-set.repository.ts'
 import { buildTestApp, openTestDatabase, randomRootKey, uniqueTenant } from '../support/helper.ts'
 import { githubPush, push, readAccessToken } from '../support/http.ts'
 import { TEST_DATABASE_URL } from '../support/test-database.ts'
@@ -44,7 +44,9 @@ function write(issuedAt: Date, marker: string, refreshToken: Uint8Array | null =
 
 /** The batched write as the service calls it, each push recorded under its own request id. */
 let batchCounter = 0
-function writeBatch(pushes: Array<Omit<repository.PushedWrite, 'audit' | 'hasRefreshToken' | 'refreshServerFromSettings'> & { hasRefreshToken?: boolean }>) {
+function writeBatch(
+  pushes: Array<Omit<repository.PushedWrite, 'audit' | 'hasRefreshToken' | 'refreshServerFromSettings'> & { hasRefreshToken?: boolean }>,
+) {
   batchCounter += 1
   const requestIds = pushes.map((_, i) => `batch-${process.pid}-${batchCounter}-${i}`)
   const results = repository.writePushedTokenSets(
@@ -63,26 +65,39 @@ function writeBatch(pushes: Array<Omit<repository.PushedWrite, 'audit' | 'hasRef
 
 /** The push events recorded for these request ids, as the owner sees them. */
 async function pushEvents(requestIds: readonly string[]) {
-  const result = await sql<{ request_id: string; tenant_id: string; user_id: string; client_id: string; outcome: string; key_version: number }>`
+  const result = await sql<{
+    request_id: string
+    tenant_id: string
+    user_id: string
+    client_id: string
+    outcome: string
+    key_version: number
+  }>`
     SELECT request_id, tenant_id, user_id, client_id, outcome, key_version FROM audit_events
     WHERE action = 'token_set.push' AND request_id = ANY(${[...requestIds]}::text[]) ORDER BY request_id`.execute(database.admin)
   return result.rows
 }
 
 async function seed(tenant: string, user: string, issuedAt: Date) {
-  const res = await push(app, { tenant, user }, githubPush(`gho_${user}`, { issued_at: issuedAt.toISOString() }, { refresh_token: `ghr_${user}` }))
+  const res = await push(
+    app,
+    { tenant, user },
+    githubPush(`gho_${user}`, { issued_at: issuedAt.toISOString() }, { refresh_token: `ghr_${user}` }),
+  )
   t.equal(res.statusCode, 201)
   return (await stored(tenant, user))!
 }
 
-t.test('reads: each position gets its own tenant\'s row, and the statement records exactly the reads served as stored', async (t) => {
+t.test("reads: each position gets its own tenant's row, and the statement records exactly the reads served as stored", async (t) => {
   const [a, b] = [uniqueTenant('read-a'), uniqueTenant('read-b')]
   const alice = await seed(a, 'alice', new Date())
   const bob = await seed(b, 'bob', new Date())
   // carol's token expires in ten minutes; dave's grant is gone.
   await seed(a, 'carol', new Date())
   await seed(a, 'dave', new Date())
-  await sql`UPDATE token_sets SET expires_at = now() + interval '10 minutes' WHERE tenant_id = ${a} AND user_id = 'carol'`.execute(database.admin)
+  await sql`UPDATE token_sets SET expires_at = now() + interval '10 minutes' WHERE tenant_id = ${a} AND user_id = 'carol'`.execute(
+    database.admin,
+  )
   await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${a} AND user_id = 'dave'`.execute(database.admin)
   const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000)
   const reads: [TokenSetKey, string[], Date][] = [
@@ -99,7 +114,12 @@ t.test('reads: each position gets its own tenant\'s row, and the statement recor
   const requestIds = reads.map((_, i) => `read-${process.pid}-${batchCounter}-${i}`)
   const rows = await repository.readTokenSets(
     database.db,
-    reads.map(([k, requiredScopes, serveUntil], i) => ({ key: k, requiredScopes, serveUntil, audit: { requestId: requestIds[i]!, clientId: 'account-api' } })),
+    reads.map(([k, requiredScopes, serveUntil], i) => ({
+      key: k,
+      requiredScopes,
+      serveUntil,
+      audit: { requestId: requestIds[i]!, clientId: 'account-api' },
+    })),
     'token_set.read',
   )
   t.equal(rows.length, reads.length)
@@ -110,23 +130,62 @@ t.test('reads: each position gets its own tenant\'s row, and the statement recor
   t.equal(rows[2]?.id, alice.id)
   t.equal(rows[2]?.dataKey.tenantId, a)
   t.equal(rows[4], undefined, "another tenant's user is not found")
-  t.same(rows.map((row) => row?.recorded), [true, undefined, true, false, undefined, true, false, false],
-    'recorded: active, every required scope granted, valid past serveUntil')
+  t.same(
+    rows.map((row) => row?.recorded),
+    [true, undefined, true, false, undefined, true, false, false],
+    'recorded: active, every required scope granted, valid past serveUntil',
+  )
 
-  const events = await sql<{ request_id: string; tenant_id: string; user_id: string; client_id: string; action: string; outcome: string; key_version: number }>`
+  const events = await sql<{
+    request_id: string
+    tenant_id: string
+    user_id: string
+    client_id: string
+    action: string
+    outcome: string
+    key_version: number
+  }>`
     SELECT request_id, tenant_id, user_id, client_id, action, outcome, key_version FROM audit_events
     WHERE request_id = ANY(${requestIds}::text[]) ORDER BY request_id`.execute(database.admin)
   t.same(events.rows, [
-    { request_id: requestIds[0], tenant_id: b, user_id: 'bob', client_id: 'account-api', action: 'token_set.read', outcome: 'success', key_version: 1 },
-    { request_id: requestIds[2], tenant_id: a, user_id: 'alice', client_id: 'account-api', action: 'token_set.read', outcome: 'success', key_version: 1 },
-    { request_id: requestIds[5], tenant_id: a, user_id: 'carol', client_id: 'account-api', action: 'token_set.read', outcome: 'success', key_version: 1 },
+    {
+      request_id: requestIds[0],
+      tenant_id: b,
+      user_id: 'bob',
+      client_id: 'account-api',
+      action: 'token_set.read',
+      outcome: 'success',
+      key_version: 1,
+    },
+    {
+      request_id: requestIds[2],
+      tenant_id: a,
+      user_id: 'alice',
+      client_id: 'account-api',
+      action: 'token_set.read',
+      outcome: 'success',
+      key_version: 1,
+    },
+    {
+      request_id: requestIds[5],
+      tenant_id: a,
+      user_id: 'carol',
+      client_id: 'account-api',
+      action: 'token_set.read',
+      outcome: 'success',
+      key_version: 1,
+    },
   ])
 })
 
 t.test('prepares: the active key per tenant and what is stored per connection', async (t) => {
   const tenant = uniqueTenant('prepare')
   const alice = await seed(tenant, 'alice', new Date())
-  const targets = await repository.preparePushes(database.db, [key(tenant, 'new-user'), key(tenant, 'alice'), key(uniqueTenant('no-key'), 'alice')])
+  const targets = await repository.preparePushes(database.db, [
+    key(tenant, 'new-user'),
+    key(tenant, 'alice'),
+    key(uniqueTenant('no-key'), 'alice'),
+  ])
   t.equal(targets[0]?.activeKey.version, 1)
   t.equal(targets[0]?.existing, undefined)
   t.same(targets[1]?.existing, { id: alice.id, keyVersion: 1, issuedAt: alice.issued_at, hasRefreshToken: true })
@@ -166,7 +225,11 @@ t.test('writes: every outcome in one batch, across tenants, each as if alone', a
   )
   t.equal(results[1]?.row.has_refresh_token, true, 'an update without a refresh token keeps the stored one')
   t.same(Buffer.from((await stored(tenant, 'alice'))!.access_token_sealed), Buffer.from('alice-new'))
-  t.same(Buffer.from((await stored(tenant, 'carol'))!.access_token_sealed), Buffer.from(carol.access_token_sealed), 'a stale push changes nothing')
+  t.same(
+    Buffer.from((await stored(tenant, 'carol'))!.access_token_sealed),
+    Buffer.from(carol.access_token_sealed),
+    'a stale push changes nothing',
+  )
   t.same(Buffer.from((await stored(tenant, 'dave'))!.access_token_sealed), Buffer.from('dave-1'))
   const ids = batch.requestIds
   t.same(
@@ -210,44 +273,50 @@ t.test('writes: a remembered row id must still name the connection, and the key 
   t.same(await pushEvents(batch.requestIds), [], 'and nothing recorded')
 })
 
-t.test('a push to a connection this replica pushed to before takes one statement; a stale memory costs a detour, never a wrong write', async (t) => {
-  const tenant = uniqueTenant('memory')
-  const ref = { tenant, user: 'alice' }
-  // The tenant's first push creates its data key (the transactional path); the second one asks what is
-  // stored (the prepared path) and the replica remembers the answer.
-  t.equal((await push(app, ref, githubPush('gho_0', {}, { refresh_token: 'ghr_1' }))).statusCode, 201)
-  t.equal((await push(app, ref, githubPush('gho_1'))).statusCode, 200)
-  const first = (await stored(tenant, 'alice'))!
+t.test(
+  'a push to a connection this replica pushed to before takes one statement; a stale memory costs a detour, never a wrong write',
+  async (t) => {
+    const tenant = uniqueTenant('memory')
+    const ref = { tenant, user: 'alice' }
+    // The tenant's first push creates its data key (the transactional path); the second one asks what is
+    // stored (the prepared path) and the replica remembers the answer.
+    t.equal((await push(app, ref, githubPush('gho_0', {}, { refresh_token: 'ghr_1' }))).statusCode, 201)
+    t.equal((await push(app, ref, githubPush('gho_1'))).statusCode, 200)
+    const first = (await stored(tenant, 'alice'))!
 
-  // Without the prepare statement, only the remembered path can store the next push.
-  await sql`ALTER FUNCTION vault_prepare_pushes(text[], text[], text[], text[]) RENAME TO vault_prepare_pushes_hidden`.execute(database.admin)
-  const unhide = () => sql`ALTER FUNCTION vault_prepare_pushes_hidden(text[], text[], text[], text[]) RENAME TO vault_prepare_pushes`.execute(database.admin)
-  const remembered = await push(app, ref, githubPush('gho_2'))
-  await unhide()
-  t.equal(remembered.statusCode, 200)
-  t.equal(remembered.json().result, 'updated')
-  t.equal(remembered.json().connection.has_refresh_token, true, 'the stored refresh token is kept')
-  t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_2')
+    // Without the prepare statement, only the remembered path can store the next push.
+    await sql`ALTER FUNCTION vault_prepare_pushes(text[], text[], text[], text[]) RENAME TO vault_prepare_pushes_hidden`.execute(
+      database.admin,
+    )
+    const unhide = () =>
+      sql`ALTER FUNCTION vault_prepare_pushes_hidden(text[], text[], text[], text[]) RENAME TO vault_prepare_pushes`.execute(database.admin)
+    const remembered = await push(app, ref, githubPush('gho_2'))
+    await unhide()
+    t.equal(remembered.statusCode, 200)
+    t.equal(remembered.json().result, 'updated')
+    t.equal(remembered.json().connection.has_refresh_token, true, 'the stored refresh token is kept')
+    t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_2')
 
-  // The row is gone (deleted here or by another replica): the push creates a new one.
-  await sql`DELETE FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)
-  const recreated = await push(app, ref, githubPush('gho_3'))
-  t.equal(recreated.statusCode, 201)
-  t.not(recreated.json().connection.id, first.id)
-  t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_3')
+    // The row is gone (deleted here or by another replica): the push creates a new one.
+    await sql`DELETE FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)
+    const recreated = await push(app, ref, githubPush('gho_3'))
+    t.equal(recreated.statusCode, 201)
+    t.not(recreated.json().connection.id, first.id)
+    t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_3')
 
-  // The data key was rotated (by an operator, on another replica): the push is sealed under the new key.
-  await rotateDataKey(database.operator, provider, tenant)
-  const rotated = await push(app, ref, githubPush('gho_4'))
-  t.equal(rotated.json().result, 'updated')
-  t.equal(rotated.json().connection.key_version, 2)
-  t.equal((await stored(tenant, 'alice'))!.key_version, 2)
-  t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_4')
+    // The data key was rotated (by an operator, on another replica): the push is sealed under the new key.
+    await rotateDataKey(database.operator, provider, tenant)
+    const rotated = await push(app, ref, githubPush('gho_4'))
+    t.equal(rotated.json().result, 'updated')
+    t.equal(rotated.json().connection.key_version, 2)
+    t.equal((await stored(tenant, 'alice'))!.key_version, 2)
+    t.equal((await readAccessToken(app, ref)).json().access_token, 'gho_4')
 
-  const events = await sql<{ n: number }>`
+    const events = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenant} AND action = 'token_set.push'`.execute(database.admin)
-  t.equal(events.rows[0]!.n, 5, 'one event per push, whichever path stored it')
-})
+    t.equal(events.rows[0]!.n, 5, 'one event per push, whichever path stored it')
+  },
+)
 
 t.test('a remembered data key whose root key was rotated and retired costs a detour, not a failed push', async (t) => {
   const [root1, root2] = [randomRootKey('root-1'), randomRootKey('root-2')]
@@ -332,15 +401,24 @@ t.test('a batch of writes that fails: a broken lock cycle retries each push alon
       END IF;
       RETURN NEW;
     END $$`.execute(database.admin)
-  await sql`CREATE TRIGGER test_fail_batched_write BEFORE UPDATE ON token_sets FOR EACH ROW EXECUTE FUNCTION test_fail_batched_write()`.execute(database.admin)
+  await sql`CREATE TRIGGER test_fail_batched_write BEFORE UPDATE ON token_sets FOR EACH ROW EXECUTE FUNCTION test_fail_batched_write()`.execute(
+    database.admin,
+  )
   t.teardown(async () => {
     await sql`DROP TRIGGER test_fail_batched_write ON token_sets`.execute(database.admin)
     await sql`DROP FUNCTION test_fail_batched_write()`.execute(database.admin)
   })
 
   const retried = await Promise.all(['alice', 'bob'].map((user) => push(app, { tenant: deadlocked, user }, githubPush(`gho_${user}_2`))))
-  t.same(retried.map((res) => [res.statusCode, res.json().result]), [[200, 'updated'], [200, 'updated']])
-  for (const user of ['alice', 'bob']) t.equal((await readAccessToken(app, { tenant: deadlocked, user })).json().access_token, `gho_${user}_2`)
+  t.same(
+    retried.map((res) => [res.statusCode, res.json().result]),
+    [
+      [200, 'updated'],
+      [200, 'updated'],
+    ],
+  )
+  for (const user of ['alice', 'bob'])
+    t.equal((await readAccessToken(app, { tenant: deadlocked, user })).json().access_token, `gho_${user}_2`)
 
   const before = await stored(broken, 'alice')
   const failed = await push(app, { tenant: broken, user: 'alice' }, githubPush('gho_alice_2'))

@@ -5,12 +5,26 @@ const issuedAt = new Date('2026-01-01T00:00:00Z')
 
 t.test('GitHub: lowercase bearer, comma-separated scope, no expiry', async (t) => {
   const tokens = normalizeTokenResponse({ access_token: 'gho_x', token_type: 'bearer', scope: 'repo,gist,repo' }, issuedAt)
-  t.same(tokens, { accessToken: 'gho_x', refreshToken: undefined, idToken: undefined, tokenType: 'Bearer', scope: 'repo gist', expiresAt: null })
+  t.same(tokens, {
+    accessToken: 'gho_x',
+    refreshToken: undefined,
+    idToken: undefined,
+    tokenType: 'Bearer',
+    scope: 'repo gist',
+    expiresAt: null,
+  })
 })
 
 t.test('Google: numeric expires_in, space-separated scope, id token', async (t) => {
   const tokens = normalizeTokenResponse(
-    { access_token: 'ya29', token_type: 'Bearer', expires_in: 3599, scope: 'openid  email profile', id_token: 'eyJ', refresh_token: '1//r' },
+    {
+      access_token: 'ya29',
+      token_type: 'Bearer',
+      expires_in: 3599,
+      scope: 'openid  email profile',
+      id_token: 'eyJ',
+      refresh_token: '1//r',
+    },
     issuedAt,
   )
   t.equal(tokens.scope, 'openid email profile')

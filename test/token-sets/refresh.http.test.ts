@@ -1,9 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
-import type { RefreshOptions } from '../../src/app.ts'
 import t, { type Test } from 'tap'
-import { buildTestApp, openTestDatabase, uniqueTenant, type TestContext } from '../support/helper.ts'
-import { basicCredentials, startFakeTokenEndpoint, type FakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
+import type { RefreshOptions } from '../../src/app.ts'
+import { basicCredentials, type FakeTokenEndpoint, startFakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
+import { buildTestApp, openTestDatabase, type TestContext, uniqueTenant } from '../support/helper.ts'
 import { connectionPath, githubPush, listConnections, push } from '../support/http.ts'
 import { TEST_DATABASE_URL } from '../support/test-database.ts'
 
@@ -137,7 +137,10 @@ t.test('two replicas on one database refresh a set once: the row lock orders the
     ...Array.from({ length: 5 }, () => s.app.inject({ method: 'GET', url })),
     ...Array.from({ length: 5 }, () => replica.app.inject({ method: 'GET', url })),
   ])
-  t.same(reads.map((res) => res.statusCode), Array(10).fill(200))
+  t.same(
+    reads.map((res) => res.statusCode),
+    Array(10).fill(200),
+  )
   t.same(new Set(reads.map((res) => res.json().access_token)), new Set(['gho_replicated']))
   t.equal(s.fake.requests.length, 1, 'the waiting replica found the set fresh and served it')
 })
@@ -156,14 +159,21 @@ t.test('invalid_grant marks the set reauth_required and gives the reconnect code
   t.equal(again.json().code, 'token_set.reconnect_required')
   t.equal(s.fake.requests.length, 1, 'a set that needs the user is not refreshed again')
 
-  const pushed = await push(s.app, { tenant: s.tenant }, githubPush('gho_reconnected', { issued_at: s.clock.now.toISOString() }, { expires_in: 3600 }))
+  const pushed = await push(
+    s.app,
+    { tenant: s.tenant },
+    githubPush('gho_reconnected', { issued_at: s.clock.now.toISOString() }, { expires_in: 3600 }),
+  )
   t.equal(pushed.json().connection.state, 'active')
   t.equal((await s.read()).json().access_token, 'gho_reconnected')
 })
 
 t.test("GitHub's 200 with bad_refresh_token also means the grant is gone", async (t) => {
   const s = await scenario(t)
-  s.fake.answer = () => ({ status: 200, body: { error: 'bad_refresh_token', error_description: 'The refresh token passed is incorrect or expired.' } })
+  s.fake.answer = () => ({
+    status: 200,
+    body: { error: 'bad_refresh_token', error_description: 'The refresh token passed is incorrect or expired.' },
+  })
   s.advance(HOUR_MS)
   t.equal((await s.read()).json().code, 'token_set.reconnect_required')
   t.equal((await s.sealed()).state, 'reauth_required')
@@ -245,7 +255,7 @@ t.test('with only an issuer, the token endpoint is discovered once and reused', 
   t.equal(s.fake.discoveryRequests, 1)
 })
 
-t.test('discovery that is down is retryable; a discovery document that is wrong is the connector\'s problem', async (t) => {
+t.test("discovery that is down is retryable; a discovery document that is wrong is the connector's problem", async (t) => {
   const s = await scenario(t, { settings: null })
   await s.app.inject({
     method: 'PUT',
@@ -273,10 +283,14 @@ t.test('required scopes: a set granted fewer gets a code of its own', async (t) 
   const missing = await s.read('?required_scopes=repo,admin:org,gist')
   t.equal(missing.statusCode, 409)
   t.equal(missing.json().code, 'token_set.insufficient_scope')
-  t.same(missing.json().issues, [
-    { path: 'query.required_scopes[1]', message: 'not granted' },
-    { path: 'query.required_scopes[2]', message: 'not granted' },
-  ], 'named by position, never by repeating the caller\'s values')
+  t.same(
+    missing.json().issues,
+    [
+      { path: 'query.required_scopes[1]', message: 'not granted' },
+      { path: 'query.required_scopes[2]', message: 'not granted' },
+    ],
+    "named by position, never by repeating the caller's values",
+  )
   t.notMatch(missing.body, /admin:org|gist/)
   for (const query of ['?required_scopes=bad%22scope', '?required_scopes=a\\b', '?unknown=1']) {
     const bad = await s.read(query)
@@ -295,7 +309,12 @@ t.test('each refresh is audited with the read that caused it, and counted', asyn
   const gone = await s.read()
   const events = await s.app.inject({ method: 'GET', url: `/v1/tenants/${s.tenant}/audit-events?action=token_set.refresh` })
   t.match(events.json().events, [
-    { action: 'token_set.refresh', outcome: 'failed', error_code: 'token_set.reconnect_required', request_id: gone.headers['x-request-id'] },
+    {
+      action: 'token_set.refresh',
+      outcome: 'failed',
+      error_code: 'token_set.reconnect_required',
+      request_id: gone.headers['x-request-id'],
+    },
     { action: 'token_set.refresh', outcome: 'success', error_code: null, request_id: ok.headers['x-request-id'], user_id: 'alice' },
   ])
   const metrics = (await s.app.inject({ method: 'GET', url: '/metrics' })).body
@@ -316,7 +335,7 @@ t.test('nothing secret reaches the logs on any refresh path', async (t) => {
 })
 
 t.test(
-  'a read that waits too long for another replica\'s refresh gets a retryable code and changes nothing',
+  "a read that waits too long for another replica's refresh gets a retryable code and changes nothing",
   { skip: TEST_DATABASE_URL === undefined ? 'needs a second connection holding the row lock: a PostgreSQL server; CI runs it' : false },
   async (t) => {
     const s = await scenario(t, { refresh: { lockTimeoutMs: 200 } })

@@ -33,7 +33,11 @@ t.test('push, read, list, delete: the whole life of a token set', async (t) => {
   const read = await readAccessToken(app, { tenant })
   t.equal(read.statusCode, 200)
   t.same(read.json(), { access_token: 'gho_life1', token_type: 'Bearer', scope: 'repo read:user', expires_in: 3600 })
-  t.match(read.headers, { 'cache-control': 'no-store', pragma: 'no-cache', 'x-content-type-options': 'nosniff' }, 'a token answer is never cached (RFC 6749 §5.1)')
+  t.match(
+    read.headers,
+    { 'cache-control': 'no-store', pragma: 'no-cache', 'x-content-type-options': 'nosniff' },
+    'a token answer is never cached (RFC 6749 §5.1)',
+  )
 
   const list = await listConnections(app, tenant)
   t.equal(list.statusCode, 200)
@@ -109,7 +113,9 @@ t.test('a push without a refresh token keeps the stored one', async (t) => {
   const third = await push(app, { tenant }, githubPush('gho_3', {}, { refresh_token: null }))
   t.equal(third.json().connection.has_refresh_token, true, 'null is absent too')
   // The kept refresh token still opens under its binding.
-  const row = await sql<{ refresh_token_sealed: Uint8Array }>`SELECT refresh_token_sealed FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)
+  const row = await sql<{
+    refresh_token_sealed: Uint8Array
+  }>`SELECT refresh_token_sealed FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.ok(row.rows[0]!.refresh_token_sealed.length > 0)
   t.equal((await readAccessToken(app, { tenant })).json().access_token, 'gho_3')
 })
@@ -144,7 +150,7 @@ t.test('an expired token that cannot be refreshed asks for a reconnect', async (
   t.notMatch(res.body, 'gho_exp')
 })
 
-t.test('a state changed behind the vault\'s back is refused as tampered; a new sign-in replaces the set', async (t) => {
+t.test("a state changed behind the vault's back is refused as tampered; a new sign-in replaces the set", async (t) => {
   const tenant = uniqueTenant()
   await push(app, { tenant }, githubPush('gho_reauth'))
   await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${tenant}`.execute(database.admin)
@@ -168,7 +174,7 @@ t.test('delete all of a user, and all of a connector', async (t) => {
   t.equal(await countRows(database, 'token_sets', tenant), 0)
 })
 
-t.test('a tenant can neither read, list nor delete another tenant\'s sets', async (t) => {
+t.test("a tenant can neither read, list nor delete another tenant's sets", async (t) => {
   const owner = uniqueTenant('owner')
   const intruder = uniqueTenant('intruder')
   await push(app, { tenant: owner }, githubPush('gho_owner_secret'))
@@ -177,9 +183,13 @@ t.test('a tenant can neither read, list nor delete another tenant\'s sets', asyn
   const read = await readAccessToken(app, { tenant: intruder })
   t.equal(read.json().code, 'token_set.not_found')
   t.same((await listConnections(app, intruder)).json(), { connections: [] })
-  t.same((await app.inject({ method: 'DELETE', url: `/v1/tenants/${intruder}/connectors/social/github/token-sets` })).json(), {
-    deleted: 1,
-  }, 'only its own set')
+  t.same(
+    (await app.inject({ method: 'DELETE', url: `/v1/tenants/${intruder}/connectors/social/github/token-sets` })).json(),
+    {
+      deleted: 1,
+    },
+    'only its own set',
+  )
   t.equal(await countRows(database, 'token_sets', owner), 1)
   t.equal((await readAccessToken(app, { tenant: owner })).json().access_token, 'gho_owner_secret')
 })
@@ -204,7 +214,9 @@ t.test('a ciphertext moved to another row is an integrity error, logged without 
 t.test('a tampered ciphertext is an integrity error', async (t) => {
   const tenant = uniqueTenant()
   await push(app, { tenant }, githubPush('gho_tamper'))
-  await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 59, get_byte(access_token_sealed, 59) # 1) WHERE tenant_id = ${tenant}`.execute(database.admin)
+  await sql`UPDATE token_sets SET access_token_sealed = set_byte(access_token_sealed, 59, get_byte(access_token_sealed, 59) # 1) WHERE tenant_id = ${tenant}`.execute(
+    database.admin,
+  )
   t.equal((await readAccessToken(app, { tenant })).json().code, 'crypto.integrity')
 })
 
@@ -212,10 +224,15 @@ t.test('a ciphertext moved to another key version is an integrity error', async 
   const tenant = uniqueTenant()
   await push(app, { tenant }, githubPush('gho_version'))
   // A second data-key version (as a rotation makes), then the row claims the new version.
-  const existing = await sql<{ root_key_id: string; wrapped_key: Uint8Array }>`SELECT root_key_id, wrapped_key FROM data_keys WHERE tenant_id = ${tenant}`.execute(database.admin)
+  const existing = await sql<{
+    root_key_id: string
+    wrapped_key: Uint8Array
+  }>`SELECT root_key_id, wrapped_key FROM data_keys WHERE tenant_id = ${tenant}`.execute(database.admin)
   const generated = await ctx.provider.generateDataKey({ tenantId: tenant, version: 2 })
   await sql`UPDATE data_keys SET state = 'decrypt_only' WHERE tenant_id = ${tenant}`.execute(database.admin)
-  await sql`INSERT INTO data_keys (tenant_id, version, state, root_key_id, wrapped_key) VALUES (${tenant}, 2, 'active', ${generated.rootKeyId}, ${generated.wrapped})`.execute(database.admin)
+  await sql`INSERT INTO data_keys (tenant_id, version, state, root_key_id, wrapped_key) VALUES (${tenant}, 2, 'active', ${generated.rootKeyId}, ${generated.wrapped})`.execute(
+    database.admin,
+  )
   await sql`UPDATE token_sets SET key_version = 2 WHERE tenant_id = ${tenant}`.execute(database.admin)
   t.ok(existing.rows.length === 1)
   t.equal((await readAccessToken(app, { tenant })).json().code, 'crypto.integrity')
@@ -226,7 +243,9 @@ t.test('a push moves the set to the active key version and keeps its refresh tok
   await push(app, { tenant }, githubPush('gho_v1', {}, { refresh_token: 'ghr_carried' }))
   const generated = await ctx.provider.generateDataKey({ tenantId: tenant, version: 2 })
   await sql`UPDATE data_keys SET state = 'decrypt_only' WHERE tenant_id = ${tenant}`.execute(database.admin)
-  await sql`INSERT INTO data_keys (tenant_id, version, state, root_key_id, wrapped_key) VALUES (${tenant}, 2, 'active', ${generated.rootKeyId}, ${generated.wrapped})`.execute(database.admin)
+  await sql`INSERT INTO data_keys (tenant_id, version, state, root_key_id, wrapped_key) VALUES (${tenant}, 2, 'active', ${generated.rootKeyId}, ${generated.wrapped})`.execute(
+    database.admin,
+  )
   const res = await push(app, { tenant }, githubPush('gho_v2'))
   t.equal(res.json().connection.key_version, 2)
   t.equal(res.json().connection.has_refresh_token, true)
@@ -234,7 +253,12 @@ t.test('a push moves the set to the active key version and keeps its refresh tok
   // The carried refresh token opens under version 2 with its own binding.
   const { open } = await import('../../src/crypto/seal.ts')
   const { tokenSecretAssociatedData } = await import('../../src/crypto/token-binding.ts')
-  const row = (await sql<{ id: string; refresh_token_sealed: Uint8Array }>`SELECT id, refresh_token_sealed FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)).rows[0]!
+  const row = (
+    await sql<{
+      id: string
+      refresh_token_sealed: Uint8Array
+    }>`SELECT id, refresh_token_sealed FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)
+  ).rows[0]!
   const ad = tokenSecretAssociatedData(
     { tenantId: tenant, userId: 'alice', connectorType: 'social', connectorId: 'github', tokenSetId: row.id },
     { field: 'refresh_token', authorizationServer: null },
@@ -257,18 +281,33 @@ t.test('concurrent pushes and reads across tenants and users share statements, e
   const refs = tenants.flatMap((tenant) => Array.from({ length: 12 }, (_, i) => ({ tenant, user: `user-${i}` })))
   const token = (ref: { tenant: string; user: string }) => `gho_${ref.tenant}_${ref.user}`
   const created = await Promise.all(refs.map((ref) => push(app, ref, githubPush(token(ref)))))
-  t.same(created.map((res) => res.statusCode), refs.map(() => 201))
+  t.same(
+    created.map((res) => res.statusCode),
+    refs.map(() => 201),
+  )
   // Half the users push again while everyone reads, with one unknown connection per tenant among them.
   const [pushed, reads, unknown] = await Promise.all([
     Promise.all(refs.filter((_, i) => i % 2 === 0).map((ref) => push(app, ref, githubPush(`${token(ref)}_2`)))),
     Promise.all(refs.filter((_, i) => i % 2 === 1).map((ref) => readAccessToken(app, ref))),
     Promise.all(tenants.map((tenant) => readAccessToken(app, { tenant, user: 'nobody' }))),
   ])
-  t.same(pushed.map((res) => res.json().result), pushed.map(() => 'updated'))
-  t.same(reads.map((res) => res.json().access_token), refs.filter((_, i) => i % 2 === 1).map(token))
-  t.same(unknown.map((res) => res.json().code), ['token_set.not_found', 'token_set.not_found'])
+  t.same(
+    pushed.map((res) => res.json().result),
+    pushed.map(() => 'updated'),
+  )
+  t.same(
+    reads.map((res) => res.json().access_token),
+    refs.filter((_, i) => i % 2 === 1).map(token),
+  )
+  t.same(
+    unknown.map((res) => res.json().code),
+    ['token_set.not_found', 'token_set.not_found'],
+  )
   const again = await Promise.all(refs.map((ref) => readAccessToken(app, ref)))
-  t.same(again.map((res) => res.json().access_token), refs.map((ref, i) => (i % 2 === 0 ? `${token(ref)}_2` : token(ref))))
+  t.same(
+    again.map((res) => res.json().access_token),
+    refs.map((ref, i) => (i % 2 === 0 ? `${token(ref)}_2` : token(ref))),
+  )
 })
 
 t.test("every response carries the vault's own request id, whatever the caller sent", async (t) => {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { verifyTokenSets } from '../../src/key-lifecycle/verify-token-sets.ts'
-import { startFakeTokenEndpoint, type FakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
+import { type FakeTokenEndpoint, startFakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { connectionPath, githubPush, push, readAccessToken } from '../support/http.ts'
 
@@ -36,12 +36,21 @@ async function scenario(t: Test, { due = true, declare = true }: { due?: boolean
   const settings = await app.inject({
     method: 'PUT',
     url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
-    payload: { token_endpoint: provider.tokenEndpoint, client_id: 'Iv1.real', client_secret: 'cs_real_secret', extra_params: { resource: 'https://api.github.com' } },
+    payload: {
+      token_endpoint: provider.tokenEndpoint,
+      client_id: 'Iv1.real',
+      client_secret: 'cs_real_secret',
+      extra_params: { resource: 'https://api.github.com' },
+    },
   })
   t.equal(settings.statusCode, 201)
   const issuedAt = new Date(Date.now() - (due ? HOUR : 0)).toISOString()
   const declared = declare ? { authorization_server: provider.tokenEndpoint } : {}
-  const pushed = await push(app, { tenant }, githubPush('gho_stored', { issued_at: issuedAt, ...declared }, { refresh_token: 'ghr_user_refresh', expires_in: due ? 3630 : 7200 }))
+  const pushed = await push(
+    app,
+    { tenant },
+    githubPush('gho_stored', { issued_at: issuedAt, ...declared }, { refresh_token: 'ghr_user_refresh', expires_in: due ? 3630 : 7200 }),
+  )
   t.equal(pushed.statusCode, 201)
   return {
     tenant,
@@ -61,8 +70,16 @@ async function verified(tenant: string) {
 }
 
 const tokenSetEdits: Array<[string, (tenant: string, s: Scenario) => ReturnType<typeof sql>, string]> = [
-  ['expires_at moved forward', (tenant) => sql`UPDATE token_sets SET expires_at = expires_at + interval '1 year' WHERE tenant_id = ${tenant}`, 'access_token'],
-  ['state flipped to reauth_required', (tenant) => sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${tenant}`, 'access_token'],
+  [
+    'expires_at moved forward',
+    (tenant) => sql`UPDATE token_sets SET expires_at = expires_at + interval '1 year' WHERE tenant_id = ${tenant}`,
+    'access_token',
+  ],
+  [
+    'state flipped to reauth_required',
+    (tenant) => sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${tenant}`,
+    'access_token',
+  ],
   ['scope widened', (tenant) => sql`UPDATE token_sets SET scope = scope || ' admin:org' WHERE tenant_id = ${tenant}`, 'access_token'],
   ['issued_at set to 9999', (tenant) => sql`UPDATE token_sets SET issued_at = '9999-01-01' WHERE tenant_id = ${tenant}`, 'access_token'],
   ['token_type changed', (tenant) => sql`UPDATE token_sets SET token_type = 'mac' WHERE tenant_id = ${tenant}`, 'access_token'],
@@ -70,7 +87,11 @@ const tokenSetEdits: Array<[string, (tenant: string, s: Scenario) => ReturnType<
   ['issuer added', (tenant) => sql`UPDATE token_sets SET issuer = 'https://attacker.example' WHERE tenant_id = ${tenant}`, 'access_token'],
   ['provider_subject changed', (tenant) => sql`UPDATE token_sets SET provider_subject = '1' WHERE tenant_id = ${tenant}`, 'access_token'],
   ['refresh token removed', (tenant) => sql`UPDATE token_sets SET refresh_token_sealed = NULL WHERE tenant_id = ${tenant}`, 'access_token'],
-  ['refresh token re-bound to another server', (tenant, s) => sql`UPDATE token_sets SET refresh_server = ${s.attacker.tokenEndpoint} WHERE tenant_id = ${tenant}`, 'refresh_token'],
+  [
+    'refresh token re-bound to another server',
+    (tenant, s) => sql`UPDATE token_sets SET refresh_server = ${s.attacker.tokenEndpoint} WHERE tenant_id = ${tenant}`,
+    'refresh_token',
+  ],
 ]
 
 for (const [name, edit, field] of tokenSetEdits) {
@@ -89,8 +110,14 @@ for (const [name, edit, field] of tokenSetEdits) {
 
 t.test('token set: a superseded sealed value written back does not open', async (t) => {
   const s = await scenario(t, { due: false })
-  const old = await sql<{ a: Uint8Array }>`SELECT access_token_sealed AS a FROM token_sets WHERE tenant_id = ${s.tenant}`.execute(database.admin)
-  const newer = await push(app, { tenant: s.tenant }, githubPush('gho_newer', { issued_at: new Date().toISOString() }, { expires_in: 7200 }))
+  const old = await sql<{ a: Uint8Array }>`SELECT access_token_sealed AS a FROM token_sets WHERE tenant_id = ${s.tenant}`.execute(
+    database.admin,
+  )
+  const newer = await push(
+    app,
+    { tenant: s.tenant },
+    githubPush('gho_newer', { issued_at: new Date().toISOString() }, { expires_in: 7200 }),
+  )
   t.equal(newer.json().result, 'updated')
   await tamper(sql`UPDATE token_sets SET access_token_sealed = ${old.rows[0]!.a} WHERE tenant_id = ${s.tenant}`)
   const res = await s.read()
@@ -98,26 +125,40 @@ t.test('token set: a superseded sealed value written back does not open', async 
 })
 
 const settingsEdits: Array<[string, (tenant: string, s: Scenario) => ReturnType<typeof sql>]> = [
-  ['token_endpoint redirected', (tenant, s) => sql`UPDATE connector_refresh_settings SET token_endpoint = ${s.attacker.tokenEndpoint} WHERE tenant_id = ${tenant}`],
+  [
+    'token_endpoint redirected',
+    (tenant, s) => sql`UPDATE connector_refresh_settings SET token_endpoint = ${s.attacker.tokenEndpoint} WHERE tenant_id = ${tenant}`,
+  ],
   ['client_id changed', (tenant) => sql`UPDATE connector_refresh_settings SET client_id = 'Iv1.other' WHERE tenant_id = ${tenant}`],
-  ['client authentication turned off', (tenant) => sql`UPDATE connector_refresh_settings SET client_auth_method = 'none' WHERE tenant_id = ${tenant}`],
-  ['extra parameter changed', (tenant) => sql`UPDATE connector_refresh_settings SET extra_params = '{"resource":"https://attacker.example"}' WHERE tenant_id = ${tenant}`],
+  [
+    'client authentication turned off',
+    (tenant) => sql`UPDATE connector_refresh_settings SET client_auth_method = 'none' WHERE tenant_id = ${tenant}`,
+  ],
+  [
+    'extra parameter changed',
+    (tenant) =>
+      sql`UPDATE connector_refresh_settings SET extra_params = '{"resource":"https://attacker.example"}' WHERE tenant_id = ${tenant}`,
+  ],
   [
     'token endpoint swapped for an issuer',
-    (tenant, s) => sql`UPDATE connector_refresh_settings SET token_endpoint = NULL, issuer = ${s.attacker.issuer} WHERE tenant_id = ${tenant}`,
+    (tenant, s) =>
+      sql`UPDATE connector_refresh_settings SET token_endpoint = NULL, issuer = ${s.attacker.issuer} WHERE tenant_id = ${tenant}`,
   ],
 ]
 
 for (const [name, edit] of settingsEdits) {
-  t.test(`refresh settings: ${name} behind the vault's back is crypto.integrity, and no client secret or refresh token leaves`, async (t) => {
-    const s = await scenario(t)
-    await tamper(edit(s.tenant, s))
-    const res = await s.read()
-    t.equal(res.json().code, 'crypto.integrity')
-    t.equal(s.outbound(), 0, 'nothing was sent anywhere')
-    const { failures } = await verified(s.tenant)
-    t.match(failures, [{ token_set_id: 'connector:social/github', field: 'client_secret', code: 'crypto.integrity' }])
-  })
+  t.test(
+    `refresh settings: ${name} behind the vault's back is crypto.integrity, and no client secret or refresh token leaves`,
+    async (t) => {
+      const s = await scenario(t)
+      await tamper(edit(s.tenant, s))
+      const res = await s.read()
+      t.equal(res.json().code, 'crypto.integrity')
+      t.equal(s.outbound(), 0, 'nothing was sent anywhere')
+      const { failures } = await verified(s.tenant)
+      t.match(failures, [{ token_set_id: 'connector:social/github', field: 'client_secret', code: 'crypto.integrity' }])
+    },
+  )
 }
 
 async function redirectConnector(s: Scenario) {
@@ -138,11 +179,21 @@ t.test('connectors:write pointing the connector elsewhere obtains no refresh tok
   t.equal(res.statusCode, 200)
   t.equal(res.json().access_token, 'gho_stored')
   t.equal(s.outbound(), 0, 'the new endpoint received nothing')
-  const audit = await sql<{ error_code: string }>`SELECT error_code FROM audit_events WHERE tenant_id = ${s.tenant} AND action = 'token_set.refresh'`.execute(database.admin)
+  const audit = await sql<{
+    error_code: string
+  }>`SELECT error_code FROM audit_events WHERE tenant_id = ${s.tenant} AND action = 'token_set.refresh'`.execute(database.admin)
   t.same(audit.rows, [{ error_code: 'connector.endpoint_changed' }], 'the refusal is audited')
   // The user signs in again: the identity core names where the tokens came from, so the new refresh token
   // is bound there too, whatever the settings say.
-  await push(app, { tenant: s.tenant }, githubPush('gho_again', { issued_at: new Date(Date.now() - HOUR).toISOString(), authorization_server: s.provider.tokenEndpoint }, { refresh_token: 'ghr_new', expires_in: 3630 }))
+  await push(
+    app,
+    { tenant: s.tenant },
+    githubPush(
+      'gho_again',
+      { issued_at: new Date(Date.now() - HOUR).toISOString(), authorization_server: s.provider.tokenEndpoint },
+      { refresh_token: 'ghr_new', expires_in: 3630 },
+    ),
+  )
   t.equal((await s.read()).json().access_token, 'gho_again')
   // Once expired, the caller is told why.
   const saved = ctx.clock.now
@@ -162,9 +213,17 @@ t.test('without authorization_server in the push, stored refresh tokens stay bou
   t.equal((await s.read()).json().access_token, 'gho_stored', 'served as stored, not refreshed at the new endpoint')
   t.equal(s.outbound(), 0)
   // A push that names nothing is bound to the settings as they are then: the weaker, documented case.
-  await push(app, { tenant: s.tenant }, githubPush('gho_again', { issued_at: new Date(Date.now() - HOUR).toISOString() }, { refresh_token: 'ghr_new', expires_in: 3630 }))
+  await push(
+    app,
+    { tenant: s.tenant },
+    githubPush('gho_again', { issued_at: new Date(Date.now() - HOUR).toISOString() }, { refresh_token: 'ghr_new', expires_in: 3630 }),
+  )
   t.equal((await s.read()).json().access_token, 'gho_attacker')
-  t.same(s.attacker.requests.map((r) => r.form.refresh_token), ['ghr_new'], 'only the refresh token pushed after the change')
+  t.same(
+    s.attacker.requests.map((r) => r.form.refresh_token),
+    ['ghr_new'],
+    'only the refresh token pushed after the change',
+  )
   t.equal(s.provider.requests.length, 0)
 })
 
@@ -175,5 +234,8 @@ t.test('untouched rows still serve, refresh and verify', async (t) => {
   t.equal(s.provider.requests.length, 1)
   t.equal(s.provider.requests[0]!.form.refresh_token, 'ghr_user_refresh')
   t.same((await verified(s.tenant)).failures, [])
-  t.equal((await app.inject({ method: 'GET', url: `${connectionPath({ tenant: s.tenant })}/access-token` })).json().access_token, 'gho_refreshed')
+  t.equal(
+    (await app.inject({ method: 'GET', url: `${connectionPath({ tenant: s.tenant })}/access-token` })).json().access_token,
+    'gho_refreshed',
+  )
 })
