@@ -164,6 +164,11 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
       options.onRefresh?.('endpoint_changed')
       return otherwise(endpointChanged())
     }
+    // The refreshed set is issued when the refresh began, not when the provider answered: a push of a new
+    // grant (a re-consent) that arrives meanwhile waits on this row's lock and must then be the newer one,
+    // or the vault would keep the old grant and answer the re-consent ignored_stale. Expiry counts from
+    // here too, which errs on the early side.
+    const refreshStartedAt = now()
     const outcome: RefreshOutcome = await provider.refresh({
       tokenEndpoint: settings.token_endpoint,
       issuer: settings.issuer,
@@ -176,7 +181,7 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
 
     switch (outcome.kind) {
       case 'tokens': {
-        const issuedAt = now()
+        const issuedAt = refreshStartedAt
         const tokens = normalizeTokenResponse(outcome.response, issuedAt)
         const active = await keyRing.activeKey(trx, key.tenantId)
         // RFC 6749 §5.1: an omitted scope is the scope granted before.

@@ -276,6 +276,30 @@ t.test("discovery that is down is retryable; a discovery document that is wrong 
   t.same(await s.sealed(), before, 'nothing stored changed')
 })
 
+t.test('a re-consent pushed during a slow refresh is stored: the refresh neither overwrites it nor makes it stale', async (t) => {
+  const s = await scenario(t)
+  s.advance(HOUR_MS)
+  let reconsent: ReturnType<typeof push> | undefined
+  s.fake.answer = () => {
+    // The user signs in again while the provider is still answering the refresh of the old grant.
+    s.advance(1000)
+    reconsent = push(
+      s.app,
+      { tenant: s.tenant },
+      githubPush('gho_reconsent', {}, { refresh_token: 'ghr_reconsent', scope: 'repo,read:user,gist', expires_in: 3600 }),
+    )
+    setTimeout(() => s.advance(1000), 100)
+    return { ...tokens('gho_refreshed_old_grant'), delayMs: 400 }
+  }
+  const read = await s.read()
+  t.equal(read.json().access_token, 'gho_refreshed_old_grant', 'the read that caused the refresh gets its result')
+  const pushed = await reconsent!
+  t.equal(pushed.json().result, 'updated', 'the re-consent is the newer grant')
+  const after = await s.read()
+  t.match(after.json(), { access_token: 'gho_reconsent', scope: 'repo read:user gist' }, 'and it is what the vault keeps')
+  t.equal(s.fake.requests.length, 1)
+})
+
 t.test('required scopes: a set granted fewer gets a code of its own', async (t) => {
   const s = await scenario(t)
   t.equal((await s.read('?required_scopes=repo')).statusCode, 200)
