@@ -45,7 +45,8 @@ export const configSchema = z
     VAULT_ACTIVE_ROOT_KEY_ID: z.string().min(1).optional(),
     VAULT_DATA_KEY_CACHE_TTL_SECONDS: integer(300, 1, 86_400),
     VAULT_DATA_KEY_CACHE_MAX_ENTRIES: integer(10_000, 1, 10_000_000),
-    VAULT_BODY_LIMIT_BYTES: integer(65_536, 1024, 10_485_760),
+    // Enterprise ID tokens carry groups claims of tens to hundreds of KiB: the default fits one of 600 KiB.
+    VAULT_BODY_LIMIT_BYTES: integer(1_048_576, 1024, 10_485_760),
     VAULT_MAX_EVENT_LOOP_DELAY_MS: integer(1000, 0, 60_000),
     // Off by default: a busy loop is not an overloaded one. Event-loop delay says requests are waiting.
     VAULT_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),

@@ -7,7 +7,10 @@ import { clearText, clearUrl, looseText } from '../schemas/text.ts'
  */
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/
 const idDescription = '1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit'
-const MAX_TOKEN_LENGTH = 16_384
+/** Access and refresh tokens: JWT access tokens with claims run to a few KiB, never near this. */
+const MAX_TOKEN_LENGTH = 65_536
+/** ID tokens of enterprise SSO carry groups claims: hundreds of KiB are real (the body limit caps it anyway). */
+const MAX_ID_TOKEN_LENGTH = 1_000_000
 
 export const tenantIdSchema = z.string().regex(ID).describe(`Tenant id: ${idDescription}`)
 export const userIdSchema = z.string().regex(ID).describe(`User id: ${idDescription}`)
@@ -44,7 +47,7 @@ export const tokenResponseSchema = z.looseObject({
     ])
     .nullish(),
   refresh_token: z.string().min(1).max(MAX_TOKEN_LENGTH).nullish(),
-  id_token: z.string().min(1).max(MAX_TOKEN_LENGTH).nullish(),
+  id_token: z.string().min(1).max(MAX_ID_TOKEN_LENGTH).nullish(),
   scope: looseText(4096).nullish(),
 })
 
