@@ -239,3 +239,26 @@ t.test('untouched rows still serve, refresh and verify', async (t) => {
     'gho_refreshed',
   )
 })
+
+t.test('an endpoint the egress policy now refuses gets nothing at refresh time: provider.egress_refused, audited', async (t) => {
+  // Registered while loopback was allowed; a replica whose policy allows nothing internal then refreshes.
+  const s = await scenario(t)
+  const strict = await buildTestApp(t, database, { provider: ctx.provider, egress: { allow: [], allowInsecureHttp: false } })
+  const ref = { tenant: s.tenant }
+  const due = await readAccessToken(strict.app, ref)
+  t.equal(due.json().access_token, 'gho_stored', 'still valid: the stored token is served')
+  strict.clock.now = new Date(strict.clock.now.getTime() + HOUR)
+  const expired = await readAccessToken(strict.app, ref)
+  t.equal(expired.statusCode, 502)
+  t.equal(expired.json().code, 'provider.egress_refused')
+  t.equal(s.outbound(), 0, 'nothing was sent')
+  const audit = await sql<{ error_code: string }>`
+    SELECT error_code FROM audit_events WHERE tenant_id = ${s.tenant} AND action = 'token_set.refresh'`.execute(database.admin)
+  t.same(
+    audit.rows.map((row) => row.error_code),
+    ['provider.egress_refused', 'provider.egress_refused'],
+    'each refused attempt is audited',
+  )
+  const stored = await sql<{ state: string }>`SELECT state FROM token_sets WHERE tenant_id = ${s.tenant}`.execute(database.admin)
+  t.same(stored.rows, [{ state: 'active' }], 'the stored set is left as it was')
+})
