@@ -35,6 +35,9 @@ export interface CliEnvironment {
 
 export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
   await ensureTemplate()
+  // Registration checks only: nothing in these tests calls out.
+  const egress = createEgressPolicy({ allow: [], allowInsecureHttp: false })
+  t.teardown(() => egress.close())
   const rootKeys: Record<string, string> = { 'root-1': randomBytes(32).toString('base64'), 'root-2': randomBytes(32).toString('base64') }
   const env: Record<string, string> = { PATH: process.env.PATH!, LOG_LEVEL: 'warn', VAULT_LOCAL_ROOT_KEYS: `root-1=${rootKeys['root-1']}` }
   let serviceUrl: string | undefined
@@ -75,11 +78,7 @@ export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
           rootKeyIds.at(-1)!,
         )
         const keyRing = createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 1000 })
-        return await work(
-          db,
-          createTokenSetService({ db: db.db, keyRing }),
-          createRefreshSettingsService({ db: db.db, keyRing, egress: createEgressPolicy({ allow: [], allowInsecureHttp: false }) }),
-        )
+        return await work(db, createTokenSetService({ db: db.db, keyRing }), createRefreshSettingsService({ db: db.db, keyRing, egress }))
       } finally {
         await release(db)
       }
