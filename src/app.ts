@@ -145,8 +145,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (request.errorCode !== null) metrics.errors.inc({ code: request.errorCode })
   })
   await app.register(authPlugin, { authenticator: deps.authenticator, onRefusal: (reason) => metrics.callerRefusals.inc({ reason }) })
-  const audit = createAuditService({ db: deps.db })
-  await app.register(auditPlugin, { audit, onAuditFailure: () => metrics.auditWriteFailures.inc() })
+  const audit = createAuditService({ db: deps.db, onWriteFailure: () => metrics.auditWriteFailures.inc() })
+  await app.register(auditPlugin, { audit })
 
   const refresh = deps.refresh ?? DEFAULT_REFRESH
   const egress = createEgressPolicy({ ...(deps.egress ?? DEFAULT_EGRESS), connectTimeoutMs: refresh.timeoutMs })
@@ -161,7 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     now,
     onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
   })
-  const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, refresher, now })
+  const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, audit, refresher, now })
   const refreshSettings = createRefreshSettingsService({ db: deps.db, keyRing: deps.keyRing, egress })
   await app.register(healthRoutes, { db: deps.db, keyProvider: deps.keyProvider })
   await app.register(metricsRoutes, { metrics })

@@ -1,6 +1,7 @@
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import { batched } from '../db/batched.ts'
 import type { DB } from '../db/schema.ts'
+import { insertAuditEvents } from '../db/vault-functions.ts'
 import type { AuditEventInsert } from './audit.repository.ts'
 
 export interface AuditWriter {
@@ -16,19 +17,23 @@ export interface AuditWriter {
  */
 export function createAuditWriter(db: Kysely<DB>): AuditWriter {
   const insert = batched(async (events: readonly AuditEventInsert[]) => {
-    await insertBatch(db, events)
+    await insertAuditEvents(
+      db,
+      events.map((e) => ({
+        tenant_id: e.tenant_id,
+        client_id: e.client_id ?? null,
+        action: e.action,
+        outcome: e.outcome,
+        error_code: e.error_code ?? null,
+        user_id: e.user_id ?? null,
+        connector_type: e.connector_type ?? null,
+        connector_id: e.connector_id ?? null,
+        request_id: e.request_id,
+        caller_request_id: e.caller_request_id ?? null,
+        key_version: e.key_version ?? null,
+      })),
+    )
     return events.map(() => undefined)
   })
   return { write: insert }
-}
-
-async function insertBatch(db: Kysely<DB>, events: readonly AuditEventInsert[]): Promise<void> {
-  const column = <T>(pick: (event: AuditEventInsert) => T) => events.map(pick)
-  await sql`SELECT vault_insert_audit_events(
-    ${column((e) => e.tenant_id)}::text[], ${column((e) => e.client_id ?? null)}::text[], ${column((e) => e.action)}::text[],
-    ${column((e) => e.outcome)}::text[], ${column((e) => e.error_code ?? null)}::text[], ${column((e) => e.user_id ?? null)}::text[],
-    ${column((e) => e.connector_type ?? null)}::text[], ${column((e) => e.connector_id ?? null)}::text[],
-    ${column((e) => e.request_id)}::text[], ${column((e) => e.key_version ?? null)}::int[],
-    ${column((e) => e.caller_request_id ?? null)}::text[]
-  )`.execute(db)
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuditOutcome } from '../db/schema.ts'
+import type { VaultError } from '../errors.ts'
 import { connectorIdSchema, connectorTypeSchema, tenantIdSchema, userIdSchema } from '../token-sets/token-set.schemas.ts'
 import type { AuditAction } from './audit.schemas.ts'
 import type { AuditService } from './audit.service.ts'
@@ -9,18 +10,20 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes with an audit action leave one audit event per request, whatever its outcome. */
     audit?: AuditAction
+    /**
+     * The service records this route's success itself, with what it did (a push in the push's own
+     * transaction, a read before its token leaves); the hook records every other outcome.
+     */
+    auditSuccessRecordedByService?: true
   }
   interface FastifyRequest {
     /** Set by a handler when the request used a data key. */
     auditKeyVersion: number | null
-    /** Set by a handler whose event was committed in the same transaction as the change it records. */
-    auditRecorded: boolean
   }
 }
 
 export interface AuditPluginOptions {
   audit: AuditService
-  onAuditFailure?: () => void
 }
 
 /** Path parameters are recorded only when well-formed: a malformed id is not worth an audit row. */
@@ -37,16 +40,15 @@ function outcomeOf(statusCode: number): AuditOutcome {
 
 /**
  * Records the audit event before the response leaves: a successful request whose event cannot be written
- * is turned into a 503, so no token leaves the vault unaudited. A handler that committed its event with
- * its change (a push) sets auditRecorded, and nothing more is written for it.
+ * is turned into a 503, so no token leaves the vault unaudited.
  */
 export const auditPlugin = fp(
-  async (app: FastifyInstance, { audit, onAuditFailure }: AuditPluginOptions) => {
+  async (app: FastifyInstance, { audit }: AuditPluginOptions) => {
     app.decorateRequest('auditKeyVersion', null)
-    app.decorateRequest('auditRecorded', false)
     app.addHook('onSend', async (request, reply, payload) => {
-      const action = request.routeOptions.config.audit
-      if (action === undefined || request.auditRecorded) return payload
+      const { audit: action, auditSuccessRecordedByService } = request.routeOptions.config
+      if (action === undefined) return payload
+      if (auditSuccessRecordedByService === true && reply.statusCode < 400) return payload
       // A request with no valid caller is not written into a tenant's trail: anyone could otherwise fill the
       // trail of any tenant, with ids of their choosing. It is counted and logged as a refused caller.
       if (request.caller === null) return payload
@@ -68,16 +70,15 @@ export const auditPlugin = fp(
         })
         return payload
       } catch (error) {
-        onAuditFailure?.()
-        request.log.error({ action, cause: { type: (error as Error).name } }, 'audit event could not be written')
+        const unavailable = error as VaultError
+        request.log.error({ action, cause: { type: (unavailable.cause as Error | undefined)?.name } }, 'audit event could not be written')
         if (reply.statusCode >= 400) return payload
-        request.errorCode = 'service.unavailable'
-        reply.code(503).type('application/json; charset=utf-8').header('retry-after', '1')
-        return JSON.stringify({
-          code: 'service.unavailable',
-          message: 'The audit trail cannot be written right now; the request was not answered',
-          request_id: request.id,
-        })
+        request.errorCode = unavailable.code
+        reply
+          .code(unavailable.statusCode)
+          .type('application/json; charset=utf-8')
+          .header('retry-after', String(unavailable.retryAfterSeconds))
+        return JSON.stringify({ code: unavailable.code, message: unavailable.message, request_id: request.id })
       }
     })
   },

@@ -7,6 +7,10 @@ import type { AuditPage, AuditQuery } from './audit.schemas.ts'
 import { createAuditWriter } from './audit-writer.ts'
 
 export interface AuditService {
+  /**
+   * Resolves once the event is committed. Rejects with service.unavailable (retryable) if it cannot be:
+   * whatever the event records must then not be answered.
+   */
   record(event: AuditEventInsert): Promise<void>
   list(tenantId: string, query: AuditQuery): Promise<AuditPage>
 }
@@ -27,10 +31,20 @@ function decodeCursor(cursor: string): string {
   return id
 }
 
-export function createAuditService({ db }: { db: Kysely<DB> }): AuditService {
+export function createAuditService({ db, onWriteFailure }: { db: Kysely<DB>; onWriteFailure?: () => void }): AuditService {
   const writer = createAuditWriter(db)
   return {
-    record: (event) => writer.write(event),
+    async record(event) {
+      try {
+        await writer.write(event)
+      } catch (error) {
+        onWriteFailure?.()
+        throw new VaultError('service.unavailable', 'The audit trail cannot be written right now; the request was not answered', {
+          retryAfterSeconds: 1,
+          cause: error,
+        })
+      }
+    },
 
     async list(tenantId, { cursor, ...query }) {
       const beforeId = cursor === undefined ? undefined : decodeCursor(cursor)

@@ -26,7 +26,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
   app.put(
     `${connectionPath}/token-set`,
     {
-      config: { scope: SCOPES.tokenSetsWrite, audit: 'token_set.push' },
+      config: { scope: SCOPES.tokenSetsWrite, audit: 'token_set.push', auditSuccessRecordedByService: true },
       schema: {
         operationId: 'pushTokenSet',
         tags: ['token sets'],
@@ -46,8 +46,6 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         clientId: request.caller?.clientId ?? null,
         callerRequestId: request.callerRequestId,
       })
-      // The push committed its own audit event with the token set.
-      request.auditRecorded = true
       return reply.code(outcome.result === 'created' ? 201 : 200).send(outcome)
     },
   )
@@ -55,7 +53,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
   app.get(
     `${connectionPath}/access-token`,
     {
-      config: { scope: SCOPES.tokenSetsRead, audit: 'token_set.read' },
+      config: { scope: SCOPES.tokenSetsRead, audit: 'token_set.read', auditSuccessRecordedByService: true },
       schema: {
         operationId: 'readAccessToken',
         tags: ['token sets'],
@@ -68,16 +66,11 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
         },
       },
     },
-    async (request) => {
-      const { accessToken, keyVersion, recorded } = await tokenSets.readAccessToken(request.params, {
+    async (request) =>
+      tokenSets.readAccessToken(request.params, {
         requiredScopes: request.query.required_scopes,
         context: { requestId: request.id, clientId: request.caller?.clientId ?? null, callerRequestId: request.callerRequestId },
-      })
-      request.auditKeyVersion = keyVersion
-      // A read served as stored committed its event with the statement that fetched the token.
-      request.auditRecorded = recorded
-      return accessToken
-    },
+      }),
   )
 
   app.get(

@@ -18,6 +18,11 @@ const RELEASED: Record<string, string> = {
   'functions/vault_prepare_pushes.v1.sql': '579b7ffea365e7ded210f2cfc7ec50fb35a0f316a4529763fd3a09ecdcbd6713',
   'functions/vault_read_and_record_token_sets.v1.sql': 'adab9bee2ef2cfc782d8eac965bc5efed9dd4f78981cd9d9aeca46e957236b63',
   'functions/vault_write_pushed_token_sets.v1.sql': 'cc71e68ed1df77adef2bf0cb8aab9e349bf2c3745107dcf59b5ee7e6225ba23a',
+  'migrations/2026-12-03-0002-named-records.ts': 'ff2a732a4befdfea8ca64721a788dc015cd6326c4149477244826d284d65108f',
+  'functions/vault_insert_audit_events.v2.sql': 'b5644f2a992d2e544bc99a7bb61a02b784639de5fc10b4d982303c9a32e628d8',
+  'functions/vault_read_token_sets.v1.sql': '10d0dda87ebfb7be255e91a1000188d715a27bf4a6b5a6169d854c9f1dc9d835',
+  'functions/vault_find_push_bases.v1.sql': '3cf0e4d500d9b84f74922c39770a5a2a261a0c6206017d79772706d89a27124c',
+  'functions/vault_write_token_sets.v1.sql': 'a30b86ee5004abcfff93e00eabea8a53bfaf22513e5ebf5fc2cf742c3eb47c7f',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))
@@ -38,15 +43,33 @@ t.test('every migration and function source is pinned (pin a new one when it is 
   )
 })
 
-t.test('the database holds exactly the functions of db/functions, each once', async (t) => {
+/** Each function's latest source: the highest version in db/functions. */
+function latestFunctionSources(): Map<string, string> {
+  const latest = new Map<string, { version: number; file: string }>()
+  for (const file of files.filter((f) => f.startsWith('functions/'))) {
+    const [, name, version] = /^functions\/(\w+)\.v(\d+)\.sql$/.exec(file) ?? []
+    if (name === undefined) throw new Error(`${file} is not named <function>.v<version>.sql`)
+    if ((latest.get(name)?.version ?? 0) < Number(version)) latest.set(name, { version: Number(version), file })
+  }
+  return new Map([...latest].map(([name, { file }]) => [name, readFileSync(path.join(dbDir, file), 'utf8')]))
+}
+
+t.test('the database holds exactly the functions this release calls, each once, as their latest source says', async (t) => {
   const database = await openTestDatabase(t)
-  const functions = await sql<{ proname: string }>`
-    SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY proname`.execute(database.admin)
-  const sources = files.filter((file) => file.startsWith('functions/')).map((file) => path.basename(file).replace(/\.v\d+\.sql$/, ''))
+  const functions = await sql<{ proname: string; prosrc: string }>`
+    SELECT proname, prosrc FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY proname`.execute(database.admin)
+  const sources = latestFunctionSources()
+  const wrapper = readFileSync(path.resolve(import.meta.dirname, '../../src/db/vault-functions.ts'), 'utf8')
+  const called = [...new Set([...wrapper.matchAll(/(?:FROM|SELECT) (vault_\w+)\(/g)].map((m) => m[1]!))].sort()
   t.same(
     functions.rows.map((row) => row.proname),
-    [...new Set(sources)].sort(),
+    called,
+    'the functions the wrapper calls, each once: no superseded function is left behind',
   )
+  for (const row of functions.rows) {
+    const body = /AS \$\$([\s\S]*)\$\$/.exec(sources.get(row.proname) ?? '')?.[1]
+    t.equal(row.prosrc, body, `${row.proname} is its latest source in db/functions`)
+  }
 })
 
 t.test('the migration refuses, saying what to run, when the roles were not bootstrapped', async (t) => {

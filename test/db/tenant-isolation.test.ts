@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import t from 'tap'
 import { inTenantTransaction } from '../../src/db/tenant-scope.ts'
+import { insertAuditEvents, readTokenSets } from '../../src/db/vault-functions.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { githubPush, push } from '../support/http.ts'
 
@@ -141,20 +142,19 @@ t.test('the batched functions work as the service role, each element confined to
     id: string
   }>`SELECT tenant_id, id FROM token_sets WHERE tenant_id IN (${tenantA}, ${tenantB})`.execute(database.admin)
   const idOf = (tenant: string) => ids.rows.find((row) => row.tenant_id === tenant)!.id
+  const connection = (tenant_id: string, user_id: string) =>
+    ({ tenant_id, user_id, connector_type: 'social', connector_id: 'github' }) as const
   const after = await database.db.transaction().execute(async (trx) => {
-    const read = await sql<{ n: number; id: string }>`SELECT n, id FROM vault_read_and_record_token_sets(
-      ARRAY[${tenantA}, ${tenantB}, ${tenantA}]::text[], ARRAY['alice', 'alice', 'bob']::text[],
-      ARRAY['social', 'social', 'social']::text[], ARRAY['github', 'github', 'github']::text[],
-      ARRAY[NULL, NULL, NULL]::text[], ARRAY[now(), now(), now()]::timestamptz[], 'token_set.read',
-      ARRAY['c', 'c', 'c']::text[], ARRAY['isolation-read', 'isolation-read', 'isolation-read']::text[],
-      ARRAY[NULL, NULL, NULL]::text[]) ORDER BY n`.execute(trx)
+    const read = (await readTokenSets(trx, [connection(tenantA, 'alice'), connection(tenantB, 'alice'), connection(tenantA, 'bob')])).map(
+      (row, position) => row && { n: position + 1, id: row.id },
+    )
     const who = await sql<{
       current_user: string
       tenant: string
     }>`SELECT current_user, current_setting('vault.tenant_id') AS tenant`.execute(trx)
     // With the role and the last tenant of the call, every other tenant's rows stay invisible to the rest of the transaction.
     const visible = await sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM token_sets`.execute(trx)
-    return { read: read.rows, ...who.rows[0]!, visible: visible.rows.map((row) => row.tenant_id) }
+    return { read: read.filter((row) => row !== undefined), ...who.rows[0]!, visible: visible.rows.map((row) => row.tenant_id) }
   })
   t.same(
     after.read,
@@ -168,12 +168,20 @@ t.test('the batched functions work as the service role, each element confined to
   t.same(after.visible, [after.tenant])
 
   const requestId = `isolation-${Date.now()}`
-  await sql`SELECT vault_insert_audit_events(
-    ARRAY[${tenantA}, ${tenantB}]::text[], ARRAY['c', 'c']::text[], ARRAY['token_set.read', 'token_set.read']::text[],
-    ARRAY['success', 'success']::text[], ARRAY[NULL, NULL]::text[], ARRAY['alice', 'alice']::text[], ARRAY['social', 'social']::text[],
-    ARRAY['github', 'github']::text[], ARRAY[${requestId}, ${requestId}]::text[], ARRAY[1, 1]::int[], ARRAY[NULL, NULL]::text[])`.execute(
-    database.db,
-  )
+  const event = (tenant_id: string) => ({
+    tenant_id,
+    client_id: 'c',
+    action: 'token_set.read',
+    outcome: 'success' as const,
+    error_code: null,
+    user_id: 'alice',
+    connector_type: 'social',
+    connector_id: 'github',
+    request_id: requestId,
+    caller_request_id: null,
+    key_version: 1,
+  })
+  await insertAuditEvents(database.db, [event(tenantA), event(tenantB)])
   const written = await sql<{
     tenant_id: string
   }>`SELECT tenant_id FROM audit_events WHERE request_id = ${requestId} ORDER BY tenant_id`.execute(database.admin)

@@ -40,7 +40,7 @@ t.test('a reencrypt SIGKILLed at random points resumes: nothing lost, nothing se
     // A secret sealed twice would not open to its original value under its binding.
     let intact = 0
     for (const [user, accessToken] of tokens) {
-      const { accessToken: read } = await tokenSets.readAccessToken({
+      const read = await tokenSets.readAccessToken({
         tenantId: tenant,
         userId: user,
         connectorType: 'social',

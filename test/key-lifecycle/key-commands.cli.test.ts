@@ -38,7 +38,7 @@ async function readAll(rootKeyIds?: string[]) {
   return cli.withDatabase(async (_db, tokenSets) => {
     const read = new Map<string, string>()
     for (const user of tokens.keys()) {
-      const { accessToken } = await tokenSets.readAccessToken({
+      const accessToken = await tokenSets.readAccessToken({
         tenantId: TENANT,
         userId: user,
         connectorType: 'social',

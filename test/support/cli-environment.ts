@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Test } from 'tap'
+import { createAuditService } from '../../src/audit/audit.service.ts'
 import { createRefreshSettingsService, type RefreshSettingsService } from '../../src/connectors/refresh-settings.service.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { createEgressPolicy } from '../../src/egress/egress-policy.ts'
@@ -78,7 +79,11 @@ export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
           rootKeyIds.at(-1)!,
         )
         const keyRing = createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 1000 })
-        return await work(db, createTokenSetService({ db: db.db, keyRing }), createRefreshSettingsService({ db: db.db, keyRing, egress }))
+        return await work(
+          db,
+          createTokenSetService({ db: db.db, keyRing, audit: createAuditService({ db: db.db }) }),
+          createRefreshSettingsService({ db: db.db, keyRing, egress }),
+        )
       } finally {
         await release(db)
       }

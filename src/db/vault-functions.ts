@@ -1,0 +1,187 @@
+import { type Kysely, sql } from 'kysely'
+import type { AuditEventsTable, ConnectorType, DB, TokenSetState } from './schema.ts'
+
+// The only TypeScript that calls the database functions of db/functions. Each takes named records (a jsonb
+// array of objects whose keys are the column list the function declares) and answers one row per record
+// it has an answer for, with the record's 1-based position as `n`. The record types here mirror those column
+// lists; the functions decide nothing (see each source file).
+
+/** bytea travels as its hex text form inside jsonb; timestamps as ISO 8601. */
+const bytea = (bytes: Uint8Array | null): string | null => (bytes === null ? null : `\\x${Buffer.from(bytes).toString('hex')}`)
+const timestamp = (date: Date | null): string | null => (date === null ? null : date.toISOString())
+
+function records(values: readonly object[]) {
+  return sql`${JSON.stringify(values)}::jsonb`
+}
+
+/** Puts each returned row back at its record's position; records without a row stay undefined. */
+function byPosition<R extends { n: number }>(count: number, rows: readonly R[]): (Omit<R, 'n'> | undefined)[] {
+  const out = new Array<Omit<R, 'n'> | undefined>(count).fill(undefined)
+  for (const { n, ...row } of rows) out[n - 1] = row
+  return out
+}
+
+export interface ConnectionRecord {
+  tenant_id: string
+  user_id: string
+  connector_type: ConnectorType
+  connector_id: string
+}
+
+export type AuditEventRecord = Pick<
+  AuditEventsTable,
+  | 'tenant_id'
+  | 'client_id'
+  | 'action'
+  | 'outcome'
+  | 'error_code'
+  | 'user_id'
+  | 'connector_type'
+  | 'connector_id'
+  | 'request_id'
+  | 'key_version'
+> & { caller_request_id: string | null }
+
+/** vault_insert_audit_events: many tenants' events, in order, in one statement. */
+export async function insertAuditEvents(db: Kysely<DB>, events: readonly AuditEventRecord[]): Promise<void> {
+  await sql`SELECT vault_insert_audit_events(${records(events)})`.execute(db)
+}
+
+export interface StoredTokenSetRow {
+  id: string
+  state: TokenSetState
+  token_type: string
+  scope: string
+  expires_at: Date | null
+  issued_at: Date
+  has_refresh_token: boolean
+  target: string | null
+  issuer: string | null
+  provider_subject: string | null
+  write_id: string
+  key_version: number
+  access_token_sealed: Uint8Array
+  root_key_id: string
+  wrapped_key: Uint8Array
+}
+
+/** vault_read_token_sets: each connection's sealed access token, its bound metadata and its wrapped data key. */
+export async function readTokenSets(db: Kysely<DB>, keys: readonly ConnectionRecord[]): Promise<(StoredTokenSetRow | undefined)[]> {
+  const result = await sql<StoredTokenSetRow & { n: number }>`SELECT * FROM vault_read_token_sets(${records(keys)})`.execute(db)
+  return byPosition(keys.length, result.rows)
+}
+
+export interface PushBasisRow {
+  active_version: number
+  active_root_key_id: string
+  active_wrapped_key: Uint8Array
+  settings_server: string | null
+  stored_id: string | null
+  stored_write_id: string | null
+  stored_key_version: number | null
+  stored_issued_at: Date | null
+  stored_refresh_token_sealed: Uint8Array | null
+  stored_refresh_server: string | null
+  stored_root_key_id: string | null
+  stored_wrapped_key: Uint8Array | null
+}
+
+/** vault_find_push_bases: per connection, what a push's write depends on; undefined where the tenant has no active key. */
+export async function findPushBases(db: Kysely<DB>, keys: readonly ConnectionRecord[]): Promise<(PushBasisRow | undefined)[]> {
+  const result = await sql<PushBasisRow & { n: number }>`SELECT * FROM vault_find_push_bases(${records(keys)})`.execute(db)
+  return byPosition(keys.length, result.rows)
+}
+
+interface WriteBasis extends ConnectionRecord {
+  id: string
+  /** The token set the write is based on; null: there was none, and the write is an insert. */
+  expected_write_id: string | null
+  expected_key_version: number | null
+  /** Recorded with the write, in its transaction. */
+  action: string
+  client_id: string | null
+  request_id: string
+  caller_request_id: string | null
+}
+
+export interface TokenSetRowWrite {
+  target: string | null
+  issuer: string | null
+  provider_subject: string | null
+  token_type: string
+  scope: string
+  expires_at: Date | null
+  issued_at: Date
+  key_version: number
+  write_id: string
+  access_token_sealed: Uint8Array
+  /** The stored refresh token and its server stay; refresh_token_sealed and refresh_server are ignored. */
+  keep_refresh_token: boolean
+  refresh_token_sealed: Uint8Array | null
+  refresh_server: string | null
+  id_token_sealed: Uint8Array | null
+  /** The new refresh token is bound to what the connector's settings name: written only while they name settings_server. */
+  settings_server_expected: boolean
+  settings_server: string | null
+}
+
+/** A write, or (write: false) only the event of a push that changes nothing. */
+export type TokenSetWriteRecord = WriteBasis & ({ write: false } | ({ write: true } & TokenSetRowWrite))
+
+export type WriteStatus = 'created' | 'updated' | 'ignored_stale' | 'changed' | 'locked'
+
+/** Everything about a token set that may be shown: no sealed column. */
+export interface TokenSetMetadataRow {
+  id: string
+  tenant_id: string
+  user_id: string
+  connector_type: ConnectorType
+  connector_id: string
+  target: string | null
+  issuer: string | null
+  provider_subject: string | null
+  token_type: string
+  scope: string
+  expires_at: Date | null
+  state: TokenSetState
+  key_version: number
+  issued_at: Date
+  created_at: Date
+  updated_at: Date
+  has_refresh_token: boolean
+  has_id_token: boolean
+}
+
+export type WriteResult =
+  | { status: 'created' | 'updated' | 'ignored_stale'; row: TokenSetMetadataRow }
+  | { status: 'changed' | 'locked'; row?: undefined }
+
+/**
+ * vault_write_token_sets: compare-and-swap writes, each with its audit event, in one transaction. Without
+ * waitForLocks a record whose row another transaction holds answers `locked` instead of waiting.
+ */
+export async function writeTokenSets(
+  db: Kysely<DB>,
+  writes: readonly TokenSetWriteRecord[],
+  { waitForLocks }: { waitForLocks: boolean },
+): Promise<WriteResult[]> {
+  const encoded = writes.map((w) =>
+    w.write
+      ? {
+          ...w,
+          expires_at: timestamp(w.expires_at),
+          issued_at: timestamp(w.issued_at),
+          access_token_sealed: bytea(w.access_token_sealed),
+          refresh_token_sealed: bytea(w.refresh_token_sealed),
+          id_token_sealed: bytea(w.id_token_sealed),
+        }
+      : w,
+  )
+  type Row = Partial<TokenSetMetadataRow> & { n: number; status: WriteStatus }
+  const result = await sql<Row>`SELECT * FROM vault_write_token_sets(${records(encoded)}, ${waitForLocks})`.execute(db)
+  return byPosition(writes.length, result.rows).map((answer, position) => {
+    if (answer === undefined) throw new Error(`vault_write_token_sets answered nothing for record ${position + 1}`)
+    const { status, ...row } = answer
+    return status === 'changed' || status === 'locked' ? { status } : { status, row: row as TokenSetMetadataRow }
+  })
+}
