@@ -23,10 +23,11 @@ import { metricsRoutes } from './http/operations.routes.ts'
 import { installRequestLogging } from './http/request-logging.ts'
 import type { DataKeyRing } from './keys/data-key-ring.ts'
 import type { ObservedKeyProvider } from './keys/instrumented-key-provider.ts'
+import { createProviderClient } from './oauth/provider-client.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { openApiInfo, openApiTransform, openApiTransformObject } from './openapi.ts'
-import { createProviderClient } from './refresh/provider-client.ts'
 import { createTokenRefresher } from './token-sets/token-refresh.ts'
+import { deleteTokenSetsOfConnector } from './token-sets/token-set.repository.ts'
 import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
 import { createTokenSetService } from './token-sets/token-set.service.ts'
 
@@ -162,7 +163,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
   })
   const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, audit, refresher, now })
-  const refreshSettings = createRefreshSettingsService({ db: deps.db, keyRing: deps.keyRing, egress })
+  const refreshSettings = createRefreshSettingsService({
+    db: deps.db,
+    keyRing: deps.keyRing,
+    egress,
+    deleteTokenSetsOfConnector: (trx, key) => deleteTokenSetsOfConnector(trx, key.tenantId, key.connectorType, key.connectorId),
+  })
   await app.register(healthRoutes, { db: deps.db, keyProvider: deps.keyProvider })
   await app.register(metricsRoutes, { metrics })
   // The interactive reference, from the same document as openapi.yaml; public like the contract itself.

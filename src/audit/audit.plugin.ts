@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuditOutcome } from '../db/schema.ts'
 import type { VaultError } from '../errors.ts'
-import { connectorIdSchema, connectorTypeSchema, tenantIdSchema, userIdSchema } from '../token-sets/token-set.schemas.ts'
+import { connectorIdSchema, connectorTypeSchema, tenantIdSchema, userIdSchema } from '../schemas/ids.ts'
 import type { AuditAction } from './audit.schemas.ts'
 import type { AuditService } from './audit.service.ts'
 

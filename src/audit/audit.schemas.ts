@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { connectorIdSchema, connectorTypeSchema, tenantIdSchema, userIdSchema } from '../token-sets/token-set.schemas.ts'
+import { connectorIdSchema, connectorTypeSchema, tenantIdSchema, userIdSchema } from '../schemas/ids.ts'
 
 export const AUDIT_ACTIONS = [
   'token_set.push',

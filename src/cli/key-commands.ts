@@ -10,7 +10,7 @@ import { rotateRootKey } from '../key-lifecycle/rotate-root-key.ts'
 import { verifyTokenSets } from '../key-lifecycle/verify-token-sets.ts'
 import { createLogger } from '../logger.ts'
 import { openRuntime, type Runtime } from '../runtime.ts'
-import { tenantIdSchema } from '../token-sets/token-set.schemas.ts'
+import { tenantIdSchema } from '../schemas/ids.ts'
 import { bar, createOutput, table } from './output.ts'
 
 /** Wrong command-line use: exit code 2. */

@@ -194,6 +194,8 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @enum {string} */
+        ErrorCode: "request.invalid" | "request.invalid_json" | "request.body_too_large" | "request.unsupported_media_type" | "request.method_not_allowed" | "request.uri_too_long" | "request.headers_too_large" | "request.timeout" | "request.malformed" | "route.not_found" | "auth.missing_token" | "auth.invalid_token" | "auth.insufficient_scope" | "auth.tenant_forbidden" | "token_set.not_found" | "token_set.reconnect_required" | "token_set.insufficient_scope" | "connector.not_found" | "connector.endpoint_changed" | "egress.refused" | "provider.unavailable" | "provider.refresh_rejected" | "provider.egress_refused" | "crypto.integrity" | "key.unavailable" | "key.unknown_root_key" | "key.provider_misconfigured" | "service.unavailable" | "internal";
         Connection: {
             /** Format: uuid */
             id: string;
@@ -219,8 +221,6 @@ export interface components {
             created_at: string;
             updated_at: string;
         };
-        /** @enum {string} */
-        ErrorCode: "request.invalid" | "request.invalid_json" | "request.body_too_large" | "request.unsupported_media_type" | "request.method_not_allowed" | "request.uri_too_long" | "request.headers_too_large" | "request.timeout" | "request.malformed" | "route.not_found" | "auth.missing_token" | "auth.invalid_token" | "auth.insufficient_scope" | "auth.tenant_forbidden" | "token_set.not_found" | "token_set.reconnect_required" | "token_set.insufficient_scope" | "connector.not_found" | "connector.endpoint_changed" | "egress.refused" | "provider.unavailable" | "provider.refresh_rejected" | "provider.egress_refused" | "crypto.integrity" | "key.unavailable" | "key.unknown_root_key" | "key.provider_misconfigured" | "service.unavailable" | "internal";
     };
     responses: never;
     parameters: never;

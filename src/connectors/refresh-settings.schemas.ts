@@ -1,6 +1,6 @@
 import { z } from 'zod'
+import { connectorParamsSchema } from '../schemas/ids.ts'
 import { clearText, clearUrl } from '../schemas/text.ts'
-import { connectorParamsSchema } from '../token-sets/token-set.schemas.ts'
 
 export { connectorParamsSchema }
 

@@ -1,11 +1,10 @@
 import type { Kysely } from 'kysely'
 import { sealClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
 import type { DB } from '../db/schema.ts'
-import { inTenantTransaction } from '../db/tenant-scope.ts'
+import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import type { EgressPolicy } from '../egress/egress-policy.ts'
 import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
-import { deleteTokenSetsOfConnector } from '../token-sets/token-set.repository.ts'
 import type { ConnectorKey, RefreshSettingsRow } from './refresh-settings.repository.ts'
 import * as repository from './refresh-settings.repository.ts'
 import type { PutRefreshSettingsBody, RefreshSettings } from './refresh-settings.schemas.ts'
@@ -38,11 +37,14 @@ export function createRefreshSettingsService({
   db,
   keyRing,
   egress,
+  deleteTokenSetsOfConnector,
 }: {
   db: Kysely<DB>
   keyRing: DataKeyRing
   /** Client secrets and refresh tokens are sent to these URLs: they must pass the egress policy. */
   egress: Pick<EgressPolicy, 'requireAllowed'>
+  /** Deletes the connector's token sets in the caller's transaction (token sets sit above connectors). */
+  deleteTokenSetsOfConnector: (trx: TenantTransaction, key: ConnectorKey) => Promise<number>
 }): RefreshSettingsService {
   return {
     async put(key, body) {
@@ -82,7 +84,7 @@ export function createRefreshSettingsService({
 
     deleteConnector: (key) =>
       inTenantTransaction(db, key.tenantId, async (trx) => ({
-        token_sets_deleted: await deleteTokenSetsOfConnector(trx, key.tenantId, key.connectorType, key.connectorId),
+        token_sets_deleted: await deleteTokenSetsOfConnector(trx, key),
         refresh_settings_deleted: await repository.deleteRefreshSettings(trx, key),
       })),
   }

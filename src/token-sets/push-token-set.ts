@@ -1,17 +1,18 @@
 import type { KeyObject } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { batched } from '../db/batched.ts'
 import type { DB } from '../db/schema.ts'
-import { hasSqlState, SQL_STATE } from '../db/sql-state.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import * as functions from '../db/vault-functions.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { toConnection } from './connection.ts'
 import { createPushBasisMemory } from './push-basis-memory.ts'
 import { type Push, type PushBasis, planPush } from './push-plan.ts'
+import { createSharedTransport, type PushStatements, storedBasis, type Transport, transportInTransaction } from './push-transports.ts'
+import type { TokenSetKey } from './token-set.repository.ts'
 import * as repository from './token-set.repository.ts'
-import { connectionRecord, type TokenSetKey } from './token-set.repository.ts'
 import type { Connection } from './token-set.schemas.ts'
+
+export type { PushStatements }
 
 export type PushResult = { result: 'created' | 'updated' | 'ignored_stale'; connection: Connection }
 
@@ -23,34 +24,6 @@ export type PushResult = { result: 'created' | 'updated' | 'ignored_stale'; conn
 const SHARED_ATTEMPTS = 2
 /** Holding the lock, only the set's first insert by another writer, or a key rotation, can still intervene. */
 const LOCKED_ATTEMPTS = 3
-
-/** How a push's statements reach the database: shared with concurrent pushes, or inside one transaction. */
-interface Transport {
-  findBasis(key: TokenSetKey): Promise<functions.PushBasisRow | undefined>
-  write(record: functions.TokenSetWriteRecord): Promise<functions.WriteResult>
-  createFirstKey(key: TokenSetKey): Promise<unknown>
-}
-
-function basisOf(row: functions.PushBasisRow, tenantId: string): PushBasis {
-  const activeKey = { tenantId, version: row.active_version, rootKeyId: row.active_root_key_id, wrappedKey: row.active_wrapped_key }
-  if (row.stored_id === null) return { activeKey, settingsServer: row.settings_server, stored: undefined }
-  const storedKey = { tenantId, version: row.stored_key_version!, rootKeyId: row.stored_root_key_id!, wrappedKey: row.stored_wrapped_key! }
-  const refreshToken =
-    row.stored_refresh_token_sealed === null
-      ? null
-      : { server: row.stored_refresh_server, sealed: { bytes: row.stored_refresh_token_sealed, dataKey: storedKey } }
-  return {
-    activeKey,
-    settingsServer: row.settings_server,
-    stored: {
-      id: row.stored_id,
-      writeId: row.stored_write_id!,
-      keyVersion: storedKey.version,
-      issuedAt: row.stored_issued_at!,
-      refreshToken,
-    },
-  }
-}
 
 /** The basis of the next push after `record` was written: the replica's own write, under the active key. */
 function basisAfter(basis: PushBasis, record: functions.TokenSetWriteRecord & { write: true }, hasRefreshToken: boolean): PushBasis {
@@ -68,9 +41,6 @@ function basisAfter(basis: PushBasis, record: functions.TokenSetWriteRecord & { 
   }
 }
 
-/** The two statements a push uses; a test may watch or fail them. */
-export type PushStatements = Pick<typeof functions, 'findPushBases' | 'writeTokenSets'>
-
 export interface TokenSetPusherDeps {
   db: Kysely<DB>
   keyRing: DataKeyRing
@@ -79,45 +49,10 @@ export interface TokenSetPusherDeps {
 
 /** Pushes in one path: take a basis, plan the write, compare-and-swap; ask afresh when the basis no longer held. */
 export function createTokenSetPusher({ db, keyRing, statements = functions }: TokenSetPusherDeps) {
-  // Concurrent pushes share statements (see batched); each still gets its own answer.
-  const findBasis = batched((keys: readonly TokenSetKey[]) => statements.findPushBases(db, keys.map(connectionRecord)))
-  const write = batched(async (records: readonly functions.TokenSetWriteRecord[]) => {
-    try {
-      return await statements.writeTokenSets(db, records, { waitForLocks: false })
-    } catch (error) {
-      // Rolled back to break a lock cycle, the batch wrote nothing: each push writes again alone.
-      if (hasSqlState(error, SQL_STATE.deadlockDetected)) return records.map(() => ({ status: 'locked' as const }))
-      throw error
-    }
-  })
+  const shared = createSharedTransport({ db, keyRing, statements })
+  const inTransaction = (trx: TenantTransaction) => transportInTransaction(trx, { keyRing, statements })
   const memory = createPushBasisMemory()
-  const turns = new Map<string, Promise<unknown>>()
-
-  const shared: Transport = {
-    findBasis,
-    async write(record) {
-      const written = await write(record)
-      // Another transaction holds the row (a refresh at the provider, say): wait for it, alone.
-      return written.status === 'locked' ? (await statements.writeTokenSets(db, [record], { waitForLocks: true }))[0]! : written
-    },
-    createFirstKey: (key) => inTenantTransaction(db, key.tenantId, (trx) => keyRing.activeKey(trx, key.tenantId)),
-  }
-  const holdingLock = (trx: TenantTransaction): Transport => ({
-    findBasis: async (key) => (await statements.findPushBases(trx, [connectionRecord(key)]))[0],
-    write: async (record) => (await statements.writeTokenSets(trx, [record], { waitForLocks: true }))[0]!,
-    createFirstKey: (key) => keyRing.activeKey(trx, key.tenantId),
-  })
-
-  /** The stored basis, creating the tenant's first data key if it has none. */
-  async function storedBasis(transport: Transport, key: TokenSetKey): Promise<PushBasis> {
-    let row = await transport.findBasis(key)
-    if (row === undefined) {
-      await transport.createFirstKey(key)
-      row = await transport.findBasis(key)
-    }
-    if (row === undefined) throw new Error('the tenant has no active data key after creating one')
-    return basisOf(row, key.tenantId)
-  }
+  const turns = createTurns()
 
   /** Plans the push on `basis` and writes it; undefined when the basis no longer held (nothing was written). */
   async function attempt(transport: Transport, key: TokenSetKey, push: Push, basis: PushBasis, dataKey?: KeyObject) {
@@ -145,7 +80,7 @@ export function createTokenSetPusher({ db, keyRing, statements = functions }: To
     return inTenantTransaction(db, key.tenantId, async (trx) => {
       for (let round = 0; round < LOCKED_ATTEMPTS; round++) {
         await repository.lockTokenSet(trx, key)
-        const pushed = await attempt(holdingLock(trx), key, push, await storedBasis(holdingLock(trx), key))
+        const pushed = await attempt(inTransaction(trx), key, push, await storedBasis(inTransaction(trx), key))
         if (pushed) return pushed
       }
       throw new Error('the basis of a push changed while its row was locked')
@@ -154,17 +89,24 @@ export function createTokenSetPusher({ db, keyRing, statements = functions }: To
 
   return {
     /** Stores a push with its audit event (token_set.push), in one transaction. Pushes to one connection take turns. */
-    push(key: TokenSetKey, push: Push): Promise<PushResult> {
-      const turnKey = JSON.stringify([key.tenantId, key.userId, key.connectorType, key.connectorId])
-      const previous = turns.get(turnKey) ?? Promise.resolve()
-      const result = previous.then(
-        () => pushOnce(key, push),
-        () => pushOnce(key, push),
+    push: (key: TokenSetKey, push: Push): Promise<PushResult> =>
+      turns.take(JSON.stringify([key.tenantId, key.userId, key.connectorType, key.connectorId]), () => pushOnce(key, push)),
+  }
+}
+
+/** Work under one key runs one call after another, in the order it came; work under different keys runs at once. */
+function createTurns() {
+  const last = new Map<string, Promise<unknown>>()
+  return {
+    take<T>(key: string, work: () => Promise<T>): Promise<T> {
+      const result = (last.get(key) ?? Promise.resolve()).then(work, work)
+      const done = result.then(
+        () => undefined,
+        () => undefined,
       )
-      const turn = result.catch(() => undefined)
-      turns.set(turnKey, turn)
-      void turn.then(() => {
-        if (turns.get(turnKey) === turn) turns.delete(turnKey)
+      last.set(key, done)
+      void done.then(() => {
+        if (last.get(key) === done) last.delete(key)
       })
       return result
     },

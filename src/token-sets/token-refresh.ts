@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto'
+import { type KeyObject, randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
 import { type AuditContext, insertAuditEvent } from '../audit/audit.repository.ts'
-import { findRefreshSettingsWithSecret } from '../connectors/refresh-settings.repository.ts'
+import { findRefreshSettingsWithSecret, type RefreshSettingsWithSecret } from '../connectors/refresh-settings.repository.ts'
 import { openClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
 import { authorizationServerOf, secretsOfRow, type TokenSecret } from '../crypto/token-binding.ts'
 import { openToken, resealToken, sealToken } from '../crypto/token-sealing.ts'
@@ -10,9 +10,9 @@ import { hasSqlState, SQL_STATE } from '../db/sql-state.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
-import type { ProviderClient, RefreshOutcome } from '../refresh/provider-client.ts'
+import type { ProviderClient, RefreshOutcome } from '../oauth/provider-client.ts'
+import { normalizeScope, normalizeTokenResponse, type TokenResponse } from '../oauth/token-response.ts'
 import { carrySealedSecret } from './carry-sealed-secret.ts'
-import { normalizeScope, normalizeTokenResponse } from './normalize-token-response.ts'
 import type { TokenSetForUpdate, TokenSetKey } from './token-set.repository.ts'
 import * as repository from './token-set.repository.ts'
 
@@ -84,233 +84,250 @@ const endpointChanged = () =>
     "The connector's token endpoint is not the one this refresh token was issued by, and it is sent nowhere else: ask the user to connect again",
   )
 
+/** One refresh of one set, under its row lock: what every step below needs. */
+interface Attempt {
+  options: TokenRefreshOptions
+  trx: TenantTransaction
+  key: TokenSetKey
+  tokenSet: TokenSetForUpdate
+  location: TokenSetKey & { tokenSetId: string }
+  tokenSetKey: KeyObject
+  secrets: ReturnType<typeof secretsOfRow>
+  /** The stored access token, opened: served while still valid when no refresh is possible. */
+  stored: FreshAccessToken
+  audit(outcome: 'success' | 'failed', errorCode: string | null, keyVersion: number): Promise<void>
+}
+
+function isExpired(attempt: Attempt): boolean {
+  const { expires_at } = attempt.tokenSet
+  return expires_at !== null && expires_at.getTime() <= attempt.options.now().getTime()
+}
+
+/** With no refresh possible, a still-valid token is served and an expired one gets `error`. */
+function otherwise(attempt: Attempt, error: VaultError): Decision {
+  return isExpired(attempt) ? { kind: 'refuse', error } : { kind: 'serve', token: attempt.stored }
+}
+
+async function decide(options: TokenRefreshOptions, trx: TenantTransaction, key: TokenSetKey, context: AuditContext): Promise<Decision> {
+  await sql`SELECT set_config('lock_timeout', ${`${options.lockTimeoutMs}ms`}, true)`.execute(trx)
+  // The row lock is held across the provider call: a second refresher waits here, then finds the set
+  // fresh and serves the winner's token. The old refresh token is never presented twice.
+  const tokenSet = await repository.findTokenSetForUpdate(trx, key)
+  if (tokenSet === undefined)
+    return { kind: 'refuse', error: new VaultError('token_set.not_found', 'No token set is stored for this connection') }
+  const location = { ...key, tokenSetId: tokenSet.id }
+  const tokenSetKey = await options.keyRing.unwrap(tokenSet.dataKey)
+  const secrets = secretsOfRow(tokenSet)
+  // Every decision below, and any outbound call, rests on the row as the vault wrote it: opening the
+  // access token under its metadata is the check (crypto.integrity otherwise, thrown from here).
+  const accessToken = openToken(tokenSetKey, location, secrets.access_token, tokenSet.key_version, tokenSet.access_token_sealed, {
+    keepDerivedKey: true,
+  })
+  const stored: FreshAccessToken = {
+    accessToken: accessToken.toString('utf8'),
+    tokenType: tokenSet.token_type,
+    scope: tokenSet.scope,
+    expiresAt: tokenSet.expires_at,
+    keyVersion: tokenSet.key_version,
+  }
+  const audit: Attempt['audit'] = (outcome, errorCode, keyVersion) =>
+    insertAuditEvent(trx, {
+      tenant_id: key.tenantId,
+      client_id: context.clientId,
+      action: 'token_set.refresh',
+      outcome,
+      error_code: errorCode,
+      user_id: key.userId,
+      connector_type: key.connectorType,
+      connector_id: key.connectorId,
+      request_id: context.requestId,
+      caller_request_id: context.callerRequestId ?? null,
+      key_version: keyVersion,
+    })
+  const attempt: Attempt = { options, trx, key, tokenSet, location, tokenSetKey, secrets, stored, audit }
+  if (tokenSet.state === 'reauth_required') return { kind: 'refuse', error: reconnect() }
+  if (!isRefreshDue(tokenSet.expires_at, tokenSet.issued_at, options.now(), options.marginMs)) return { kind: 'serve', token: stored }
+  if (tokenSet.refresh_token_sealed === null) return otherwise(attempt, reconnect())
+  const settings = await findRefreshSettingsWithSecret(trx, key)
+  if (settings === undefined) return otherwise(attempt, reconnect())
+  return refreshAtProvider(attempt, settings)
+}
+
+/**
+ * The settings are authenticated by their sealed client secret (every connector has one), and the refresh
+ * token goes only to the authorization server it is bound to: settings moved to another endpoint, through
+ * the API or behind the vault's back, never receive it. A refresh token stored before the connector had
+ * settings (and without a server named in its push) is bound at its first refresh.
+ */
+async function refreshAtProvider(attempt: Attempt, settings: RefreshSettingsWithSecret): Promise<Decision> {
+  const { options, key, tokenSet, location, tokenSetKey, secrets } = attempt
+  const settingsKey = await options.keyRing.unwrap(settings.dataKey)
+  const clientSecret = openClientSecret(settingsKey, key, settingsBindingOf(settings), settings.key_version, settings.client_secret_sealed)
+  // Opened before anything is decided on its binding: a bound server changed behind the vault's back is
+  // crypto.integrity, not a refusal that looks legitimate.
+  const refreshToken = openToken(tokenSetKey, location, secrets.refresh_token, tokenSet.key_version, tokenSet.refresh_token_sealed!)
+  const server = authorizationServerOf(settings)
+  if ((tokenSet.refresh_server ?? server) !== server) {
+    await attempt.audit('failed', 'connector.endpoint_changed', tokenSet.key_version)
+    options.onRefresh?.('endpoint_changed')
+    return otherwise(attempt, endpointChanged())
+  }
+  // The refreshed set is issued when the refresh began, not when the provider answered: a push of a new
+  // grant (a re-consent) that arrives meanwhile waits on this row's lock and must then be the newer one,
+  // or the vault would keep the old grant and answer the re-consent ignored_stale. Expiry counts from
+  // here too, which errs on the early side.
+  const refreshStartedAt = options.now()
+  const outcome = await options.provider.refresh({
+    tokenEndpoint: settings.token_endpoint,
+    issuer: settings.issuer,
+    clientId: settings.client_id,
+    clientAuthMethod: settings.client_auth_method,
+    clientSecret: settings.client_auth_method === 'none' ? null : clientSecret.toString('utf8'),
+    extraParams: settings.extra_params,
+    refreshToken: refreshToken.toString('utf8'),
+  })
+  return settle(attempt, outcome, { issuedAt: refreshStartedAt, server })
+}
+
+/** What the provider's answer makes of the set: stored fresh, marked reauth_required, or left as it was. */
+async function settle(attempt: Attempt, outcome: RefreshOutcome, refreshed: { issuedAt: Date; server: string | null }): Promise<Decision> {
+  const { options, tokenSet } = attempt
+  const failed = async (metric: RefreshMetricOutcome, error: VaultError) => {
+    await attempt.audit('failed', error.code, tokenSet.key_version)
+    options.onRefresh?.(metric)
+    return otherwise(attempt, error)
+  }
+  switch (outcome.kind) {
+    case 'tokens': {
+      const token = await storeRefreshed(attempt, outcome.response, refreshed)
+      await attempt.audit('success', null, token.keyVersion)
+      options.onRefresh?.('refreshed')
+      return { kind: 'fresh', token }
+    }
+    case 'invalid_grant': {
+      await markReauthRequired(attempt)
+      await attempt.audit('failed', 'token_set.reconnect_required', tokenSet.key_version)
+      options.onRefresh?.('reauth_required')
+      return { kind: 'refuse', error: reconnect() }
+    }
+    // The stored set stays as it was; while its token is still valid, it is still served.
+    case 'unavailable':
+      return failed(
+        'provider_unavailable',
+        new VaultError('provider.unavailable', 'The provider could not refresh the access token right now; retry shortly', {
+          retryAfterSeconds: 5,
+        }),
+      )
+    case 'refused_by_policy':
+      return failed(
+        'egress_refused',
+        new VaultError('provider.egress_refused', "The provider's address is one the egress policy refuses; nothing was sent"),
+      )
+    case 'rejected':
+      return failed(
+        'provider_rejected',
+        new VaultError(
+          'provider.refresh_rejected',
+          "The provider refused the connector's refresh request: check the connector's refresh settings",
+        ),
+      )
+  }
+}
+
+/** The refreshed tokens, sealed under the active key and bound to the server they came from. */
+async function storeRefreshed(
+  attempt: Attempt,
+  response: TokenResponse,
+  { issuedAt, server }: { issuedAt: Date; server: string | null },
+): Promise<FreshAccessToken> {
+  const { options, trx, key, tokenSet, location, tokenSetKey, secrets } = attempt
+  const tokens = normalizeTokenResponse(response, issuedAt)
+  const active = await options.keyRing.activeKey(trx, key.tenantId)
+  // RFC 6749 §5.1: an omitted scope is the scope granted before.
+  const scope = response.scope === undefined || response.scope === null ? tokenSet.scope : normalizeScope(response.scope)
+  const refreshed = {
+    ...tokenSet,
+    state: 'active' as const,
+    token_type: tokens.tokenType,
+    scope,
+    expires_at: tokens.expiresAt,
+    issued_at: issuedAt,
+    refresh_server: server,
+    write_id: randomUUID(),
+  }
+  const fresh = secretsOfRow(refreshed)
+  const seal = (secret: TokenSecret, value: string) => sealToken(active.key, location, secret, active.version, Buffer.from(value, 'utf8'))
+  const keep = (field: 'refresh_token' | 'id_token', sealed: Uint8Array | null) =>
+    field === 'refresh_token' && tokenSet.refresh_server === null && sealed !== null
+      ? // Bound now, at its first refresh: re-sealed with the server it was just sent to.
+        resealToken(
+          { key: tokenSetKey, version: tokenSet.key_version, secret: secrets.refresh_token },
+          { ...active, secret: fresh.refresh_token },
+          location,
+          sealed,
+        )
+      : carrySealedSecret(options.keyRing, location, secrets[field], sealed, tokenSet.dataKey, active)
+  await repository.updateRefreshedTokenSet(trx, key.tenantId, tokenSet.id, {
+    token_type: tokens.tokenType,
+    scope,
+    expires_at: tokens.expiresAt,
+    issued_at: issuedAt,
+    key_version: active.version,
+    write_id: refreshed.write_id,
+    access_token_sealed: seal(fresh.access_token, tokens.accessToken),
+    // A rotated refresh token replaces the old one, bound to the same server; a response without one keeps it.
+    refresh_token_sealed:
+      tokens.refreshToken !== undefined
+        ? seal(fresh.refresh_token, tokens.refreshToken)
+        : await keep('refresh_token', tokenSet.refresh_token_sealed),
+    refresh_server: server,
+    id_token_sealed: tokens.idToken !== undefined ? seal(fresh.id_token, tokens.idToken) : await keep('id_token', tokenSet.id_token_sealed),
+  })
+  return { accessToken: tokens.accessToken, tokenType: tokens.tokenType, scope, expiresAt: tokens.expiresAt, keyVersion: active.version }
+}
+
+/** The grant is gone. The access token's binding names the state: it is re-sealed with it. */
+async function markReauthRequired({ trx, key, tokenSet, location, tokenSetKey, secrets }: Attempt): Promise<void> {
+  const writeId = randomUUID()
+  const reauth = secretsOfRow({ ...tokenSet, state: 'reauth_required', write_id: writeId }).access_token
+  const resealed = resealToken(
+    { key: tokenSetKey, version: tokenSet.key_version, secret: secrets.access_token },
+    { key: tokenSetKey, version: tokenSet.key_version, secret: reauth },
+    location,
+    tokenSet.access_token_sealed,
+  )
+  await repository.markReauthRequired(trx, key.tenantId, tokenSet.id, { write_id: writeId, access_token_sealed: resealed })
+}
+
+async function refreshOnce(options: TokenRefreshOptions, key: TokenSetKey, context: AuditContext): Promise<FreshAccessToken> {
+  let decision: Decision
+  try {
+    decision = await inTenantTransaction(options.db, key.tenantId, (trx) => decide(options, trx, key, context))
+  } catch (error) {
+    // The wait for another refresh of the set ran out.
+    if (hasSqlState(error, SQL_STATE.lockNotAvailable)) {
+      throw new VaultError('service.unavailable', 'Another refresh of this token set is still running; retry shortly', {
+        retryAfterSeconds: 1,
+      })
+    }
+    throw error
+  }
+  // Refusals are thrown only now, after the commit: the reauth mark and the audit event must stay.
+  if (decision.kind === 'refuse') throw decision.error
+  return decision.token
+}
+
 export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresher {
-  const { db, keyRing, provider, marginMs, lockTimeoutMs, now } = options
   // Concurrent reads of one set in this process share one attempt; the row lock covers other replicas.
   const inFlight = new Map<string, Promise<FreshAccessToken>>()
-
-  function isExpired(tokenSet: TokenSetForUpdate): boolean {
-    return tokenSet.expires_at !== null && tokenSet.expires_at.getTime() <= now().getTime()
-  }
-
-  async function decide(trx: TenantTransaction, key: TokenSetKey, context: AuditContext): Promise<Decision> {
-    await sql`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`.execute(trx)
-    // The row lock is held across the provider call: a second refresher waits here, then finds the set
-    // fresh and serves the winner's token. The old refresh token is never presented twice.
-    const tokenSet = await repository.findTokenSetForUpdate(trx, key)
-    if (tokenSet === undefined)
-      return { kind: 'refuse', error: new VaultError('token_set.not_found', 'No token set is stored for this connection') }
-    const location = { ...key, tokenSetId: tokenSet.id }
-    const tokenSetKey = await keyRing.unwrap(tokenSet.dataKey)
-    const secrets = secretsOfRow(tokenSet)
-    // Every decision below, and any outbound call, rests on the row as the vault wrote it: opening the
-    // access token under its metadata is the check (crypto.integrity otherwise, thrown from here).
-    const stored: FreshAccessToken = {
-      accessToken: openToken(tokenSetKey, location, secrets.access_token, tokenSet.key_version, tokenSet.access_token_sealed, {
-        keepDerivedKey: true,
-      }).toString('utf8'),
-      tokenType: tokenSet.token_type,
-      scope: tokenSet.scope,
-      expiresAt: tokenSet.expires_at,
-      keyVersion: tokenSet.key_version,
-    }
-    /** With no refresh possible, a still-valid token is served and an expired one gets `error`. */
-    const otherwise = (error: VaultError): Decision => (isExpired(tokenSet) ? { kind: 'refuse', error } : { kind: 'serve', token: stored })
-    if (tokenSet.state === 'reauth_required') return { kind: 'refuse', error: reconnect() }
-    if (!isRefreshDue(tokenSet.expires_at, tokenSet.issued_at, now(), marginMs)) return { kind: 'serve', token: stored }
-    if (tokenSet.refresh_token_sealed === null) return otherwise(reconnect())
-    const settings = await findRefreshSettingsWithSecret(trx, key)
-    if (settings === undefined) return otherwise(reconnect())
-
-    const audit = (outcome: 'success' | 'failed', errorCode: string | null, keyVersion: number) =>
-      insertAuditEvent(trx, {
-        tenant_id: key.tenantId,
-        client_id: context.clientId,
-        action: 'token_set.refresh',
-        outcome,
-        error_code: errorCode,
-        user_id: key.userId,
-        connector_type: key.connectorType,
-        connector_id: key.connectorId,
-        request_id: context.requestId,
-        caller_request_id: context.callerRequestId ?? null,
-        key_version: keyVersion,
-      })
-
-    // The settings are authenticated by their sealed client secret (every connector has one), and the
-    // refresh token goes only to the authorization server it is bound to: settings moved to another
-    // endpoint, through the API or behind the vault's back, never receive it. A refresh token stored before
-    // the connector had settings (and without a server named in its push) is bound at its first refresh.
-    const settingsKey = await keyRing.unwrap(settings.dataKey)
-    const clientSecret = openClientSecret(
-      settingsKey,
-      key,
-      settingsBindingOf(settings),
-      settings.key_version,
-      settings.client_secret_sealed,
-    ).toString('utf8')
-    // Opened before anything is decided on its binding: a bound server changed behind the vault's back is
-    // crypto.integrity, not a refusal that looks legitimate.
-    const refreshToken = openToken(
-      tokenSetKey,
-      location,
-      secrets.refresh_token,
-      tokenSet.key_version,
-      tokenSet.refresh_token_sealed,
-    ).toString('utf8')
-    const server = authorizationServerOf(settings)
-    if ((tokenSet.refresh_server ?? server) !== server) {
-      await audit('failed', 'connector.endpoint_changed', tokenSet.key_version)
-      options.onRefresh?.('endpoint_changed')
-      return otherwise(endpointChanged())
-    }
-    // The refreshed set is issued when the refresh began, not when the provider answered: a push of a new
-    // grant (a re-consent) that arrives meanwhile waits on this row's lock and must then be the newer one,
-    // or the vault would keep the old grant and answer the re-consent ignored_stale. Expiry counts from
-    // here too, which errs on the early side.
-    const refreshStartedAt = now()
-    const outcome: RefreshOutcome = await provider.refresh({
-      tokenEndpoint: settings.token_endpoint,
-      issuer: settings.issuer,
-      clientId: settings.client_id,
-      clientAuthMethod: settings.client_auth_method,
-      clientSecret: settings.client_auth_method === 'none' ? null : clientSecret,
-      extraParams: settings.extra_params,
-      refreshToken,
-    })
-
-    switch (outcome.kind) {
-      case 'tokens': {
-        const issuedAt = refreshStartedAt
-        const tokens = normalizeTokenResponse(outcome.response, issuedAt)
-        const active = await keyRing.activeKey(trx, key.tenantId)
-        // RFC 6749 §5.1: an omitted scope is the scope granted before.
-        const scope =
-          outcome.response.scope === undefined || outcome.response.scope === null ? tokenSet.scope : normalizeScope(outcome.response.scope)
-        const refreshed = {
-          ...tokenSet,
-          state: 'active' as const,
-          token_type: tokens.tokenType,
-          scope,
-          expires_at: tokens.expiresAt,
-          issued_at: issuedAt,
-          refresh_server: server,
-          write_id: randomUUID(),
-        }
-        const fresh = secretsOfRow(refreshed)
-        const seal = (secret: TokenSecret, value: string) =>
-          sealToken(active.key, location, secret, active.version, Buffer.from(value, 'utf8'))
-        const keep = (field: 'refresh_token' | 'id_token', sealed: Uint8Array | null) =>
-          field === 'refresh_token' && tokenSet.refresh_server === null && sealed !== null
-            ? // Bound now, at its first refresh: re-sealed with the server it was just sent to.
-              resealToken(
-                { key: tokenSetKey, version: tokenSet.key_version, secret: secrets.refresh_token },
-                { ...active, secret: fresh.refresh_token },
-                location,
-                sealed,
-              )
-            : carrySealedSecret(keyRing, location, secrets[field], sealed, tokenSet.dataKey, active)
-        await repository.updateRefreshedTokenSet(trx, key.tenantId, tokenSet.id, {
-          token_type: tokens.tokenType,
-          scope,
-          expires_at: tokens.expiresAt,
-          issued_at: issuedAt,
-          key_version: active.version,
-          write_id: refreshed.write_id,
-          access_token_sealed: seal(fresh.access_token, tokens.accessToken),
-          // A rotated refresh token replaces the old one, bound to the same server; a response without one keeps it.
-          refresh_token_sealed:
-            tokens.refreshToken !== undefined
-              ? seal(fresh.refresh_token, tokens.refreshToken)
-              : await keep('refresh_token', tokenSet.refresh_token_sealed),
-          refresh_server: server,
-          id_token_sealed:
-            tokens.idToken !== undefined ? seal(fresh.id_token, tokens.idToken) : await keep('id_token', tokenSet.id_token_sealed),
-        })
-        await audit('success', null, active.version)
-        options.onRefresh?.('refreshed')
-        return {
-          kind: 'fresh',
-          token: {
-            accessToken: tokens.accessToken,
-            tokenType: tokens.tokenType,
-            scope,
-            expiresAt: tokens.expiresAt,
-            keyVersion: active.version,
-          },
-        }
-      }
-      case 'invalid_grant': {
-        // The access token's binding names the state: it is re-sealed with it.
-        const writeId = randomUUID()
-        const reauth = secretsOfRow({ ...tokenSet, state: 'reauth_required', write_id: writeId }).access_token
-        const resealed = resealToken(
-          { key: tokenSetKey, version: tokenSet.key_version, secret: secrets.access_token },
-          { key: tokenSetKey, version: tokenSet.key_version, secret: reauth },
-          location,
-          tokenSet.access_token_sealed,
-        )
-        await repository.markReauthRequired(trx, key.tenantId, tokenSet.id, { write_id: writeId, access_token_sealed: resealed })
-        await audit('failed', 'token_set.reconnect_required', tokenSet.key_version)
-        options.onRefresh?.('reauth_required')
-        return { kind: 'refuse', error: reconnect() }
-      }
-      case 'unavailable': {
-        await audit('failed', 'provider.unavailable', tokenSet.key_version)
-        options.onRefresh?.('provider_unavailable')
-        // The stored set stays as it was; while its token is still valid, it is still served.
-        return otherwise(
-          new VaultError('provider.unavailable', 'The provider could not refresh the access token right now; retry shortly', {
-            retryAfterSeconds: 5,
-          }),
-        )
-      }
-      case 'refused_by_policy': {
-        await audit('failed', 'provider.egress_refused', tokenSet.key_version)
-        options.onRefresh?.('egress_refused')
-        return otherwise(
-          new VaultError('provider.egress_refused', "The provider's address is one the egress policy refuses; nothing was sent"),
-        )
-      }
-      case 'rejected': {
-        await audit('failed', 'provider.refresh_rejected', tokenSet.key_version)
-        options.onRefresh?.('provider_rejected')
-        return otherwise(
-          new VaultError(
-            'provider.refresh_rejected',
-            "The provider refused the connector's refresh request: check the connector's refresh settings",
-          ),
-        )
-      }
-    }
-  }
-
-  async function refreshOnce(key: TokenSetKey, context: AuditContext): Promise<FreshAccessToken> {
-    let decision: Decision
-    try {
-      decision = await inTenantTransaction(db, key.tenantId, (trx) => decide(trx, key, context))
-    } catch (error) {
-      // The wait for another refresh of the set ran out.
-      if (hasSqlState(error, SQL_STATE.lockNotAvailable)) {
-        throw new VaultError('service.unavailable', 'Another refresh of this token set is still running; retry shortly', {
-          retryAfterSeconds: 1,
-        })
-      }
-      throw error
-    }
-    // Refusals are thrown only now, after the commit: the reauth mark and the audit event must stay.
-    if (decision.kind === 'refuse') throw decision.error
-    return decision.token
-  }
-
   return {
-    marginMs,
-    isDue: (expiresAt, issuedAt, at) => isRefreshDue(expiresAt, issuedAt, at, marginMs),
+    marginMs: options.marginMs,
+    isDue: (expiresAt, issuedAt, at) => isRefreshDue(expiresAt, issuedAt, at, options.marginMs),
     refresh(key, context) {
       const flightKey = JSON.stringify([key.tenantId, key.userId, key.connectorType, key.connectorId])
       const running = inFlight.get(flightKey)
       if (running !== undefined) return running
-      const attempt = refreshOnce(key, context).finally(() => inFlight.delete(flightKey))
+      const attempt = refreshOnce(options, key, context).finally(() => inFlight.delete(flightKey))
       inFlight.set(flightKey, attempt)
       return attempt
     },

@@ -1,56 +1,12 @@
 import { z } from 'zod'
-import { clearText, clearUrl, looseText } from '../schemas/text.ts'
+import { tokenResponseSchema } from '../oauth/token-response.ts'
+import { connectorTypeSchema } from '../schemas/ids.ts'
+import { clearText, clearUrl } from '../schemas/text.ts'
 
 /**
  * Wire schemas of the token-set API. Routes validate with them and openapi.yaml is generated from them, so
  * the contract and the code cannot drift apart.
  */
-const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/
-const idDescription = '1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit'
-/** Access and refresh tokens: JWT access tokens with claims run to a few KiB, never near this. */
-const MAX_TOKEN_LENGTH = 65_536
-/** ID tokens of enterprise SSO carry groups claims: hundreds of KiB are real (the body limit caps it anyway). */
-const MAX_ID_TOKEN_LENGTH = 1_000_000
-
-export const tenantIdSchema = z.string().regex(ID).describe(`Tenant id: ${idDescription}`)
-export const userIdSchema = z.string().regex(ID).describe(`User id: ${idDescription}`)
-export const connectorIdSchema = z.string().regex(ID).describe(`Connector id: ${idDescription}`)
-export const connectorTypeSchema = z.enum(['social', 'enterprise_sso'])
-
-export const userParamsSchema = z.object({ tenantId: tenantIdSchema, userId: userIdSchema })
-export const connectionParamsSchema = userParamsSchema.extend({
-  connectorType: connectorTypeSchema,
-  connectorId: connectorIdSchema,
-})
-export const connectorParamsSchema = z.object({
-  tenantId: tenantIdSchema,
-  connectorType: connectorTypeSchema,
-  connectorId: connectorIdSchema,
-})
-
-/**
- * The provider's token response as the connector received it. Providers differ: expires_in may be a number
- * or a numeric string, scope space- or comma-separated, token_type or refresh_token absent. Fields that are
- * not listed (e.g. refresh_token_expires_in) are accepted and dropped.
- */
-export const tokenResponseSchema = z.looseObject({
-  access_token: z.string().min(1).max(MAX_TOKEN_LENGTH),
-  token_type: clearText(1, 64).nullish(),
-  expires_in: z
-    .union([
-      z
-        .number()
-        .int()
-        .min(0)
-        .max(2 ** 31),
-      z.string().regex(/^\s*\d{1,10}\s*$/),
-    ])
-    .nullish(),
-  refresh_token: z.string().min(1).max(MAX_TOKEN_LENGTH).nullish(),
-  id_token: z.string().min(1).max(MAX_ID_TOKEN_LENGTH).nullish(),
-  scope: looseText(4096).nullish(),
-})
-
 export const pushTokenSetBodySchema = z.strictObject({
   target: clearText(1, 128).optional().describe('Social connectors: the provider, e.g. "github". Required for social.'),
   issuer: clearUrl(2048).optional().describe('Enterprise SSO connectors: the OIDC issuer. Required for enterprise_sso.'),
@@ -122,8 +78,6 @@ export const readAccessTokenQuerySchema = z.strictObject({
 export const connectionListSchema = z.object({ connections: z.array(connectionSchema) })
 export const deletedCountSchema = z.object({ deleted: z.number().int().min(0) })
 
-export type ConnectionParams = z.infer<typeof connectionParamsSchema>
 export type PushTokenSetBody = z.infer<typeof pushTokenSetBodySchema>
-export type TokenResponse = z.infer<typeof tokenResponseSchema>
 export type Connection = z.infer<typeof connectionSchema>
 export type AccessTokenResponse = z.infer<typeof accessTokenResponseSchema>

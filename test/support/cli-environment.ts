@@ -9,6 +9,7 @@ import { openDatabase } from '../../src/db/database.ts'
 import { createEgressPolicy } from '../../src/egress/egress-policy.ts'
 import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
+import { deleteTokenSetsOfConnector } from '../../src/token-sets/token-set.repository.ts'
 import { createTokenSetService, type TokenSetService } from '../../src/token-sets/token-set.service.ts'
 import { type CliRun, runCli } from './cli-process.ts'
 import { createTestDatabase, PGLITE_TEMPLATE_FILE, TEST_DATABASE_URL, type TestDatabase } from './test-database.ts'
@@ -82,7 +83,12 @@ export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
         return await work(
           db,
           createTokenSetService({ db: db.db, keyRing, audit: createAuditService({ db: db.db }) }),
-          createRefreshSettingsService({ db: db.db, keyRing, egress }),
+          createRefreshSettingsService({
+            db: db.db,
+            keyRing,
+            egress,
+            deleteTokenSetsOfConnector: (trx, key) => deleteTokenSetsOfConnector(trx, key.tenantId, key.connectorType, key.connectorId),
+          }),
         )
       } finally {
         await release(db)

@@ -1,4 +1,38 @@
-import type { TokenResponse } from './token-set.schemas.ts'
+import { z } from 'zod'
+import { clearText, looseText } from '../schemas/text.ts'
+
+// The OAuth 2.0 token response (RFC 6749 §5.1) as providers really send it, and its one normal form: what a
+// push carries from the identity core and what a refresh gets back from the provider.
+
+/** Access and refresh tokens: JWT access tokens with claims run to a few KiB, never near this. */
+const MAX_TOKEN_LENGTH = 65_536
+/** ID tokens of enterprise SSO carry groups claims: hundreds of KiB are real (the body limit caps it anyway). */
+const MAX_ID_TOKEN_LENGTH = 1_000_000
+
+/**
+ * The provider's token response as the connector received it. Providers differ: expires_in may be a number
+ * or a numeric string, scope space- or comma-separated, token_type or refresh_token absent. Fields that are
+ * not listed (e.g. refresh_token_expires_in) are accepted and dropped.
+ */
+export const tokenResponseSchema = z.looseObject({
+  access_token: z.string().min(1).max(MAX_TOKEN_LENGTH),
+  token_type: clearText(1, 64).nullish(),
+  expires_in: z
+    .union([
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31),
+      z.string().regex(/^\s*\d{1,10}\s*$/),
+    ])
+    .nullish(),
+  refresh_token: z.string().min(1).max(MAX_TOKEN_LENGTH).nullish(),
+  id_token: z.string().min(1).max(MAX_ID_TOKEN_LENGTH).nullish(),
+  scope: looseText(4096).nullish(),
+})
+
+export type TokenResponse = z.infer<typeof tokenResponseSchema>
 
 export interface NormalizedTokenSet {
   accessToken: string

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { normalizeScope, normalizeTokenResponse, normalizeTokenType } from '../../src/token-sets/normalize-token-response.ts'
+import { normalizeScope, normalizeTokenResponse, normalizeTokenType } from '../../src/oauth/token-response.ts'
 
 const issuedAt = new Date('2026-01-01T00:00:00Z')
 

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache'
 import * as oauth from 'oauth4webapi'
 import type { ClientAuthMethod } from '../db/schema.ts'
 import { type EgressPolicy, type EgressRule, egressRefusal } from '../egress/egress-policy.ts'
-import { type TokenResponse, tokenResponseSchema } from '../token-sets/token-set.schemas.ts'
+import { type TokenResponse, tokenResponseSchema } from './token-response.ts'
 
 /** Everything one refresh_token grant needs, secrets opened just for it. */
 export interface RefreshGrant {
