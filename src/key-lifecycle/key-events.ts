@@ -1,8 +1,8 @@
-import { sql } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { insertAuditEvent } from '../audit/audit.repository.ts'
 import type { OperatorTransaction } from '../db/tenant-scope.ts'
+import { notifyKeyChange } from './key-lifecycle.repository.ts'
 
 /** The channel on which key changes reach every serving replica. */
 export const KEY_EVENTS_CHANNEL = 'secret_vault_key_events'
@@ -27,7 +27,7 @@ export async function recordKeyOperation(
     request_id: event.requestId,
     key_version: event.keyVersion,
   })
-  await sql`SELECT pg_notify(${KEY_EVENTS_CHANNEL}, ${event.tenantId})`.execute(trx)
+  await notifyKeyChange(trx, KEY_EVENTS_CHANNEL, event.tenantId)
 }
 
 /**

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { TokenSetColumns } from '../crypto/token-binding.ts'
+import type { ConnectorType } from '../db/schema.ts'
 import type { OperatorTransaction } from '../db/tenant-scope.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 
@@ -156,4 +157,223 @@ export async function updateReencryptedTokenSets(trx: OperatorTransaction, rows:
     ) AS v(tenant_id, id, row_version, from_version, to_version, access, refresh, id_token)
     WHERE ts.tenant_id = v.tenant_id AND ts.id = v.id AND ts.xmin = v.row_version::xid AND ts.key_version = v.from_version`.execute(trx)
   return Number(result.numAffectedRows ?? 0)
+}
+
+/** The data key version's state, holding it for the transaction; undefined when there is none. */
+export async function lockDataKeyState(trx: OperatorTransaction, tenantId: string, version: number): Promise<string | undefined> {
+  const key = await trx
+    .selectFrom('data_keys')
+    .select('state')
+    .where('tenant_id', '=', tenantId)
+    .where('version', '=', version)
+    .forUpdate()
+    .executeTakeFirst()
+  return key?.state
+}
+
+/** How many token sets and connector client secrets are sealed under a data key version. */
+export async function rowsSealedUnder(
+  trx: OperatorTransaction,
+  tenantId: string,
+  version: number,
+): Promise<{ tokenSets: number; connectorSecrets: number }> {
+  const count = (table: 'token_sets' | 'connector_refresh_settings') =>
+    trx
+      .selectFrom(table)
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('key_version', '=', version)
+      .executeTakeFirstOrThrow()
+  const [tokenSets, connectorSecrets] = [await count('token_sets'), await count('connector_refresh_settings')]
+  return { tokenSets: tokenSets.n, connectorSecrets: connectorSecrets.n }
+}
+
+/** The foreign keys (ON DELETE RESTRICT) refuse while a row still needs it, even against a concurrent push. */
+export async function deleteDataKey(trx: OperatorTransaction, tenantId: string, version: number): Promise<void> {
+  await trx.deleteFrom('data_keys').where('tenant_id', '=', tenantId).where('version', '=', version).execute()
+}
+
+export interface ShredResult {
+  tokenSets: number
+  connectorSettings: number
+  dataKeys: number
+  tenant: boolean
+}
+
+/** Everything of a tenant but its audit trail. */
+export async function deleteTenant(trx: OperatorTransaction, tenantId: string): Promise<ShredResult> {
+  const tokenSets = await trx.deleteFrom('token_sets').where('tenant_id', '=', tenantId).executeTakeFirst()
+  const connectorSettings = await trx.deleteFrom('connector_refresh_settings').where('tenant_id', '=', tenantId).executeTakeFirst()
+  const dataKeys = await trx.deleteFrom('data_keys').where('tenant_id', '=', tenantId).executeTakeFirst()
+  const tenant = await trx.deleteFrom('tenants').where('tenant_id', '=', tenantId).executeTakeFirst()
+  return {
+    tokenSets: Number(tokenSets.numDeletedRows),
+    connectorSettings: Number(connectorSettings.numDeletedRows),
+    dataKeys: Number(dataKeys.numDeletedRows),
+    tenant: Number(tenant.numDeletedRows) === 1,
+  }
+}
+
+export async function countDataKeysNotUnder(trx: OperatorTransaction, rootKeyId: string): Promise<number> {
+  const count = await trx
+    .selectFrom('data_keys')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('root_key_id', '<>', rootKeyId)
+    .executeTakeFirstOrThrow()
+  return Number(count.n)
+}
+
+/** Up to `limit` data keys wrapped under another root key, held for the transaction (others' are skipped). */
+export async function lockDataKeysNotUnder(trx: OperatorTransaction, rootKeyId: string, limit: number) {
+  return trx
+    .selectFrom('data_keys')
+    .select(['tenant_id', 'version', 'root_key_id', 'wrapped_key'])
+    .where('root_key_id', '<>', rootKeyId)
+    .orderBy('tenant_id')
+    .orderBy('version')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute()
+}
+
+/** Compare-and-swap on the root key it was wrapped under. */
+export async function rewrapDataKey(
+  trx: OperatorTransaction,
+  key: { tenant_id: string; version: number; root_key_id: string },
+  rootKeyId: string,
+  wrappedKey: Uint8Array,
+): Promise<void> {
+  await trx
+    .updateTable('data_keys')
+    .set({ root_key_id: rootKeyId, wrapped_key: wrappedKey })
+    .where('tenant_id', '=', key.tenant_id)
+    .where('version', '=', key.version)
+    .where('root_key_id', '=', key.root_key_id)
+    .execute()
+}
+
+export interface ConnectorSecretRow {
+  tenant_id: string
+  connector_type: ConnectorType
+  connector_id: string
+  key_version: number
+  client_secret_sealed: Uint8Array
+  token_endpoint: string | null
+  issuer: string | null
+  client_id: string
+  client_auth_method: string
+  extra_params: Record<string, string>
+}
+
+/** Connector refresh settings whose client secret is not on the tenant's active data key. */
+export async function countConnectorSecretsToReencrypt(trx: OperatorTransaction, tenantId: string | undefined): Promise<number> {
+  const result = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM connector_refresh_settings rs
+    JOIN data_keys act ON act.tenant_id = rs.tenant_id AND act.state = 'active'
+    WHERE rs.key_version <> act.version ${tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${tenantId}`}`.execute(trx)
+  return result.rows[0]!.n
+}
+
+/** Up to `limit` connector secrets not on their tenant's active key, held for the transaction (others' skipped). */
+export async function lockConnectorSecretsToReencrypt(
+  trx: OperatorTransaction,
+  tenantId: string | undefined,
+  limit: number,
+): Promise<ConnectorSecretRow[]> {
+  const result = await sql<ConnectorSecretRow>`
+    SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed,
+           rs.token_endpoint, rs.issuer, rs.client_id, rs.client_auth_method, rs.extra_params
+    FROM connector_refresh_settings rs
+    JOIN data_keys act ON act.tenant_id = rs.tenant_id AND act.state = 'active'
+    WHERE rs.key_version <> act.version ${tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${tenantId}`}
+    ORDER BY rs.tenant_id, rs.connector_type, rs.connector_id
+    LIMIT ${limit}
+    FOR UPDATE OF rs SKIP LOCKED`.execute(trx)
+  return result.rows
+}
+
+/** Compare-and-swap on the version it was sealed under; the number of rows written (0 or 1). */
+export async function updateReencryptedConnectorSecret(
+  trx: OperatorTransaction,
+  row: ConnectorSecretRow,
+  version: number,
+  sealed: Uint8Array,
+): Promise<number> {
+  const updated = await trx
+    .updateTable('connector_refresh_settings')
+    .set({ key_version: version, client_secret_sealed: sealed })
+    .where('tenant_id', '=', row.tenant_id)
+    .where('connector_type', '=', row.connector_type)
+    .where('connector_id', '=', row.connector_id)
+    .where('key_version', '=', row.key_version)
+    .executeTakeFirst()
+  return Number(updated.numUpdatedRows)
+}
+
+export interface TokenSetToVerify extends TokenSetColumns {
+  tenant_id: string
+  id: string
+  user_id: string
+  connector_type: string
+  connector_id: string
+  key_version: number
+  access_token_sealed: Uint8Array
+  refresh_token_sealed: Uint8Array | null
+  id_token_sealed: Uint8Array | null
+  root_key_id: string
+  wrapped_key: Uint8Array
+}
+
+/** A page of token sets to verify, in id order after `after`, or a random sample. */
+export async function findTokenSetsToVerify(
+  trx: OperatorTransaction,
+  options: {
+    tenantId: string | undefined
+    sample: number | undefined
+    after: { tenant_id: string; id: string } | undefined
+    limit: number
+  },
+): Promise<TokenSetToVerify[]> {
+  const { tenantId, sample, after, limit } = options
+  const tenantFilter = tenantId === undefined ? sql`` : sql`AND ts.tenant_id = ${tenantId}`
+  const page =
+    sample !== undefined
+      ? sql`ORDER BY random() LIMIT ${sample}`
+      : sql`${after === undefined ? sql`` : sql`AND (ts.tenant_id, ts.id) > (${after.tenant_id}, ${after.id}::uuid)`} ORDER BY ts.tenant_id, ts.id LIMIT ${limit}`
+  const result = await sql<TokenSetToVerify>`
+    SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id, ts.key_version,
+           ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed, dk.root_key_id, dk.wrapped_key, ${BOUND_COLUMNS}
+    FROM token_sets ts JOIN data_keys dk ON dk.tenant_id = ts.tenant_id AND dk.version = ts.key_version
+    WHERE true ${tenantFilter} ${page}`.execute(trx)
+  return result.rows
+}
+
+/** Every connector's sealed client secret with the data key that opens it. */
+export async function findConnectorSecretsToVerify(trx: OperatorTransaction, tenantId: string | undefined) {
+  const result = await sql<{
+    tenant_id: string
+    connector_type: string
+    connector_id: string
+    key_version: number
+    client_secret_sealed: Uint8Array
+    root_key_id: string
+    wrapped_key: Uint8Array
+    token_endpoint: string | null
+    issuer: string | null
+    client_id: string
+    client_auth_method: string
+    extra_params: Record<string, string>
+  }>`
+    SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed, dk.root_key_id, dk.wrapped_key,
+           rs.token_endpoint, rs.issuer, rs.client_id, rs.client_auth_method, rs.extra_params
+    FROM connector_refresh_settings rs JOIN data_keys dk ON dk.tenant_id = rs.tenant_id AND dk.version = rs.key_version
+    WHERE true ${tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${tenantId}`}
+    ORDER BY rs.tenant_id, rs.connector_type, rs.connector_id`.execute(trx)
+  return result.rows
+}
+
+/** Tells every replica listening on `channel` that a tenant's keys changed (delivered when the transaction commits). */
+export async function notifyKeyChange(trx: OperatorTransaction, channel: string, tenantId: string): Promise<void> {
+  await sql`SELECT pg_notify(${channel}, ${tenantId})`.execute(trx)
 }

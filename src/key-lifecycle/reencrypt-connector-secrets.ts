@@ -1,33 +1,11 @@
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import { resealClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
-import type { ConnectorType, DB } from '../db/schema.ts'
-import { inOperatorTransaction, type OperatorTransaction } from '../db/tenant-scope.ts'
+import type { DB } from '../db/schema.ts'
+import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
-import { findDataKey } from './key-lifecycle.repository.ts'
-
-interface ConnectorSecretRow {
-  tenant_id: string
-  connector_type: ConnectorType
-  connector_id: string
-  key_version: number
-  client_secret_sealed: Uint8Array
-  token_endpoint: string | null
-  issuer: string | null
-  client_id: string
-  client_auth_method: string
-  extra_params: Record<string, string>
-}
+import { findDataKey, lockConnectorSecretsToReencrypt, updateReencryptedConnectorSecret } from './key-lifecycle.repository.ts'
 
 const PAGE = 200
-
-/** Connector refresh settings whose client secret is not on the tenant's active data key. */
-export async function countConnectorSecretsToReencrypt(trx: OperatorTransaction, tenantId: string | undefined): Promise<number> {
-  const result = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM connector_refresh_settings rs
-    JOIN data_keys act ON act.tenant_id = rs.tenant_id AND act.state = 'active'
-    WHERE rs.key_version <> act.version ${tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${tenantId}`}`.execute(trx)
-  return result.rows[0]!.n
-}
 
 /**
  * Moves connector client secrets to their tenant's active data key, a page per transaction, with the same
@@ -44,17 +22,9 @@ export async function reencryptConnectorSecrets(
   const tenants = new Set<string>()
   while (!options.signal.aborted) {
     const moved = await inOperatorTransaction(db, async (trx) => {
-      const result = await sql<ConnectorSecretRow>`
-        SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed,
-               rs.token_endpoint, rs.issuer, rs.client_id, rs.client_auth_method, rs.extra_params
-        FROM connector_refresh_settings rs
-        JOIN data_keys act ON act.tenant_id = rs.tenant_id AND act.state = 'active'
-        WHERE rs.key_version <> act.version ${options.tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${options.tenantId}`}
-        ORDER BY rs.tenant_id, rs.connector_type, rs.connector_id
-        LIMIT ${PAGE}
-        FOR UPDATE OF rs SKIP LOCKED`.execute(trx)
+      const rows = await lockConnectorSecretsToReencrypt(trx, options.tenantId, PAGE)
       let count = 0
-      for (const row of result.rows) {
+      for (const row of rows) {
         const [oldKey, activeKey] = await Promise.all([
           findDataKey(trx, row.tenant_id, row.key_version),
           findDataKey(trx, row.tenant_id, 'active'),
@@ -71,18 +41,10 @@ export async function reencryptConnectorSecrets(
           settingsBindingOf(row),
           row.client_secret_sealed,
         )
-        const updated = await trx
-          .updateTable('connector_refresh_settings')
-          .set({ key_version: to.version, client_secret_sealed: sealed })
-          .where('tenant_id', '=', row.tenant_id)
-          .where('connector_type', '=', row.connector_type)
-          .where('connector_id', '=', row.connector_id)
-          .where('key_version', '=', row.key_version)
-          .executeTakeFirst()
-        count += Number(updated.numUpdatedRows)
+        count += await updateReencryptedConnectorSecret(trx, row, to.version, sealed)
         tenants.add(row.tenant_id)
       }
-      return { count, fetched: result.rows.length }
+      return { count, fetched: rows.length }
     })
     done += moved.count
     if (moved.fetched < PAGE) break

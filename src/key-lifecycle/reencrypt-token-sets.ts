@@ -7,6 +7,7 @@ import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { recordKeyOperation } from './key-events.ts'
 import {
+  countConnectorSecretsToReencrypt,
   countTokenSetsToReencrypt,
   findDataKey,
   findTokenSetsToReencrypt,
@@ -14,7 +15,7 @@ import {
   retiredVersionsInUse,
   updateReencryptedTokenSets,
 } from './key-lifecycle.repository.ts'
-import { countConnectorSecretsToReencrypt, reencryptConnectorSecrets } from './reencrypt-connector-secrets.ts'
+import { reencryptConnectorSecrets } from './reencrypt-connector-secrets.ts'
 
 export interface ReencryptOptions {
   tenantId: string | undefined

@@ -5,6 +5,7 @@ import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
 import type { KeyProvider } from '../keys/key-provider.ts'
 import { recordKeyOperation } from './key-events.ts'
+import { countDataKeysNotUnder, lockDataKeysNotUnder, rewrapDataKey } from './key-lifecycle.repository.ts'
 
 const BATCH = 500
 const PARALLEL = 16
@@ -31,28 +32,12 @@ export async function rotateRootKey(
       `Root key "${options.to}" is not configured; known: ${provider.knownRootKeyIds.join(', ')}`,
     )
   }
-  const count = await inOperatorTransaction(db, (trx) =>
-    trx
-      .selectFrom('data_keys')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('root_key_id', '<>', options.to)
-      .executeTakeFirstOrThrow(),
-  )
-  const toRewrap = Number(count.n)
+  const toRewrap = await inOperatorTransaction(db, (trx) => countDataKeysNotUnder(trx, options.to))
   if (options.dryRun) return { toRewrap, rewrapped: 0, dryRun: true }
   let rewrapped = 0
   for (;;) {
     const moved = await inOperatorTransaction(db, async (trx) => {
-      const keys = await trx
-        .selectFrom('data_keys')
-        .select(['tenant_id', 'version', 'root_key_id', 'wrapped_key'])
-        .where('root_key_id', '<>', options.to)
-        .orderBy('tenant_id')
-        .orderBy('version')
-        .limit(BATCH)
-        .forUpdate()
-        .skipLocked()
-        .execute()
+      const keys = await lockDataKeysNotUnder(trx, options.to, BATCH)
       for (let i = 0; i < keys.length; i += PARALLEL) {
         const slice = keys.slice(i, i + PARALLEL)
         const wrapped = await Promise.all(
@@ -61,13 +46,7 @@ export async function rotateRootKey(
           ),
         )
         for (const [j, key] of slice.entries()) {
-          await trx
-            .updateTable('data_keys')
-            .set({ root_key_id: options.to, wrapped_key: wrapped[j]! })
-            .where('tenant_id', '=', key.tenant_id)
-            .where('version', '=', key.version)
-            .where('root_key_id', '=', key.root_key_id)
-            .execute()
+          await rewrapDataKey(trx, key, options.to, wrapped[j]!)
         }
       }
       for (const tenantId of new Set(keys.map((key) => key.tenant_id))) {

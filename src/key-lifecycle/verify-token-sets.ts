@@ -1,12 +1,12 @@
 import type { KeyObject } from 'node:crypto'
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import { openClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
-import { SEALED_FIELDS, type SealedField, secretsOfRow, type TokenSetColumns } from '../crypto/token-binding.ts'
+import { SEALED_FIELDS, type SealedField, secretsOfRow } from '../crypto/token-binding.ts'
 import { openToken } from '../crypto/token-sealing.ts'
 import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
-import { BOUND_COLUMNS } from './key-lifecycle.repository.ts'
+import { findConnectorSecretsToVerify, findTokenSetsToVerify } from './key-lifecycle.repository.ts'
 
 export interface VerifyFailure {
   tenant_id: string
@@ -23,20 +23,6 @@ export interface VerifyResult {
   failures: VerifyFailure[]
 }
 
-interface Row extends TokenSetColumns {
-  tenant_id: string
-  id: string
-  user_id: string
-  connector_type: string
-  connector_id: string
-  key_version: number
-  access_token_sealed: Uint8Array
-  refresh_token_sealed: Uint8Array | null
-  id_token_sealed: Uint8Array | null
-  root_key_id: string
-  wrapped_key: Uint8Array
-}
-
 const PAGE = 500
 
 /**
@@ -51,20 +37,10 @@ export async function verifyTokenSets(
   const failures: VerifyFailure[] = []
   let checked = 0
   let after: { tenant_id: string; id: string } | undefined
-  const tenantFilter = options.tenantId === undefined ? sql`` : sql`AND ts.tenant_id = ${options.tenantId}`
   for (;;) {
-    const rows = await inOperatorTransaction(db, async (trx) => {
-      const page =
-        options.sample !== undefined
-          ? sql`ORDER BY random() LIMIT ${options.sample}`
-          : sql`${after === undefined ? sql`` : sql`AND (ts.tenant_id, ts.id) > (${after.tenant_id}, ${after.id}::uuid)`} ORDER BY ts.tenant_id, ts.id LIMIT ${PAGE}`
-      const result = await sql<Row>`
-        SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id, ts.key_version,
-               ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed, dk.root_key_id, dk.wrapped_key, ${BOUND_COLUMNS}
-        FROM token_sets ts JOIN data_keys dk ON dk.tenant_id = ts.tenant_id AND dk.version = ts.key_version
-        WHERE true ${tenantFilter} ${page}`.execute(trx)
-      return result.rows
-    })
+    const rows = await inOperatorTransaction(db, (trx) =>
+      findTokenSetsToVerify(trx, { tenantId: options.tenantId, sample: options.sample, after, limit: PAGE }),
+    )
     for (const row of rows) {
       checked++
       let key: KeyObject
@@ -120,28 +96,7 @@ async function verifyConnectorSecrets(
   tenantId: string | undefined,
   failures: VerifyFailure[],
 ): Promise<number> {
-  const rows = await inOperatorTransaction(db, async (trx) => {
-    const result = await sql<{
-      tenant_id: string
-      connector_type: string
-      connector_id: string
-      key_version: number
-      client_secret_sealed: Uint8Array
-      root_key_id: string
-      wrapped_key: Uint8Array
-      token_endpoint: string | null
-      issuer: string | null
-      client_id: string
-      client_auth_method: string
-      extra_params: Record<string, string>
-    }>`
-      SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed, dk.root_key_id, dk.wrapped_key,
-             rs.token_endpoint, rs.issuer, rs.client_id, rs.client_auth_method, rs.extra_params
-      FROM connector_refresh_settings rs JOIN data_keys dk ON dk.tenant_id = rs.tenant_id AND dk.version = rs.key_version
-      WHERE true ${tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${tenantId}`}
-      ORDER BY rs.tenant_id, rs.connector_type, rs.connector_id`.execute(trx)
-    return result.rows
-  })
+  const rows = await inOperatorTransaction(db, (trx) => findConnectorSecretsToVerify(trx, tenantId))
   for (const row of rows) {
     const id = `connector:${row.connector_type}/${row.connector_id}`
     try {
