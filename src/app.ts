@@ -12,6 +12,7 @@ import { auditRoutes } from './audit/audit.routes.ts'
 import { createAuditService } from './audit/audit.service.ts'
 import { authPlugin } from './auth/auth.plugin.ts'
 import type { Authenticator } from './auth/authenticator.ts'
+import { SERVICE_DEFAULTS } from './config.ts'
 import { connectorRoutes } from './connectors/connector.routes.ts'
 import { createRefreshSettingsService } from './connectors/refresh-settings.service.ts'
 import type { DB } from './db/schema.ts'
@@ -60,8 +61,12 @@ export interface RefreshOptions {
   lockTimeoutMs: number
 }
 
-export const DEFAULT_REFRESH: RefreshOptions = { marginMs: 60_000, timeoutMs: 10_000, lockTimeoutMs: 15_000 }
-export const DEFAULT_EGRESS: EgressOptions = { allow: [], allowInsecureHttp: false }
+export const DEFAULT_REFRESH: RefreshOptions = {
+  marginMs: SERVICE_DEFAULTS.refreshMarginSeconds * 1000,
+  timeoutMs: SERVICE_DEFAULTS.refreshTimeoutMs,
+  lockTimeoutMs: SERVICE_DEFAULTS.refreshLockTimeoutMs,
+}
+const DEFAULT_EGRESS: EgressOptions = { allow: [], allowInsecureHttp: false }
 
 /** Load shedding: past these, API requests get 503 service.unavailable with Retry-After (0 disables one). */
 export interface OverloadOptions {
@@ -74,11 +79,11 @@ export interface OverloadOptions {
 }
 
 export const DEFAULT_OVERLOAD: OverloadOptions = {
-  maxEventLoopDelayMs: 1000,
-  maxEventLoopUtilization: 0,
-  maxHeapUsedBytes: 0,
-  retryAfterSeconds: 2,
-  requestTimeoutMs: 30_000,
+  maxEventLoopDelayMs: SERVICE_DEFAULTS.maxEventLoopDelayMs,
+  maxEventLoopUtilization: SERVICE_DEFAULTS.maxEventLoopUtilization,
+  maxHeapUsedBytes: SERVICE_DEFAULTS.maxHeapUsedBytes,
+  retryAfterSeconds: SERVICE_DEFAULTS.overloadRetryAfterSeconds,
+  requestTimeoutMs: SERVICE_DEFAULTS.requestTimeoutMs,
 }
 
 export const API_PREFIX = '/v1'

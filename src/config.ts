@@ -11,7 +11,22 @@ function splitList(value: string | undefined): string[] {
     .filter((item) => item !== '')
 }
 
-export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+
+/**
+ * Defaults that buildApp also applies when its caller leaves an option out: stated once, here, for both.
+ */
+export const SERVICE_DEFAULTS = {
+  refreshMarginSeconds: 60,
+  refreshTimeoutMs: 10_000,
+  refreshLockTimeoutMs: 15_000,
+  maxEventLoopDelayMs: 1000,
+  // Off by default: a busy loop is not an overloaded one. Event-loop delay says requests are waiting.
+  maxEventLoopUtilization: 0,
+  maxHeapUsedBytes: 0,
+  overloadRetryAfterSeconds: 2,
+  requestTimeoutMs: 30_000,
+} as const
 
 const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback)
 
@@ -47,12 +62,11 @@ export const configSchema = z
     VAULT_DATA_KEY_CACHE_MAX_ENTRIES: integer(10_000, 1, 10_000_000),
     // Enterprise ID tokens carry groups claims of tens to hundreds of KiB: the default fits one of 600 KiB.
     VAULT_BODY_LIMIT_BYTES: integer(1_048_576, 1024, 10_485_760),
-    VAULT_MAX_EVENT_LOOP_DELAY_MS: integer(1000, 0, 60_000),
-    // Off by default: a busy loop is not an overloaded one. Event-loop delay says requests are waiting.
-    VAULT_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
-    VAULT_MAX_HEAP_USED_BYTES: integer(0, 0, 2 ** 40),
-    VAULT_OVERLOAD_RETRY_AFTER_SECONDS: integer(2, 1, 600),
-    VAULT_REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
+    VAULT_MAX_EVENT_LOOP_DELAY_MS: integer(SERVICE_DEFAULTS.maxEventLoopDelayMs, 0, 60_000),
+    VAULT_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(SERVICE_DEFAULTS.maxEventLoopUtilization),
+    VAULT_MAX_HEAP_USED_BYTES: integer(SERVICE_DEFAULTS.maxHeapUsedBytes, 0, 2 ** 40),
+    VAULT_OVERLOAD_RETRY_AFTER_SECONDS: integer(SERVICE_DEFAULTS.overloadRetryAfterSeconds, 1, 600),
+    VAULT_REQUEST_TIMEOUT_MS: integer(SERVICE_DEFAULTS.requestTimeoutMs, 1000, 600_000),
     VAULT_SHUTDOWN_DEADLINE_MS: integer(10_000, 0, 600_000),
     VAULT_AUTH_ISSUER: z.string().min(1).optional(),
     VAULT_AUTH_AUDIENCE: z.string().min(1).default('secret-vault'),
@@ -77,9 +91,9 @@ export const configSchema = z
       .default('tenant_ids'),
     VAULT_AUTH_JWKS_COOLDOWN_SECONDS: integer(30, 0, 3600),
     VAULT_AUTH_VERIFIED_TOKEN_CACHE_SECONDS: integer(60, 0, 3600),
-    VAULT_REFRESH_MARGIN_SECONDS: integer(60, 0, 3600),
-    VAULT_REFRESH_TIMEOUT_MS: integer(10_000, 100, 120_000),
-    VAULT_REFRESH_LOCK_TIMEOUT_MS: integer(15_000, 100, 300_000),
+    VAULT_REFRESH_MARGIN_SECONDS: integer(SERVICE_DEFAULTS.refreshMarginSeconds, 0, 3600),
+    VAULT_REFRESH_TIMEOUT_MS: integer(SERVICE_DEFAULTS.refreshTimeoutMs, 100, 120_000),
+    VAULT_REFRESH_LOCK_TIMEOUT_MS: integer(SERVICE_DEFAULTS.refreshLockTimeoutMs, 100, 300_000),
     // Only "true" turns it on: a typo must not open plain http for client secrets.
     VAULT_REFRESH_ALLOW_INSECURE_HTTP: z
       .enum(['true', 'false'])

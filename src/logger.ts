@@ -4,7 +4,7 @@ import pino, { type DestinationStream, type Logger } from 'pino'
  * Paths that could ever hold a secret are censored, whatever logs them. Request and reply bodies are never
  * logged in the first place; this is the second line of defence.
  */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',

@@ -13,8 +13,8 @@ import { githubPush } from './support/http.ts'
 const REQUEST_TIMEOUT_MS = 1000
 const database = await openTestDatabase(t)
 const { app, issuer } = await buildTestApp(t, database, { overload: { ...DEFAULT_OVERLOAD, requestTimeoutMs: REQUEST_TIMEOUT_MS } })
-await app.listen({ port: 0, host: '127.0.0.1' })
-const { port } = app.server.address() as AddressInfo
+await app.server.listen({ port: 0, host: '127.0.0.1' })
+const { port } = app.server.server.address() as AddressInfo
 const token = `Bearer ${await issuer.mint({}, { expiresIn: 600 })}`
 
 interface RawAnswer {

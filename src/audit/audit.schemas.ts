@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { connectorIdSchema, connectorTypeSchema, tenantIdSchema, userIdSchema } from '../schemas/ids.ts'
 
-export const AUDIT_ACTIONS = [
+const AUDIT_ACTIONS = [
   'token_set.push',
   'token_set.read',
   'token_set.refresh',
@@ -20,7 +20,7 @@ export const AUDIT_ACTIONS = [
   'tenant.shred',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
-export const AUDIT_OUTCOMES = ['success', 'denied', 'failed'] as const
+const AUDIT_OUTCOMES = ['success', 'denied', 'failed'] as const
 
 export const auditParamsSchema = z.object({ tenantId: tenantIdSchema })
 
@@ -40,7 +40,7 @@ export const auditQuerySchema = z.strictObject({
     .describe('next_cursor of the previous page'),
 })
 
-export const auditEventSchema = z.object({
+const auditEventSchema = z.object({
   id: z.string(),
   occurred_at: z.string(),
   client_id: z.string().nullable(),
@@ -61,5 +61,4 @@ export const auditPageSchema = z.object({
 })
 
 export type AuditQuery = z.infer<typeof auditQuerySchema>
-export type AuditEvent = z.infer<typeof auditEventSchema>
 export type AuditPage = z.infer<typeof auditPageSchema>

@@ -33,13 +33,13 @@ export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Caller>
 }
 
-export const REALM = 'secret-vault'
+const REALM = 'secret-vault'
 
 /**
  * Why a caller's token was refused, for the operator: logged at info and counted by reason. The caller
  * always gets the same generic message, so none of this is an oracle for it.
  */
-export const REFUSAL_REASONS = [
+const REFUSAL_REASONS = [
   'missing',
   'malformed_header',
   'malformed_token',
@@ -79,7 +79,7 @@ export class CallerRefused extends VaultError {
 const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const
 const ACCESS_TOKEN_TYPE = /^(application\/)?at\+jwt$/i
 
-export function missingToken(): VaultError {
+function missingToken(): VaultError {
   return new VaultError('auth.missing_token', 'An access token is required (Authorization: Bearer <token>)', {
     wwwAuthenticate: `Bearer realm="${REALM}"`,
   })

@@ -23,7 +23,7 @@ export interface VaultErrorIssue {
  * Every failure of a client call. `code` is the vault's stable error code (switch on it), or a `client.*`
  * code when the vault never answered. Never carries a token or a secret.
  */
-export class VaultError extends Error {
+export class VaultClientError extends Error {
   readonly code: VaultErrorCode | ClientErrorCode
   /** HTTP status of the vault's answer; 0 when there was none. */
   readonly status: number
@@ -38,7 +38,7 @@ export class VaultError extends Error {
     details: { status?: number; requestId?: string; issues?: readonly VaultErrorIssue[]; retryAfterSeconds?: number; cause?: unknown } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
-    this.name = 'VaultError'
+    this.name = 'VaultClientError'
     this.code = code
     this.status = details.status ?? 0
     this.requestId = details.requestId

@@ -3,16 +3,16 @@
  *
  * It authenticates with the caller's client credentials at the identity platform, caches the access token
  * and renews it before it expires (one fetch however many calls wait), retries a call once when the vault
- * answers 401, and turns every failure into a VaultError carrying the vault's stable code. Request and
+ * answers 401, and turns every failure into a VaultClientError carrying the vault's stable code. Request and
  * response types come from openapi.yaml.
  */
 import createClient from 'openapi-fetch'
-import { VaultError, type VaultErrorCode, type VaultErrorIssue } from './errors.ts'
+import { VaultClientError, type VaultErrorCode, type VaultErrorIssue } from './errors.ts'
 import type { components, operations, paths } from './schema.ts'
 import { type ClientCredentials, createTokenSource } from './token-source.ts'
 
 export type { ClientErrorCode, VaultErrorCode, VaultErrorIssue } from './errors.ts'
-export { VaultError } from './errors.ts'
+export { VaultClientError } from './errors.ts'
 export type { components, operations, paths } from './schema.ts'
 export type { ClientCredentials } from './token-source.ts'
 
@@ -92,7 +92,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       try {
         return { token, response: await baseFetch(attempt) }
       } catch (error) {
-        throw new VaultError('client.unexpected_response', 'The vault could not be reached', { cause: error })
+        throw new VaultClientError('client.unexpected_response', 'The vault could not be reached', { cause: error })
       }
     }
     const first = await send(request)
@@ -106,7 +106,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
   async function call<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
     const { data, error, response } = await request
     if (response.ok && data !== undefined) return data
-    throw toVaultError(response, error)
+    throw toClientError(response, error)
   }
 
   const connectionPath = (c: ConnectionRef) =>
@@ -148,21 +148,21 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
 function pathParams<P extends Record<string, string>>(params: P): P {
   for (const [name, value] of Object.entries(params)) {
     if (typeof value !== 'string' || value === '' || value === '.' || value === '..') {
-      throw new VaultError('client.invalid_argument', `${name} must be a non-empty id other than "." and ".."`)
+      throw new VaultClientError('client.invalid_argument', `${name} must be a non-empty id other than "." and ".."`)
     }
   }
   return params
 }
 
-function toVaultError(response: Response, body: unknown): VaultError {
+function toClientError(response: Response, body: unknown): VaultClientError {
   const retryAfter = Number(response.headers.get('retry-after'))
   const details = {
     status: response.status,
     requestId: response.headers.get('x-request-id') ?? undefined,
     ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
   }
-  if (isVaultErrorBody(body)) return new VaultError(body.code, body.message, { ...details, issues: body.issues ?? [] })
-  return new VaultError('client.unexpected_response', `The vault answered ${response.status} without an error body`, details)
+  if (isVaultErrorBody(body)) return new VaultClientError(body.code, body.message, { ...details, issues: body.issues ?? [] })
+  return new VaultClientError('client.unexpected_response', `The vault answered ${response.status} without an error body`, details)
 }
 
 function isVaultErrorBody(body: unknown): body is { code: VaultErrorCode; message: string; issues?: VaultErrorIssue[] } {

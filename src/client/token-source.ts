@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi'
-import { VaultError } from './errors.ts'
+import { VaultClientError } from './errors.ts'
 
 /** The caller's client credentials at the identity platform (OAuth 2.0 client_credentials grant). */
 export interface ClientCredentials {
@@ -76,13 +76,17 @@ export function createTokenSource({ credentials, renewBeforeMs, allowInsecureReq
       const refusal =
         error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError ? error.status : undefined
       if (refusal !== undefined && refusal < 500 && refusal !== 429) {
-        throw new VaultError('client.credentials_rejected', `The identity platform refused the client credentials (HTTP ${refusal})`, {
-          status: refusal,
-        })
+        throw new VaultClientError(
+          'client.credentials_rejected',
+          `The identity platform refused the client credentials (HTTP ${refusal})`,
+          {
+            status: refusal,
+          },
+        )
       }
       // A response's body is not kept as the cause either; a network error is.
       const cause = refusal === undefined ? error : undefined
-      throw new VaultError('client.token_endpoint_unavailable', "The identity platform's token endpoint could not be used", { cause })
+      throw new VaultClientError('client.token_endpoint_unavailable', "The identity platform's token endpoint could not be used", { cause })
     }
     const lifetimeMs = result.expires_in === undefined ? DEFAULT_LIFETIME_MS : result.expires_in * 1000
     // Renew before expiry, but never sooner than half-way through a short-lived token's life.

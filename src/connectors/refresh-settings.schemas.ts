@@ -8,7 +8,7 @@ export { connectorParamsSchema }
 const RESERVED_PARAMS = new Set(['grant_type', 'refresh_token', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'])
 const PARAM_NAME = /^[A-Za-z0-9_.-]{1,64}$/
 
-export const clientAuthMethodSchema = z
+const clientAuthMethodSchema = z
   .enum(['client_secret_basic', 'client_secret_post', 'none'])
   .describe('How the vault authenticates to the token endpoint (RFC 6749 §2.3.1); none for public clients')
 

@@ -16,7 +16,7 @@ export interface RefreshSettingsService {
   deleteConnector(key: ConnectorKey): Promise<{ token_sets_deleted: number; refresh_settings_deleted: boolean }>
 }
 
-export function toRefreshSettings(row: RefreshSettingsRow): RefreshSettings {
+function toRefreshSettings(row: RefreshSettingsRow): RefreshSettings {
   return {
     tenant_id: row.tenant_id,
     connector_type: row.connector_type,

@@ -5,10 +5,10 @@ import { type Kysely, sql } from 'kysely'
 import { FileMigrationProvider, type MigrationResultSet, Migrator } from 'kysely/migration'
 import { OPERATOR_ROLE, SERVICE_ROLE } from './tenant-scope.ts'
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations', import.meta.url))
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations', import.meta.url))
 const BOOTSTRAP_FILE = fileURLToPath(new URL('../../db/bootstrap.sql', import.meta.url))
 
-export function createMigrator(db: Kysely<any>): Migrator {
+function createMigrator(db: Kysely<any>): Migrator {
   return new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }) })
 }
 

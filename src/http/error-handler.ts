@@ -68,7 +68,7 @@ function toVaultError(error: FastifyError): VaultError {
   return new VaultError('internal', 'Internal error')
 }
 
-export function sendError(reply: FastifyReply, request: FastifyRequest, error: VaultError): FastifyReply {
+function sendError(reply: FastifyReply, request: FastifyRequest, error: VaultError): FastifyReply {
   request.errorCode = error.code
   const body: ErrorResponse = { code: error.code, message: error.message, request_id: request.id }
   if (error.issues !== undefined) body.issues = error.issues

@@ -8,10 +8,10 @@ const codeDescription = [
 ].join('\n')
 
 /** Registered by id, so openapi.yaml states the codes and their meanings once and refers to them. */
-export const errorCodeSchema = z.enum(ERROR_CODES).describe(codeDescription)
+const errorCodeSchema = z.enum(ERROR_CODES).describe(codeDescription)
 z.globalRegistry.add(errorCodeSchema, { id: 'ErrorCode' })
 
-export const errorResponseSchema = z.object({
+const errorResponseSchema = z.object({
   code: errorCodeSchema,
   message: z.string().describe('Human-readable explanation; never contains secret material'),
   request_id: z.string(),

@@ -8,13 +8,13 @@ declare module 'fastify' {
 }
 
 /** What a caller's request id may look like: enough for any tracing scheme, nothing to inject into a log. */
-export const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /**
  * A URL as logged: the path, and the names of the query parameters without their values. A bearer token in
  * the query (`?access_token=…`) or any other value a caller put there never reaches a log line.
  */
-export function loggedUrl(url: string): string {
+function loggedUrl(url: string): string {
   const at = url.indexOf('?')
   if (at === -1) return url
   const names = url

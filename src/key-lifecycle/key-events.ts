@@ -5,7 +5,7 @@ import type { OperatorTransaction } from '../db/tenant-scope.ts'
 import { notifyKeyChange } from './key-lifecycle.repository.ts'
 
 /** The channel on which key changes reach every serving replica. */
-export const KEY_EVENTS_CHANNEL = 'secret_vault_key_events'
+const KEY_EVENTS_CHANNEL = 'secret_vault_key_events'
 
 /**
  * Records a key operation in the tenant's audit trail and tells every replica (on commit) to drop the

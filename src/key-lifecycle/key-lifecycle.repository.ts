@@ -68,7 +68,7 @@ export interface TokenSetToReencrypt extends TokenSetColumns {
 }
 
 /** The columns every sealed field of a token set is bound to (crypto/token-binding.ts). */
-export const BOUND_COLUMNS = sql`ts.state, ts.token_type, ts.scope, ts.expires_at, ts.issued_at, ts.refresh_token_sealed IS NOT NULL AS has_refresh_token,
+const BOUND_COLUMNS = sql`ts.state, ts.token_type, ts.scope, ts.expires_at, ts.issued_at, ts.refresh_token_sealed IS NOT NULL AS has_refresh_token,
   ts.target, ts.issuer, ts.provider_subject, ts.refresh_server, ts.write_id`
 
 /** A tenant's data key of one version (or its active one), wrapped. */

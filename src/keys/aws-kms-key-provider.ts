@@ -31,7 +31,7 @@ const RETRY_AFTER_SECONDS = 2
  * The encryption context KMS binds to every data key: wrapping under one tenant and version and unwrapping
  * under another fails inside KMS. CloudTrail records it, so it names the purpose too.
  */
-export function kmsEncryptionContext(context: DataKeyContext): Record<string, string> {
+function kmsEncryptionContext(context: DataKeyContext): Record<string, string> {
   return { purpose: 'secret-vault/tenant-data-key', tenant: context.tenantId, key_version: String(context.version) }
 }
 
@@ -54,7 +54,7 @@ const MISCONFIGURED: Record<string, string> = {
 }
 
 /** What a failed KMS call means for the caller. Never carries key material (there is none in errors). */
-export function describeKmsError(error: unknown): { kind: 'unavailable' | 'misconfigured' | 'integrity'; message: string } {
+function describeKmsError(error: unknown): { kind: 'unavailable' | 'misconfigured' | 'integrity'; message: string } {
   const e = error as AwsError
   const name = e?.name ?? 'Error'
   if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException')
@@ -66,7 +66,7 @@ export function describeKmsError(error: unknown): { kind: 'unavailable' | 'misco
 }
 
 /** Why a key in this KeyState cannot wrap or unwrap data keys; undefined for an enabled key. */
-export function unusableKeyState(state: string | undefined): string | undefined {
+function unusableKeyState(state: string | undefined): string | undefined {
   switch (state) {
     case 'Enabled':
       return undefined

@@ -22,5 +22,3 @@ export const connectorParamsSchema = z.object({
   connectorType: connectorTypeSchema,
   connectorId: connectorIdSchema,
 })
-
-export type ConnectionParams = z.infer<typeof connectionParamsSchema>

@@ -42,7 +42,7 @@ export interface PushBasis {
   stored: StoredBasis | undefined
 }
 
-export const PUSH_AUDIT_ACTION = 'token_set.push'
+const PUSH_AUDIT_ACTION = 'token_set.push'
 
 /** How the written row gets its refresh token. */
 type RefreshTokenWrite =

@@ -25,7 +25,7 @@ export const pushTokenSetBodySchema = z.strictObject({
   token_response: tokenResponseSchema,
 })
 
-export const connectionSchema = z.object({
+const connectionSchema = z.object({
   id: z.uuid(),
   tenant_id: z.string(),
   user_id: z.string(),

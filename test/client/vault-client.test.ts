@@ -3,7 +3,7 @@ import { createRemoteJWKSet } from 'jose'
 import t from 'tap'
 import { createAuthenticator } from '../../src/auth/authenticator.ts'
 import { ALL_SCOPES } from '../../src/auth/scopes.ts'
-import { createVaultClient, type VaultClientOptions, VaultError } from '../../src/client/index.ts'
+import { createVaultClient, VaultClientError, type VaultClientOptions } from '../../src/client/index.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { startOpenIdProvider } from '../support/oidc-provider.ts'
 
@@ -40,8 +40,8 @@ const { app } = await buildTestApp(t, database, {
     tenantClaim: 'tenant_ids',
   }),
 })
-await app.listen({ port: 0, host: '127.0.0.1' })
-const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+await app.server.listen({ port: 0, host: '127.0.0.1' })
+const baseUrl = `http://127.0.0.1:${(app.server.server.address() as AddressInfo).port}`
 
 const clientFor = (id: string, scope: string, extra: Partial<VaultClientOptions> = {}) =>
   createVaultClient({
@@ -123,15 +123,15 @@ t.test('a token the vault keeps refusing is retried once, then the typed error i
       tenantClaim: 'tenant_ids',
     }),
   })
-  await elsewhere.listen({ port: 0, host: '127.0.0.1' })
+  await elsewhere.server.listen({ port: 0, host: '127.0.0.1' })
   const client = clientFor('account-api', 'token_sets:read', {
-    baseUrl: `http://127.0.0.1:${(elsewhere.server.address() as AddressInfo).port}`,
+    baseUrl: `http://127.0.0.1:${(elsewhere.server.server.address() as AddressInfo).port}`,
   })
   const before = grantsOf('account-api')
   const error = await client
     .readAccessToken({ tenantId: 'x', userId: 'y', connectorType: 'social', connectorId: 'z' })
     .catch((e: unknown) => e)
-  t.ok(error instanceof VaultError)
+  t.ok(error instanceof VaultClientError)
   t.match(error, { code: 'auth.invalid_token', status: 401 })
   t.equal(grantsOf('account-api') - before, 2, 'one retry, not a loop')
 })
@@ -144,10 +144,10 @@ t.test('errors are typed with the vault codes, request ids and issues', async (t
       { tenantId, userId: 'alice', connectorType: 'social', connectorId: 'github' },
       { token_response: { access_token: 'gho_x' } },
     )
-    .catch((e: VaultError) => e)
+    .catch((e: VaultClientError) => e)
   t.match(invalid, { code: 'request.invalid', status: 400, issues: [{ path: 'body.target' }] })
-  t.match((invalid as VaultError).requestId, /\S/)
-  t.notMatch((invalid as VaultError).message, 'gho_x')
+  t.match((invalid as VaultClientError).requestId, /\S/)
+  t.notMatch((invalid as VaultClientError).message, 'gho_x')
 
   const narrow = clientFor('account-api', 'token_sets:read')
   await t.rejects(narrow.listConnections({ tenantId, userId: 'alice' }), { code: 'auth.insufficient_scope', status: 403 })
@@ -192,7 +192,7 @@ t.test('a path parameter that would change the route is refused before anything 
       ['connectorId', () => counting.deleteConnector({ tenantId, connectorType: 'social', connectorId: bad })],
       ['tenantId', () => counting.listAuditEvents(bad)],
     ] as const) {
-      const error = await call().catch((e: VaultError) => e)
+      const error = await call().catch((e: VaultClientError) => e)
       t.match(
         error,
         { code: 'client.invalid_argument', status: 0, message: new RegExp(`^${name} must be`) },
@@ -212,7 +212,7 @@ t.test('bad client credentials and an unreachable vault or platform are client e
     credentials: { issuer: op.issuer, clientId: 'account-api', clientSecret: 'wrong-secret', scope: 'token_sets:read', resource: VAULT },
     allowInsecureRequests: true,
   })
-  const rejected = await wrongSecret.listConnections({ tenantId: 'a', userId: 'b' }).catch((e: VaultError) => e)
+  const rejected = await wrongSecret.listConnections({ tenantId: 'a', userId: 'b' }).catch((e: VaultClientError) => e)
   t.match(rejected, { code: 'client.credentials_rejected', retryable: false })
   t.notMatch((rejected as Error).message, 'wrong-secret')
 
@@ -246,7 +246,7 @@ t.test('the package exports the client as JavaScript with declarations (secret-v
   t.ok(existsSync(new URL('index.d.ts', outDir)), 'declarations')
   const built = await import(new URL('index.js', outDir).href)
   t.type(built.createVaultClient, 'function')
-  t.type(built.VaultError, 'function')
+  t.type(built.VaultClientError, 'function')
   const client = built.createVaultClient({
     baseUrl,
     credentials: {

@@ -1,6 +1,6 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { createLocalJWKSet } from 'jose'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
@@ -43,8 +43,30 @@ export function countingProvider(inner: KeyProvider): KeyProvider & { calls: Rec
   }
 }
 
+/** What tests send requests through (see withDefaultAuthorization); `server` is the app itself. */
+export interface TestClient {
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>
+  server: FastifyInstance
+}
+
+/**
+ * Sends every request with `authorization` unless the request sets its own Authorization header (an empty
+ * one sends none): tests of authentication do exactly that.
+ */
+export function withDefaultAuthorization(server: FastifyInstance, authorization: string): TestClient {
+  return {
+    server,
+    inject(options) {
+      const headers: Record<string, unknown> = { authorization, ...(options.headers as Record<string, unknown> | undefined) }
+      if (headers.authorization === '') delete headers.authorization
+      return server.inject({ ...options, headers } as InjectOptions)
+    },
+  }
+}
+
 export interface TestContext {
-  app: FastifyInstance
+  /** The app, every request authenticated as a full-scope, tenant-unbound caller unless it says otherwise. */
+  app: TestClient
   database: TestDatabase
   /** The provider as the app sees it: counted, observed (its health is what readiness reports), and instrumented. */
   provider: ObservedKeyProvider & { calls: Record<string, number> }
@@ -127,16 +149,8 @@ export async function buildTestApp(
     egress: { allow: ['127.0.0.1'], allowInsecureHttp: true, ...options.egress },
   })
   t.teardown(() => app.close())
-  // Requests are authenticated as a full-scope, tenant-unbound caller unless a test sets its own
-  // Authorization header (an empty one sends none): tests of authentication do exactly that.
-  const fullAccess = `Bearer ${await issuer.mint({}, { expiresIn: 3600 })}`
-  const inject = app.inject.bind(app)
-  app.inject = ((options: any) => {
-    const headers = { authorization: fullAccess, ...options.headers }
-    if (headers.authorization === '') delete headers.authorization
-    return inject({ ...options, headers })
-  }) as typeof app.inject
-  return { app, database, provider, metrics, keyRing, logs, clock, issuer }
+  const client = withDefaultAuthorization(app, `Bearer ${await issuer.mint({}, { expiresIn: 3600 })}`)
+  return { app: client, database, provider, metrics, keyRing, logs, clock, issuer }
 }
 
 let tenantCounter = 0

@@ -1,4 +1,9 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+
+/** Anything that answers requests the way app.inject does (a test client, or the app itself). */
+export interface Injector {
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>
+}
 
 export interface ConnectionRef {
   tenant: string
@@ -20,14 +25,14 @@ export function githubPush(accessToken: string, extra: Record<string, unknown> =
   }
 }
 
-export function push(app: FastifyInstance, ref: ConnectionRef, body: unknown): Promise<LightMyRequestResponse> {
+export function push(app: Injector, ref: ConnectionRef, body: unknown): Promise<LightMyRequestResponse> {
   return app.inject({ method: 'PUT', url: `${connectionPath(ref)}/token-set`, payload: body as object })
 }
 
-export function readAccessToken(app: FastifyInstance, ref: ConnectionRef): Promise<LightMyRequestResponse> {
+export function readAccessToken(app: Injector, ref: ConnectionRef): Promise<LightMyRequestResponse> {
   return app.inject({ method: 'GET', url: `${connectionPath(ref)}/access-token` })
 }
 
-export function listConnections(app: FastifyInstance, tenant: string, user = 'alice'): Promise<LightMyRequestResponse> {
+export function listConnections(app: Injector, tenant: string, user = 'alice'): Promise<LightMyRequestResponse> {
   return app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/${user}/connections` })
 }
