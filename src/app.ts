@@ -167,7 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     now,
     onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
   })
-  const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, audit, refresher, now })
+  const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, refresher, now })
   const refreshSettings = createRefreshSettingsService({
     db: deps.db,
     keyRing: deps.keyRing,

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs'
 import { type Kysely, sql } from 'kysely'
 
 // The database functions take named records (jsonb arrays of objects) instead of parallel arrays bound by
-// position, and decide nothing: the service holds every rule of a push and of a read, and the functions
-// read, compare-and-swap and record. The baseline's functions are dropped: no release calls them any more.
+// position, and each rule has one home: a push's rules are the service's (its write function only
+// compares and swaps), a read's are the read function's (the service acts on its verdict), and when a token
+// is due is vault_refresh_due, which the read and the refresh both ask. The baseline's functions are
+// dropped: no release calls them any more.
 // Frozen in time like every migration: no application code, and never edited once released.
 
 const DROPPED = [
@@ -16,6 +18,7 @@ const DROPPED = [
 
 const CREATED = [
   'vault_insert_audit_events.v2',
+  'vault_refresh_due.v1',
   'vault_read_token_sets.v1',
   'vault_find_push_bases.v1',
   'vault_write_token_sets.v1',
@@ -30,7 +33,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`DROP FUNCTION vault_insert_audit_events(jsonb)`.execute(db)
-  await sql`DROP FUNCTION vault_read_token_sets(jsonb)`.execute(db)
+  await sql`DROP FUNCTION vault_read_token_sets(jsonb, text)`.execute(db)
+  await sql`DROP FUNCTION vault_refresh_due(timestamptz, timestamptz, timestamptz, bigint)`.execute(db)
   await sql`DROP FUNCTION vault_find_push_bases(jsonb)`.execute(db)
   await sql`DROP FUNCTION vault_write_token_sets(jsonb, boolean)`.execute(db)
   for (const name of [

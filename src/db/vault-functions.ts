@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import { type Expression, type Kysely, sql } from 'kysely'
 import type { AuditEventsTable, ConnectorType, DB, TokenSetState } from './schema.ts'
 
 // The only TypeScript that calls the database functions of db/functions. Each takes named records (a jsonb
@@ -47,7 +47,21 @@ export async function insertAuditEvents(db: Kysely<DB>, events: readonly AuditEv
   await sql`SELECT vault_insert_audit_events(${records(events)})`.execute(db)
 }
 
-export interface StoredTokenSetRow {
+/** One read as vault_read_token_sets takes it. */
+export interface TokenSetReadRecord extends ConnectionRecord {
+  /** Space-separated scopes the caller requires, or null. */
+  required_scopes: string | null
+  at: Date
+  /** Null: the caller cannot refresh, so a due token is served while valid. */
+  refresh_margin_ms: number | null
+  client_id: string | null
+  request_id: string
+  caller_request_id: string | null
+}
+
+export type ReadVerdict = 'serve' | 'refresh' | 'reconnect' | 'insufficient_scope'
+
+export interface ReadTokenSetRow {
   id: string
   state: TokenSetState
   token_type: string
@@ -63,12 +77,29 @@ export interface StoredTokenSetRow {
   access_token_sealed: Uint8Array
   root_key_id: string
   wrapped_key: Uint8Array
+  verdict: ReadVerdict
+  /** For insufficient_scope: 1-based positions in required_scopes that are not granted. */
+  missing_scopes: number[] | null
 }
 
-/** vault_read_token_sets: each connection's sealed access token, its bound metadata and its wrapped data key. */
-export async function readTokenSets(db: Kysely<DB>, keys: readonly ConnectionRecord[]): Promise<(StoredTokenSetRow | undefined)[]> {
-  const result = await sql<StoredTokenSetRow & { n: number }>`SELECT * FROM vault_read_token_sets(${records(keys)})`.execute(db)
-  return byPosition(keys.length, result.rows)
+/**
+ * vault_read_token_sets: per read, the sealed access token with its bound metadata and wrapped data key,
+ * and the read's verdict; a read served as stored is recorded (auditAction) by the same statement.
+ */
+export async function readTokenSets(
+  db: Kysely<DB>,
+  reads: readonly TokenSetReadRecord[],
+  auditAction: string,
+): Promise<(ReadTokenSetRow | undefined)[]> {
+  const encoded = reads.map((r) => ({ ...r, at: timestamp(r.at) }))
+  const result = await sql<ReadTokenSetRow & { n: number }>`
+    SELECT * FROM vault_read_token_sets(${records(encoded)}, ${auditAction})`.execute(db)
+  return byPosition(reads.length, result.rows)
+}
+
+/** vault_refresh_due, as a column of a query: whether a token expiring at `expiresAt` is due at `at`. */
+export function refreshDue(expiresAt: Expression<Date | null>, issuedAt: Expression<Date>, at: Date, marginMs: number) {
+  return sql<boolean>`vault_refresh_due(${expiresAt}, ${issuedAt}, ${at}, ${marginMs})`
 }
 
 export interface PushBasisRow {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import type { AuditContext, AuditEventInsert } from '../audit/audit.repository.ts'
+import type { AuditContext } from '../audit/audit.repository.ts'
 import { secretsOfRow } from '../crypto/token-binding.ts'
 import { openToken } from '../crypto/token-sealing.ts'
 import { batched } from '../db/batched.ts'
@@ -22,8 +22,6 @@ export interface ReadOptions {
 export interface AccessTokenReaderDeps {
   db: Kysely<DB>
   keyRing: DataKeyRing
-  /** Records the read's success before the token leaves (a failure is recorded by whoever sees it). */
-  audit: { record(event: AuditEventInsert): Promise<void> }
   /** Without one, an expired token always needs the user to reconnect. */
   refresher?: TokenRefresher
   now: () => Date
@@ -36,49 +34,42 @@ const reconnectRequired = () =>
   )
 
 /** Missing scopes are named by their position in required_scopes: an error never repeats the caller's input. */
-function requireScopes(granted: string, required: readonly string[]): void {
-  const grantedScopes = new Set(granted.split(' '))
-  const missing = required.flatMap((scope, position) => (grantedScopes.has(scope) ? [] : [position]))
-  if (missing.length > 0) {
-    throw new VaultError(
-      'token_set.insufficient_scope',
-      'The user has not granted every scope the app asked for: ask the user to grant them',
-      { issues: missing.map((position) => ({ path: `query.required_scopes[${position}]`, message: 'not granted' })) },
-    )
-  }
-}
+const insufficientScope = (missing: readonly number[]) =>
+  new VaultError('token_set.insufficient_scope', 'The user has not granted every scope the app asked for: ask the user to grant them', {
+    issues: missing.map((position) => ({ path: `query.required_scopes[${position - 1}]`, message: 'not granted' })),
+  })
 
-interface ServedToken {
-  accessToken: string
-  tokenType: string
-  scope: string
-  expiresAt: Date | null
-  keyVersion: number
-}
-
-function toAccessTokenResponse(token: ServedToken, at: Date): AccessTokenResponse {
+function toAccessTokenResponse(row: functions.ReadTokenSetRow, accessToken: string, at: Date): AccessTokenResponse {
   return {
-    access_token: token.accessToken,
-    token_type: token.tokenType,
-    scope: token.scope,
-    expires_in: token.expiresAt === null ? null : Math.max(0, Math.floor((token.expiresAt.getTime() - at.getTime()) / 1000)),
+    access_token: accessToken,
+    token_type: row.token_type,
+    scope: row.scope,
+    expires_in: row.expires_at === null ? null : Math.max(0, Math.floor((row.expires_at.getTime() - at.getTime()) / 1000)),
   }
 }
 
 /**
- * The read, decided in one place: the stored token is served when the set is active, holds every required
- * scope and is not due for a refresh; a due one is refreshed first; an expired one that cannot be refreshed
- * needs a reconnect. Every decision rests on metadata authenticated by opening the token first.
+ * Reads act on the read statement's verdict (db/functions/vault_read_token_sets.v1.sql, the one home of the
+ * rule): served as stored (and recorded by that statement), refused, or refreshed first — after which the
+ * set is read again, without refreshing, so that what is served is decided and recorded the same way.
  */
-export function createAccessTokenReader({ db, keyRing, audit, refresher, now }: AccessTokenReaderDeps) {
+export function createAccessTokenReader({ db, keyRing, refresher, now }: AccessTokenReaderDeps) {
   // Concurrent reads share one statement (see batched); each still gets its own answer.
-  const readTokenSet = batched((keys: readonly TokenSetKey[]) => functions.readTokenSets(db, keys.map(connectionRecord)))
+  const statement = batched((reads: readonly functions.TokenSetReadRecord[]) => functions.readTokenSets(db, reads, 'token_set.read'))
 
-  async function serve(key: TokenSetKey, requiredScopes: readonly string[], context: AuditContext): Promise<ServedToken> {
-    const row = await readTokenSet(key)
+  async function readOnce(key: TokenSetKey, requiredScopes: readonly string[], context: AuditContext, mayRefresh: boolean) {
+    const row = await statement({
+      ...connectionRecord(key),
+      required_scopes: requiredScopes.length === 0 ? null : requiredScopes.join(' '),
+      at: now(),
+      refresh_margin_ms: mayRefresh && refresher !== undefined ? refresher.marginMs : null,
+      client_id: context.clientId,
+      request_id: context.requestId,
+      caller_request_id: context.callerRequestId ?? null,
+    })
     if (row === undefined) throw new VaultError('token_set.not_found', 'No token set is stored for this connection')
-    // Opened first, so every decision below rests on authenticated metadata: a state, expiry or scope
-    // changed behind the vault's back is crypto.integrity, not an answer. No connection is held for it.
+    // Opened before the verdict is acted on: a state, expiry or scope changed behind the vault's back is
+    // crypto.integrity, not an answer. No connection is held for it.
     const dataKey = await keyRing.unwrap({
       tenantId: key.tenantId,
       version: row.key_version,
@@ -88,36 +79,29 @@ export function createAccessTokenReader({ db, keyRing, audit, refresher, now }: 
     const secret = secretsOfRow({ ...row, refresh_server: null }).access_token
     const location = { ...key, tokenSetId: row.id }
     const accessToken = openToken(dataKey, location, secret, row.key_version, row.access_token_sealed, { keepDerivedKey: true })
-    if (row.state === 'reauth_required') throw reconnectRequired()
-    requireScopes(row.scope, requiredScopes)
-    const readAt = now()
-    if (refresher !== undefined && row.has_refresh_token && refresher.isDue(row.expires_at, row.issued_at, readAt)) {
-      const fresh = await refresher.refresh(key, context)
-      requireScopes(fresh.scope, requiredScopes)
-      return fresh
-    }
-    if (row.expires_at !== null && row.expires_at.getTime() <= readAt.getTime()) throw reconnectRequired()
-    const stored = { tokenType: row.token_type, scope: row.scope, expiresAt: row.expires_at, keyVersion: row.key_version }
-    return { ...stored, accessToken: accessToken.toString('utf8') }
+    return { row, accessToken }
   }
 
   return {
-    /** The access token, refreshed first when due; its read is recorded (token_set.read) before it is returned. */
-    async read(key: TokenSetKey, { requiredScopes = [], context = { requestId: randomUUID(), clientId: null } }: ReadOptions = {}) {
-      const served = await serve(key, requiredScopes, context)
-      await audit.record({
-        tenant_id: key.tenantId,
-        client_id: context.clientId,
-        action: 'token_set.read',
-        outcome: 'success',
-        user_id: key.userId,
-        connector_type: key.connectorType,
-        connector_id: key.connectorId,
-        request_id: context.requestId,
-        caller_request_id: context.callerRequestId ?? null,
-        key_version: served.keyVersion,
-      })
-      return toAccessTokenResponse(served, now())
+    /** The access token, refreshed first when due; a read served is recorded (token_set.read) before it is returned. */
+    async read(
+      key: TokenSetKey,
+      { requiredScopes = [], context = { requestId: randomUUID(), clientId: null } }: ReadOptions = {},
+    ): Promise<AccessTokenResponse> {
+      let read = await readOnce(key, requiredScopes, context, true)
+      if (read.row.verdict === 'refresh') {
+        await refresher!.refresh(key, context)
+        read = await readOnce(key, requiredScopes, context, false)
+      }
+      const { row, accessToken } = read
+      switch (row.verdict) {
+        case 'serve':
+          return toAccessTokenResponse(row, accessToken.toString('utf8'), now())
+        case 'insufficient_scope':
+          throw insufficientScope(row.missing_scopes ?? [])
+        default:
+          throw reconnectRequired()
+      }
     },
   }
 }

@@ -37,40 +37,19 @@ export interface TokenRefreshOptions {
   onRefresh?: (outcome: RefreshMetricOutcome) => void
 }
 
-export interface FreshAccessToken {
-  accessToken: string
-  tokenType: string
-  scope: string
-  expiresAt: Date | null
-  keyVersion: number
-}
-
 export interface TokenRefresher {
-  /** A token expiring later than this after now is never due (isDue needs at least this much less). */
+  /** A token is due when it expires within this margin (see vault_refresh_due). */
   readonly marginMs: number
-  /** Whether a token with this expiry is due for a refresh now. */
-  isDue(expiresAt: Date | null, issuedAt: Date, now: Date): boolean
   /**
-   * A fresh access token for the set: refreshed at the provider if it expires within the margin, the stored
-   * one otherwise. At most one refresh per set runs at a time, across every replica.
+   * Brings the set up to date: refreshed at the provider if it is still due once its row is locked, left as
+   * it is when it may still be served (not due, or the provider failed while the token is valid); throws
+   * the refusal otherwise. At most one refresh per set runs at a time, across every replica.
    */
-  refresh(key: TokenSetKey, context: AuditContext): Promise<FreshAccessToken>
+  refresh(key: TokenSetKey, context: AuditContext): Promise<void>
 }
 
-/**
- * Whether a token is due: inside the margin, or past half its lifetime when the lifetime is shorter than
- * the margin (else a provider issuing 30-second tokens would be asked on every read).
- */
-export function isRefreshDue(expiresAt: Date | null, issuedAt: Date, now: Date, marginMs: number): boolean {
-  if (expiresAt === null) return false
-  const lifetime = expiresAt.getTime() - issuedAt.getTime()
-  return expiresAt.getTime() - now.getTime() <= Math.min(marginMs, Math.max(0, lifetime) / 2)
-}
-
-type Decision =
-  | { kind: 'serve'; token: FreshAccessToken }
-  | { kind: 'fresh'; token: FreshAccessToken }
-  | { kind: 'refuse'; error: VaultError }
+/** After a refresh attempt: the set may be read again (refreshed, or still servable), or the read is refused. */
+type Decision = { kind: 'done' } | { kind: 'refuse'; error: VaultError }
 
 const reconnect = () =>
   new VaultError(
@@ -93,8 +72,6 @@ interface Attempt {
   location: TokenSetKey & { tokenSetId: string }
   tokenSetKey: KeyObject
   secrets: ReturnType<typeof secretsOfRow>
-  /** The stored access token, opened: served while still valid when no refresh is possible. */
-  stored: FreshAccessToken
   audit(outcome: 'success' | 'failed', errorCode: string | null, keyVersion: number): Promise<void>
 }
 
@@ -103,16 +80,16 @@ function isExpired(attempt: Attempt): boolean {
   return expires_at !== null && expires_at.getTime() <= attempt.options.now().getTime()
 }
 
-/** With no refresh possible, a still-valid token is served and an expired one gets `error`. */
+/** With no refresh possible, a still-valid token may be served and an expired one gets `error`. */
 function otherwise(attempt: Attempt, error: VaultError): Decision {
-  return isExpired(attempt) ? { kind: 'refuse', error } : { kind: 'serve', token: attempt.stored }
+  return isExpired(attempt) ? { kind: 'refuse', error } : { kind: 'done' }
 }
 
 async function decide(options: TokenRefreshOptions, trx: TenantTransaction, key: TokenSetKey, context: AuditContext): Promise<Decision> {
   await sql`SELECT set_config('lock_timeout', ${`${options.lockTimeoutMs}ms`}, true)`.execute(trx)
   // The row lock is held across the provider call: a second refresher waits here, then finds the set
   // fresh and serves the winner's token. The old refresh token is never presented twice.
-  const tokenSet = await repository.findTokenSetForUpdate(trx, key)
+  const tokenSet = await repository.findTokenSetForUpdate(trx, key, { at: options.now(), marginMs: options.marginMs })
   if (tokenSet === undefined)
     return { kind: 'refuse', error: new VaultError('token_set.not_found', 'No token set is stored for this connection') }
   const location = { ...key, tokenSetId: tokenSet.id }
@@ -120,16 +97,7 @@ async function decide(options: TokenRefreshOptions, trx: TenantTransaction, key:
   const secrets = secretsOfRow(tokenSet)
   // Every decision below, and any outbound call, rests on the row as the vault wrote it: opening the
   // access token under its metadata is the check (crypto.integrity otherwise, thrown from here).
-  const accessToken = openToken(tokenSetKey, location, secrets.access_token, tokenSet.key_version, tokenSet.access_token_sealed, {
-    keepDerivedKey: true,
-  })
-  const stored: FreshAccessToken = {
-    accessToken: accessToken.toString('utf8'),
-    tokenType: tokenSet.token_type,
-    scope: tokenSet.scope,
-    expiresAt: tokenSet.expires_at,
-    keyVersion: tokenSet.key_version,
-  }
+  openToken(tokenSetKey, location, secrets.access_token, tokenSet.key_version, tokenSet.access_token_sealed).fill(0)
   const audit: Attempt['audit'] = (outcome, errorCode, keyVersion) =>
     insertAuditEvent(trx, {
       tenant_id: key.tenantId,
@@ -144,9 +112,10 @@ async function decide(options: TokenRefreshOptions, trx: TenantTransaction, key:
       caller_request_id: context.callerRequestId ?? null,
       key_version: keyVersion,
     })
-  const attempt: Attempt = { options, trx, key, tokenSet, location, tokenSetKey, secrets, stored, audit }
+  const attempt: Attempt = { options, trx, key, tokenSet, location, tokenSetKey, secrets, audit }
   if (tokenSet.state === 'reauth_required') return { kind: 'refuse', error: reconnect() }
-  if (!isRefreshDue(tokenSet.expires_at, tokenSet.issued_at, options.now(), options.marginMs)) return { kind: 'serve', token: stored }
+  // Another replica may have refreshed it while this one waited for the lock.
+  if (!tokenSet.due) return { kind: 'done' }
   if (tokenSet.refresh_token_sealed === null) return otherwise(attempt, reconnect())
   const settings = await findRefreshSettingsWithSecret(trx, key)
   if (settings === undefined) return otherwise(attempt, reconnect())
@@ -199,10 +168,10 @@ async function settle(attempt: Attempt, outcome: RefreshOutcome, refreshed: { is
   }
   switch (outcome.kind) {
     case 'tokens': {
-      const token = await storeRefreshed(attempt, outcome.response, refreshed)
-      await attempt.audit('success', null, token.keyVersion)
+      const keyVersion = await storeRefreshed(attempt, outcome.response, refreshed)
+      await attempt.audit('success', null, keyVersion)
       options.onRefresh?.('refreshed')
-      return { kind: 'fresh', token }
+      return { kind: 'done' }
     }
     case 'invalid_grant': {
       await markReauthRequired(attempt)
@@ -234,12 +203,12 @@ async function settle(attempt: Attempt, outcome: RefreshOutcome, refreshed: { is
   }
 }
 
-/** The refreshed tokens, sealed under the active key and bound to the server they came from. */
+/** The refreshed tokens, sealed under the active key and bound to the server they came from; their key version. */
 async function storeRefreshed(
   attempt: Attempt,
   response: TokenResponse,
   { issuedAt, server }: { issuedAt: Date; server: string | null },
-): Promise<FreshAccessToken> {
+): Promise<number> {
   const { options, trx, key, tokenSet, location, tokenSetKey, secrets } = attempt
   const tokens = normalizeTokenResponse(response, issuedAt)
   const active = await options.keyRing.activeKey(trx, key.tenantId)
@@ -283,7 +252,7 @@ async function storeRefreshed(
     refresh_server: server,
     id_token_sealed: tokens.idToken !== undefined ? seal(fresh.id_token, tokens.idToken) : await keep('id_token', tokenSet.id_token_sealed),
   })
-  return { accessToken: tokens.accessToken, tokenType: tokens.tokenType, scope, expiresAt: tokens.expiresAt, keyVersion: active.version }
+  return active.version
 }
 
 /** The grant is gone. The access token's binding names the state: it is re-sealed with it. */
@@ -299,7 +268,7 @@ async function markReauthRequired({ trx, key, tokenSet, location, tokenSetKey, s
   await repository.markReauthRequired(trx, key.tenantId, tokenSet.id, { write_id: writeId, access_token_sealed: resealed })
 }
 
-async function refreshOnce(options: TokenRefreshOptions, key: TokenSetKey, context: AuditContext): Promise<FreshAccessToken> {
+async function refreshOnce(options: TokenRefreshOptions, key: TokenSetKey, context: AuditContext): Promise<void> {
   let decision: Decision
   try {
     decision = await inTenantTransaction(options.db, key.tenantId, (trx) => decide(options, trx, key, context))
@@ -314,15 +283,13 @@ async function refreshOnce(options: TokenRefreshOptions, key: TokenSetKey, conte
   }
   // Refusals are thrown only now, after the commit: the reauth mark and the audit event must stay.
   if (decision.kind === 'refuse') throw decision.error
-  return decision.token
 }
 
 export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresher {
   // Concurrent reads of one set in this process share one attempt; the row lock covers other replicas.
-  const inFlight = new Map<string, Promise<FreshAccessToken>>()
+  const inFlight = new Map<string, Promise<void>>()
   return {
     marginMs: options.marginMs,
-    isDue: (expiresAt, issuedAt, at) => isRefreshDue(expiresAt, issuedAt, at, options.marginMs),
     refresh(key, context) {
       const flightKey = JSON.stringify([key.tenantId, key.userId, key.connectorType, key.connectorId])
       const running = inFlight.get(flightKey)

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { ConnectorType, TokenSetsTable } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
-import type { ConnectionRecord, TokenSetMetadataRow } from '../db/vault-functions.ts'
+import { type ConnectionRecord, refreshDue, type TokenSetMetadataRow } from '../db/vault-functions.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 
 export interface TokenSetKey {
@@ -92,8 +92,15 @@ export async function lockTokenSet(trx: TenantTransaction, key: TokenSetKey): Pr
     .execute()
 }
 
-/** Locks the row for the rest of the transaction, so concurrent pushes to one token set serialise. */
-export async function findTokenSetForUpdate(trx: TenantTransaction, key: TokenSetKey): Promise<TokenSetForUpdate | undefined> {
+/**
+ * Locks the row for the rest of the transaction, so refreshes of one token set serialise; `due` says
+ * whether its access token is due for a refresh at `at` (vault_refresh_due).
+ */
+export async function findTokenSetForUpdate(
+  trx: TenantTransaction,
+  key: TokenSetKey,
+  due: { at: Date; marginMs: number },
+): Promise<(TokenSetForUpdate & { due: boolean }) | undefined> {
   const row = await trx
     .selectFrom('token_sets as ts')
     .innerJoin('data_keys as dk', (join) => join.onRef('dk.tenant_id', '=', 'ts.tenant_id').onRef('dk.version', '=', 'ts.key_version'))
@@ -106,6 +113,7 @@ export async function findTokenSetForUpdate(trx: TenantTransaction, key: TokenSe
       'ts.id_token_sealed',
       'dk.root_key_id',
       'dk.wrapped_key',
+      refreshDue(sql.ref('ts.expires_at'), sql.ref('ts.issued_at'), due.at, due.marginMs).as('due'),
     ])
     .where((eb) => eb.and(keyFilter(key)))
     .forUpdate('ts')

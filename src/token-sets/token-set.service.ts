@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { AuditContext, AuditEventInsert } from '../audit/audit.repository.ts'
+import type { AuditContext } from '../audit/audit.repository.ts'
 import type { ConnectorType, DB } from '../db/schema.ts'
 import { inTenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
@@ -19,8 +19,6 @@ const MAX_ISSUED_AT_SKEW_MS = 5 * 60 * 1000
 export interface TokenSetServiceDeps {
   db: Kysely<DB>
   keyRing: DataKeyRing
-  /** Where a read records its success before the token leaves. */
-  audit: { record(event: AuditEventInsert): Promise<void> }
   /** Without one, an expired token always needs the user to reconnect. */
   refresher?: TokenRefresher
   now?: () => Date
@@ -30,7 +28,7 @@ export type { PushResult, ReadOptions }
 
 /**
  * Token sets as the API sees them. A push and a read each record their own success (token_set.push in the
- * push's transaction, token_set.read before the token leaves); a call that throws recorded nothing.
+ * push's transaction, token_set.read in the statement that finds the token served as stored).
  */
 export interface TokenSetService {
   pushTokenSet(key: TokenSetKey, body: PushTokenSetBody, context: AuditContext): Promise<PushResult>
@@ -54,9 +52,9 @@ function validateConnectorIdentity(key: TokenSetKey, body: PushTokenSetBody): vo
   }
 }
 
-export function createTokenSetService({ db, keyRing, audit, refresher, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
+export function createTokenSetService({ db, keyRing, refresher, now = () => new Date() }: TokenSetServiceDeps): TokenSetService {
   const pusher = createTokenSetPusher({ db, keyRing })
-  const reader = createAccessTokenReader({ db, keyRing, audit, refresher, now })
+  const reader = createAccessTokenReader({ db, keyRing, refresher, now })
   return {
     async pushTokenSet(key, body, context) {
       validateConnectorIdentity(key, body)

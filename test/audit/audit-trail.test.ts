@@ -139,14 +139,17 @@ t.test('a read leaves one event with its outcome, whichever path it takes', asyn
     reads.filter((e) => e.caller_request_id === requestId).map((e) => [e.outcome, e.error_code, e.key_version])
   t.same(outcomes('read-stored'), [['success', null, 1]])
   t.same(outcomes('read-scoped'), [['success', null, 1]])
-  t.same(outcomes('read-short-lived'), [['success', null, 1]], 'served as stored, recorded before it left')
+  t.same(outcomes('read-short-lived'), [['success', null, 1]], 'served as stored, recorded by the statement that decided it')
   t.same(outcomes('read-unscoped'), [['failed', 'token_set.insufficient_scope', null]])
   t.same(outcomes('read-expired'), [['failed', 'token_set.reconnect_required', null]])
   t.same(outcomes('read-reauth'), [['failed', 'crypto.integrity', null]])
   t.same(outcomes('read-missing'), [['failed', 'token_set.not_found', null]])
-  // A token that does not open was never served: only its failure is recorded.
-  t.same(outcomes('read-tampered'), [['failed', 'crypto.integrity', null]])
-  t.equal(reads.length, 8, 'one event per read')
+  // The statement released the sealed token (recorded), then it would not open: the failure follows.
+  t.same(outcomes('read-tampered'), [
+    ['success', null, 1],
+    ['failed', 'crypto.integrity', null],
+  ])
+  t.equal(reads.length, 9)
 })
 
 t.test("a caller's x-request-id is recorded beside the vault's own, never instead, and only when well-formed", async (t) => {
@@ -273,14 +276,17 @@ t.test('when the audit trail cannot be written, no token leaves the vault', asyn
   await push(app, { tenant }, githubPush('gho_unaudited'))
   await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_reads CHECK (action <> 'token_set.read') NOT VALID`.execute(database.admin)
   t.teardown(() => sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_reads`.execute(database.admin))
-  // Served as stored, and served inside the refresh margin (no refresh token): refused alike, retryable.
-  await push(app, { tenant, user: 'bob' }, githubPush('gho_unaudited', {}, { expires_in: 30 }))
-  for (const user of ['alice', 'bob']) {
-    const res = await readAccessToken(app, { tenant, user })
-    t.equal(res.statusCode, 503, user)
-    t.equal(res.json().code, 'service.unavailable')
-    t.equal(res.headers['retry-after'], '1')
-    t.notMatch(res.body, 'gho_unaudited')
-  }
+  // Recorded by the statement that decides the read: it fails whole, and nothing is answered.
+  const fetched = await readAccessToken(app, { tenant })
+  t.equal(fetched.statusCode, 500)
+  t.equal(fetched.json().code, 'internal')
+  t.notMatch(fetched.body, 'gho_unaudited')
+  // A request the hook records (here: a listing) is answered 503, retryable, when its event cannot be written.
+  await sql`ALTER TABLE audit_events DROP CONSTRAINT refuse_reads`.execute(database.admin)
+  await sql`ALTER TABLE audit_events ADD CONSTRAINT refuse_reads CHECK (action <> 'connection.list') NOT VALID`.execute(database.admin)
+  const res = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/alice/connections` })
+  t.equal(res.statusCode, 503)
+  t.equal(res.json().code, 'service.unavailable')
+  t.equal(res.headers['retry-after'], '1')
   t.ok(ctx.logs.some((line) => line.includes('audit event could not be written')))
 })

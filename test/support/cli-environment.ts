@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Test } from 'tap'
-import { createAuditService } from '../../src/audit/audit.service.ts'
 import { createRefreshSettingsService, type RefreshSettingsService } from '../../src/connectors/refresh-settings.service.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { createEgressPolicy } from '../../src/egress/egress-policy.ts'
@@ -82,7 +81,7 @@ export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
         const keyRing = createDataKeyRing({ provider, ttlMs: 60_000, maxEntries: 1000 })
         return await work(
           db,
-          createTokenSetService({ db: db.db, keyRing, audit: createAuditService({ db: db.db }) }),
+          createTokenSetService({ db: db.db, keyRing }),
           createRefreshSettingsService({
             db: db.db,
             keyRing,
