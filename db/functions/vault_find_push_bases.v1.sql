@@ -2,13 +2,14 @@
 -- array of {tenant_id, user_id, connector_type, connector_id}). Per position n (1-based): the tenant's
 -- active data key (wrapped); the authorization server the connector's refresh settings name now; and, when
 -- the connection has a token set, what the push must compare against or keep: its id, write id, key
--- version, issued_at and its sealed refresh token with the server it is bound to and the data key it is
--- sealed under. No row: the tenant has no active data key yet.
+-- version, issued_at and its sealed refresh token with the server it is bound to, its expiry and the data
+-- key it is sealed under. No row: the tenant has no active data key yet.
 CREATE FUNCTION vault_find_push_bases(p_keys jsonb)
 RETURNS TABLE (
   n integer, active_version integer, active_root_key_id text, active_wrapped_key bytea, settings_server text,
   stored_id uuid, stored_write_id uuid, stored_key_version integer, stored_issued_at timestamptz,
-  stored_refresh_token_sealed bytea, stored_refresh_server text, stored_root_key_id text, stored_wrapped_key bytea
+  stored_refresh_token_sealed bytea, stored_refresh_server text, stored_refresh_token_expires_at timestamptz,
+  stored_root_key_id text, stored_wrapped_key bytea
 )
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 AS $$
@@ -22,7 +23,7 @@ BEGIN
       SELECT k.n::integer, active.version, active.root_key_id, active.wrapped_key,
              coalesce(rs.token_endpoint, rs.issuer),
              ts.id, ts.write_id, ts.key_version, ts.issued_at, ts.refresh_token_sealed, ts.refresh_server,
-             stored.root_key_id, stored.wrapped_key
+             ts.refresh_token_expires_at, stored.root_key_id, stored.wrapped_key
       FROM ROWS FROM (jsonb_to_recordset(p_keys) AS (tenant_id text, user_id text, connector_type text, connector_id text))
         WITH ORDINALITY AS k(tenant_id, user_id, connector_type, connector_id, n)
       JOIN data_keys active ON active.tenant_id = k.tenant_id AND active.state = 'active'

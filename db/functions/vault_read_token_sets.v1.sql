@@ -35,9 +35,11 @@ BEGIN
                ts.refresh_token_sealed IS NOT NULL AS has_refresh_token, ts.target, ts.issuer, ts.provider_subject,
                ts.write_id, ts.key_version, ts.access_token_sealed, dk.root_key_id, dk.wrapped_key, r.at,
                r.refresh_margin_ms,
-               (SELECT array_agg(s.o::integer ORDER BY s.o)
-                FROM unnest(string_to_array(r.required_scopes, ' ')) WITH ORDINALITY AS s(scope, o)
-                WHERE NOT s.scope = ANY (string_to_array(ts.scope, ' '))) AS missing_scopes
+               CASE WHEN r.required_scopes IS NOT NULL THEN
+                 (SELECT array_agg(s.o::integer ORDER BY s.o)
+                  FROM unnest(string_to_array(r.required_scopes, ' ')) WITH ORDINALITY AS s(scope, o)
+                  WHERE NOT s.scope = ANY (string_to_array(ts.scope, ' ')))
+               END AS missing_scopes
         FROM ROWS FROM (jsonb_to_recordset(p_reads) AS (tenant_id text, user_id text, connector_type text,
             connector_id text, required_scopes text, at timestamptz, refresh_margin_ms bigint, client_id text,
             request_id text, caller_request_id text))

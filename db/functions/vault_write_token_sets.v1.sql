@@ -6,10 +6,11 @@
 --   expected_write_id, expected_key_version: the token set the caller saw (null: it saw none, and the
 --     element is an insert that must not find one);
 --   write: false records the push's event without writing (the caller found the push older than the set);
---   keep_refresh_token: the stored refresh token (and the server it is bound to) stays as it is;
+--   keep_refresh_token: the stored refresh token (with the server it is bound to and its expiry) stays;
 --   settings_server_expected, settings_server: the new refresh token is bound to what the connector's
 --     settings named, and is written only while they still name it.
--- A write also needs its key_version to be the tenant's active data key. Each element written or recorded
+-- A write also needs its key_version to be the tenant's active data key. A write is a new grant: the set's
+-- refresh failures are cleared with it. Each element written or recorded
 -- gets its audit event (action, client_id, request_id, caller_request_id) in the same transaction: a push
 -- and its event commit together or not at all.
 --
@@ -23,7 +24,9 @@ RETURNS TABLE (
   n integer, status text, id uuid, tenant_id text, user_id text, connector_type text, connector_id text,
   target text, issuer text, provider_subject text, token_type text, scope text, expires_at timestamptz,
   state text, key_version integer, issued_at timestamptz, created_at timestamptz, updated_at timestamptz,
-  has_refresh_token boolean, has_id_token boolean
+  has_refresh_token boolean, has_id_token boolean, refresh_token_expires_at timestamptz, refresh_failures integer,
+  refresh_failing_since timestamptz, last_refresh_failure_at timestamptz, last_refresh_error text,
+  next_refresh_at timestamptz
 )
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 AS $$
@@ -39,13 +42,13 @@ BEGIN
         expected_write_id uuid, expected_key_version integer, write boolean,
         target text, issuer text, provider_subject text, token_type text, scope text, expires_at timestamptz,
         issued_at timestamptz, key_version integer, write_id uuid, access_token_sealed bytea,
-        keep_refresh_token boolean, refresh_token_sealed bytea, refresh_server text, id_token_sealed bytea,
-        settings_server_expected boolean, settings_server text,
+        keep_refresh_token boolean, refresh_token_sealed bytea, refresh_server text, refresh_token_expires_at timestamptz,
+        id_token_sealed bytea, settings_server_expected boolean, settings_server text,
         action text, client_id text, request_id text, caller_request_id text))
       WITH ORDINALITY AS x(tenant_id, user_id, connector_type, connector_id, id, expected_write_id,
         expected_key_version, write, target, issuer, provider_subject, token_type, scope, expires_at, issued_at,
         key_version, write_id, access_token_sealed, keep_refresh_token, refresh_token_sealed, refresh_server,
-        id_token_sealed, settings_server_expected, settings_server, action, client_id, request_id,
+        refresh_token_expires_at, id_token_sealed, settings_server_expected, settings_server, action, client_id, request_id,
         caller_request_id, n)
     ORDER BY x.tenant_id, x.user_id, x.connector_type, x.connector_id, x.n
   LOOP
@@ -58,7 +61,8 @@ BEGIN
     id := NULL; tenant_id := NULL; user_id := NULL; connector_type := NULL; connector_id := NULL; target := NULL;
     issuer := NULL; provider_subject := NULL; token_type := NULL; scope := NULL; expires_at := NULL; state := NULL;
     key_version := NULL; issued_at := NULL; created_at := NULL; updated_at := NULL; has_refresh_token := NULL;
-    has_id_token := NULL;
+    has_id_token := NULL; refresh_token_expires_at := NULL; refresh_failures := NULL; refresh_failing_since := NULL;
+    last_refresh_failure_at := NULL; last_refresh_error := NULL; next_refresh_at := NULL;
 
     IF w.write AND NOT EXISTS (
       SELECT 1 FROM data_keys dk WHERE dk.tenant_id = tenant AND dk.version = w.key_version AND dk.state = 'active'
@@ -75,17 +79,20 @@ BEGIN
     IF w.expected_write_id IS NULL THEN
       INSERT INTO token_sets AS ts (tenant_id, id, user_id, connector_type, connector_id, target, issuer,
         provider_subject, token_type, scope, expires_at, issued_at, state, key_version, write_id,
-        access_token_sealed, refresh_token_sealed, refresh_server, id_token_sealed)
+        access_token_sealed, refresh_token_sealed, refresh_server, refresh_token_expires_at, id_token_sealed)
       VALUES (tenant, w.id, w.user_id, w.connector_type, w.connector_id, w.target, w.issuer, w.provider_subject,
         w.token_type, w.scope, w.expires_at, w.issued_at, 'active', w.key_version, w.write_id,
-        w.access_token_sealed, w.refresh_token_sealed, w.refresh_server, w.id_token_sealed)
+        w.access_token_sealed, w.refresh_token_sealed, w.refresh_server, w.refresh_token_expires_at, w.id_token_sealed)
       ON CONFLICT ON CONSTRAINT token_sets_user_connector_key DO NOTHING
       RETURNING 'created', ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target,
         ts.issuer, ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version,
-        ts.issued_at, ts.created_at, ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL
+        ts.issued_at, ts.created_at, ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL,
+        ts.refresh_token_expires_at, ts.refresh_failures, ts.refresh_failing_since, ts.last_refresh_failure_at,
+        ts.last_refresh_error, ts.next_refresh_at
       INTO status, id, tenant_id, user_id, connector_type, connector_id, target, issuer, provider_subject,
         token_type, scope, expires_at, state, key_version, issued_at, created_at, updated_at, has_refresh_token,
-        has_id_token;
+        has_id_token, refresh_token_expires_at, refresh_failures, refresh_failing_since, last_refresh_failure_at,
+        last_refresh_error, next_refresh_at;
       IF NOT FOUND THEN
         status := 'changed';
         RETURN NEXT; CONTINUE;
@@ -124,21 +131,29 @@ BEGIN
           key_version = w.key_version, write_id = w.write_id, access_token_sealed = w.access_token_sealed,
           refresh_token_sealed = CASE WHEN w.keep_refresh_token THEN ts.refresh_token_sealed ELSE w.refresh_token_sealed END,
           refresh_server = CASE WHEN w.keep_refresh_token THEN ts.refresh_server ELSE w.refresh_server END,
-          id_token_sealed = w.id_token_sealed, updated_at = now()
+          refresh_token_expires_at = CASE WHEN w.keep_refresh_token THEN ts.refresh_token_expires_at ELSE w.refresh_token_expires_at END,
+          id_token_sealed = w.id_token_sealed, refresh_failures = 0, refresh_failing_since = NULL,
+          last_refresh_failure_at = NULL, last_refresh_error = NULL, next_refresh_at = NULL, updated_at = now()
         WHERE ts.tenant_id = tenant AND ts.id = w.id
         RETURNING 'updated', ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target,
           ts.issuer, ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version,
-          ts.issued_at, ts.created_at, ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL
+          ts.issued_at, ts.created_at, ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL,
+        ts.refresh_token_expires_at, ts.refresh_failures, ts.refresh_failing_since, ts.last_refresh_failure_at,
+        ts.last_refresh_error, ts.next_refresh_at
         INTO status, id, tenant_id, user_id, connector_type, connector_id, target, issuer, provider_subject,
           token_type, scope, expires_at, state, key_version, issued_at, created_at, updated_at, has_refresh_token,
-          has_id_token;
+          has_id_token, refresh_token_expires_at, refresh_failures, refresh_failing_since, last_refresh_failure_at,
+          last_refresh_error, next_refresh_at;
       ELSE
         SELECT 'ignored_stale', ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target,
           ts.issuer, ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version,
-          ts.issued_at, ts.created_at, ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL
+          ts.issued_at, ts.created_at, ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL,
+        ts.refresh_token_expires_at, ts.refresh_failures, ts.refresh_failing_since, ts.last_refresh_failure_at,
+        ts.last_refresh_error, ts.next_refresh_at
         INTO status, id, tenant_id, user_id, connector_type, connector_id, target, issuer, provider_subject,
           token_type, scope, expires_at, state, key_version, issued_at, created_at, updated_at, has_refresh_token,
-          has_id_token
+          has_id_token, refresh_token_expires_at, refresh_failures, refresh_failing_since, last_refresh_failure_at,
+          last_refresh_error, next_refresh_at
         FROM token_sets ts WHERE ts.tenant_id = tenant AND ts.id = w.id;
       END IF;
     END IF;

@@ -216,6 +216,26 @@ export interface components {
             has_id_token: boolean;
             /** @enum {string} */
             state: "active" | "reauth_required";
+            /**
+             * @description active; refresh_failing: refreshes are failing in a row (provider down, throttling, misconfigured), the stored token is served while valid and the vault retries with backoff; reauth_required: the grant is gone or its refresh token expired: the user must connect again
+             * @enum {string}
+             */
+            health: "active" | "refresh_failing" | "reauth_required";
+            /** @description When the refresh token expires (RFC 3339), when the provider said (refresh_token_expires_in); null otherwise */
+            refresh_token_expires_at: string | null;
+            /** @description Set while health is refresh_failing */
+            refresh_failure: {
+                /** @description Failed refresh attempts in a row */
+                count: number;
+                /** @description The first of them (RFC 3339) */
+                since: string;
+                /** @description The last of them (RFC 3339) */
+                last_at: string;
+                /** @description The last one's error code, e.g. provider.unavailable */
+                last_error: string;
+                /** @description No refresh is attempted before this (backoff, the provider's Retry-After) */
+                next_attempt_at: string | null;
+            } | null;
             key_version: number;
             issued_at: string;
             created_at: string;
@@ -373,6 +393,7 @@ export interface operations {
                         access_token: string;
                         token_type?: string | null;
                         expires_in?: (number | string) | null;
+                        refresh_token_expires_in?: (number | string) | null;
                         refresh_token?: string | null;
                         id_token?: string | null;
                         scope?: string | null;

@@ -47,6 +47,15 @@ export interface TokenSetsTable {
   /** The authorization server the refresh token is bound to (see crypto/token-binding.ts). */
   refresh_server: string | null
   id_token_sealed: Bytes | null
+  /** When the refresh token expires, if the provider said (refresh_token_expires_in). */
+  refresh_token_expires_at: Date | null
+  /** Refresh failures in a row (not invalid_grant), since when, the last one's error code and time. */
+  refresh_failures: ColumnType<number, number | undefined, number>
+  refresh_failing_since: Date | null
+  last_refresh_failure_at: Date | null
+  last_refresh_error: string | null
+  /** No refresh attempt before this (backoff, the provider's Retry-After), whichever replica asks. */
+  next_refresh_at: Date | null
   created_at: CreatedAt
   updated_at: UpdatedAt
 }

@@ -113,6 +113,7 @@ export interface PushBasisRow {
   stored_issued_at: Date | null
   stored_refresh_token_sealed: Uint8Array | null
   stored_refresh_server: string | null
+  stored_refresh_token_expires_at: Date | null
   stored_root_key_id: string | null
   stored_wrapped_key: Uint8Array | null
 }
@@ -150,6 +151,7 @@ export interface TokenSetRowWrite {
   keep_refresh_token: boolean
   refresh_token_sealed: Uint8Array | null
   refresh_server: string | null
+  refresh_token_expires_at: Date | null
   id_token_sealed: Uint8Array | null
   /** The new refresh token is bound to what the connector's settings name: written only while they name settings_server. */
   settings_server_expected: boolean
@@ -181,6 +183,12 @@ export interface TokenSetMetadataRow {
   updated_at: Date
   has_refresh_token: boolean
   has_id_token: boolean
+  refresh_token_expires_at: Date | null
+  refresh_failures: number
+  refresh_failing_since: Date | null
+  last_refresh_failure_at: Date | null
+  last_refresh_error: string | null
+  next_refresh_at: Date | null
 }
 
 export type WriteResult =
@@ -202,6 +210,7 @@ export async function writeTokenSets(
           ...w,
           expires_at: timestamp(w.expires_at),
           issued_at: timestamp(w.issued_at),
+          refresh_token_expires_at: timestamp(w.refresh_token_expires_at),
           access_token_sealed: bytea(w.access_token_sealed),
           refresh_token_sealed: bytea(w.refresh_token_sealed),
           id_token_sealed: bytea(w.id_token_sealed),

@@ -25,7 +25,8 @@ export interface RefreshGrant {
 export type RefreshOutcome =
   | { kind: 'tokens'; response: TokenResponse }
   | { kind: 'invalid_grant' }
-  | { kind: 'unavailable'; reason: string }
+  /** retryAfterSeconds: the provider's Retry-After (RFC 9110 §10.2.3), when it sent a usable one. */
+  | { kind: 'unavailable'; reason: string; retryAfterSeconds?: number }
   | { kind: 'rejected'; reason: string }
   /** The egress policy refused the address (at registration, after discovery, or at connect time): nothing was sent. */
   | { kind: 'refused_by_policy'; rule: EgressRule }
@@ -169,7 +170,10 @@ async function readTokenResponse(response: Response): Promise<RefreshOutcome> {
     body = undefined
   }
   const errorCode = oauthErrorCode(body)
-  if (isTransient(response)) return { kind: 'unavailable', reason: `http_${response.status}` }
+  if (isTransient(response)) {
+    const retryAfterSeconds = retryAfterOf(response)
+    return { kind: 'unavailable', reason: `http_${response.status}`, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) }
+  }
   if (errorCode !== undefined) {
     if (GRANT_GONE.has(errorCode)) return { kind: 'invalid_grant' }
     if (TRANSIENT.has(errorCode)) return { kind: 'unavailable', reason: errorCode }
@@ -179,6 +183,16 @@ async function readTokenResponse(response: Response): Promise<RefreshOutcome> {
   const parsed = tokenResponseSchema.safeParse(body)
   if (!parsed.success) return { kind: 'rejected', reason: 'malformed_response' }
   return { kind: 'tokens', response: parsed.data }
+}
+
+/** Retry-After as delay-seconds or an HTTP date; anything else (or a date in the past) is no advice. */
+export function retryAfterOf(response: Pick<Response, 'headers'>, now = Date.now()): number | undefined {
+  const value = response.headers.get('retry-after')?.trim()
+  if (value === undefined || value === '') return undefined
+  if (/^\d{1,10}$/.test(value)) return Number(value)
+  const at = Date.parse(value)
+  if (Number.isNaN(at) || at <= now) return undefined
+  return Math.ceil((at - now) / 1000)
 }
 
 function oauthErrorCode(body: unknown): string | undefined {

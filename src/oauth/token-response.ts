@@ -12,12 +12,23 @@ const MAX_ID_TOKEN_LENGTH = 1_000_000
 /**
  * The provider's token response as the connector received it. Providers differ: expires_in may be a number
  * or a numeric string, scope space- or comma-separated, token_type or refresh_token absent. Fields that are
- * not listed (e.g. refresh_token_expires_in) are accepted and dropped.
+ * not listed are accepted and dropped.
  */
 export const tokenResponseSchema = z.looseObject({
   access_token: z.string().min(1).max(MAX_TOKEN_LENGTH),
   token_type: clearText(1, 64).nullish(),
   expires_in: z
+    .union([
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31),
+      z.string().regex(/^\s*\d{1,10}\s*$/),
+    ])
+    .nullish(),
+  // draft-ietf-oauth-refresh-token-expiration (GitHub Apps and others): seconds until the refresh token dies.
+  refresh_token_expires_in: z
     .union([
       z
         .number()
@@ -42,6 +53,8 @@ export interface NormalizedTokenSet {
   /** Space-separated, de-duplicated, in the provider's order. */
   scope: string
   expiresAt: Date | null
+  /** When the refresh token expires, if the provider said; null without a refresh token. */
+  refreshTokenExpiresAt: Date | null
 }
 
 /** Turns the many shapes of provider token responses into one. Pure. */
@@ -53,6 +66,7 @@ export function normalizeTokenResponse(response: TokenResponse, issuedAt: Date):
     tokenType: normalizeTokenType(response.token_type),
     scope: normalizeScope(response.scope),
     expiresAt: expiresAt(response.expires_in, issuedAt),
+    refreshTokenExpiresAt: response.refresh_token == null ? null : expiresAt(response.refresh_token_expires_in, issuedAt),
   }
 }
 

@@ -31,7 +31,7 @@ export interface StoredBasis {
    * Its refresh token: the server it is bound to, and, when it is sealed under another key version than
    * the active one, the sealed bytes and the key that opens them (it must be carried over).
    */
-  refreshToken: { server: string | null; sealed?: { bytes: Uint8Array; dataKey: WrappedDataKey } } | null
+  refreshToken: { server: string | null; expiresAt: Date | null; sealed?: { bytes: Uint8Array; dataKey: WrappedDataKey } } | null
 }
 
 /** What a push's write depends on besides the push: read from the database, or remembered from this replica's last write. */
@@ -48,7 +48,7 @@ const PUSH_AUDIT_ACTION = 'token_set.push'
 type RefreshTokenWrite =
   | { kind: 'none' }
   | { kind: 'keep' }
-  | { kind: 'write'; sealed: Uint8Array; server: string | null; serverFromSettings: boolean }
+  | { kind: 'write'; sealed: Uint8Array; server: string | null; serverFromSettings: boolean; expiresAt: Date | null }
 
 /**
  * Where a push's refresh token comes from. A new one is bound to the authorization server the push names
@@ -67,7 +67,13 @@ async function refreshTokenWrite(
     const server = push.body.authorization_server ?? basis.settingsServer
     const secret: TokenSecret = { field: 'refresh_token', authorizationServer: server }
     const sealed = sealToken(active.key, location, secret, active.version, Buffer.from(push.tokens.refreshToken, 'utf8'))
-    return { kind: 'write', sealed, server, serverFromSettings: push.body.authorization_server === undefined }
+    return {
+      kind: 'write',
+      sealed,
+      server,
+      serverFromSettings: push.body.authorization_server === undefined,
+      expiresAt: push.tokens.refreshTokenExpiresAt,
+    }
   }
   const stored = basis.stored?.refreshToken
   if (stored === undefined || stored === null) return { kind: 'none' }
@@ -75,7 +81,7 @@ async function refreshTokenWrite(
   if (stored.sealed === undefined) throw new Error('a push basis without the refresh token it must carry over')
   const secret: TokenSecret = { field: 'refresh_token', authorizationServer: stored.server }
   const carried = await carrySealedSecret(keyRing, location, secret, stored.sealed.bytes, stored.sealed.dataKey, active)
-  return { kind: 'write', sealed: carried!, server: stored.server, serverFromSettings: false }
+  return { kind: 'write', sealed: carried!, server: stored.server, serverFromSettings: false, expiresAt: stored.expiresAt }
 }
 
 /**
@@ -139,6 +145,7 @@ export async function planPush(
     keep_refresh_token: refresh.kind === 'keep',
     refresh_token_sealed: refresh.kind === 'write' ? refresh.sealed : null,
     refresh_server: refresh.kind === 'write' ? refresh.server : null,
+    refresh_token_expires_at: refresh.kind === 'write' ? refresh.expiresAt : null,
     id_token_sealed: tokens.idToken === undefined ? null : seal({ field: 'id_token' }, tokens.idToken),
     settings_server_expected: refresh.kind === 'write' && refresh.serverFromSettings,
     settings_server: basis.settingsServer,

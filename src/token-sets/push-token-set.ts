@@ -27,7 +27,10 @@ const LOCKED_ATTEMPTS = 3
 
 /** The basis of the next push after `record` was written: the replica's own write, under the active key. */
 function basisAfter(basis: PushBasis, record: functions.TokenSetWriteRecord & { write: true }, hasRefreshToken: boolean): PushBasis {
-  const server = record.keep_refresh_token ? (basis.stored?.refreshToken?.server ?? null) : record.refresh_server
+  const kept = basis.stored?.refreshToken
+  const refreshToken = record.keep_refresh_token
+    ? { server: kept?.server ?? null, expiresAt: kept?.expiresAt ?? null }
+    : { server: record.refresh_server, expiresAt: record.refresh_token_expires_at }
   return {
     activeKey: basis.activeKey,
     settingsServer: basis.settingsServer,
@@ -36,7 +39,7 @@ function basisAfter(basis: PushBasis, record: functions.TokenSetWriteRecord & { 
       writeId: record.write_id,
       keyVersion: record.key_version,
       issuedAt: record.issued_at,
-      refreshToken: hasRefreshToken ? { server } : null,
+      refreshToken: hasRefreshToken ? refreshToken : null,
     },
   }
 }

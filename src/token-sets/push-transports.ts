@@ -76,7 +76,11 @@ function basisOf(row: functions.PushBasisRow, tenantId: string): PushBasis {
   const refreshToken =
     row.stored_refresh_token_sealed === null
       ? null
-      : { server: row.stored_refresh_server, sealed: { bytes: row.stored_refresh_token_sealed, dataKey: storedKey } }
+      : {
+          server: row.stored_refresh_server,
+          expiresAt: row.stored_refresh_token_expires_at,
+          sealed: { bytes: row.stored_refresh_token_sealed, dataKey: storedKey },
+        }
   return {
     activeKey,
     settingsServer: row.settings_server,

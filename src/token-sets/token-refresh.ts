@@ -24,6 +24,8 @@ export type RefreshMetricOutcome =
   | 'provider_rejected'
   | 'egress_refused'
   | 'endpoint_changed'
+  /** Not attempted: the set is backing off after failures. */
+  | 'backing_off'
 
 export interface TokenRefreshOptions {
   db: Kysely<DB>
@@ -63,6 +65,45 @@ const endpointChanged = () =>
     "The connector's token endpoint is not the one this refresh token was issued by, and it is sent nowhere else: ask the user to connect again",
   )
 
+/**
+ * Backoff after a failed refresh: the first retry after 5 s, doubling to at most 5 minutes, never sooner
+ * than the provider's Retry-After (itself capped at an hour). Stored with the set, so a provider in trouble
+ * sees at most one attempt per set per step from all replicas together.
+ */
+const BACKOFF = { firstSeconds: 5, maxSeconds: 300, maxRetryAfterSeconds: 3600 } as const
+
+export function nextAttemptAt(failures: number, at: Date, retryAfterSeconds?: number): Date {
+  const backoff = Math.min(BACKOFF.maxSeconds, BACKOFF.firstSeconds * 2 ** Math.min(failures - 1, 30))
+  const seconds = Math.max(backoff, Math.min(retryAfterSeconds ?? 0, BACKOFF.maxRetryAfterSeconds))
+  return new Date(at.getTime() + seconds * 1000)
+}
+
+type RefreshFailureCode = 'provider.unavailable' | 'provider.egress_refused' | 'provider.refresh_rejected' | 'connector.endpoint_changed'
+
+/**
+ * The refusal of a failed refresh, by its code: the same when the attempt has just failed and while its
+ * backoff has not passed (then no attempt is made, and the caller hears why the last one failed).
+ */
+function refreshFailure(code: string, retryAfterSeconds: number): VaultError {
+  switch (code as RefreshFailureCode) {
+    case 'provider.egress_refused':
+      return new VaultError('provider.egress_refused', "The provider's address is one the egress policy refuses; nothing was sent")
+    case 'provider.refresh_rejected':
+      return new VaultError(
+        'provider.refresh_rejected',
+        "The provider refused the connector's refresh request: check the connector's refresh settings",
+      )
+    case 'connector.endpoint_changed':
+      return endpointChanged()
+    default:
+      return new VaultError('provider.unavailable', 'The provider could not refresh the access token right now; retry shortly', {
+        retryAfterSeconds,
+      })
+  }
+}
+
+const secondsUntil = (until: Date, now: Date) => Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))
+
 /** One refresh of one set, under its row lock: what every step below needs. */
 interface Attempt {
   options: TokenRefreshOptions
@@ -87,8 +128,8 @@ function otherwise(attempt: Attempt, error: VaultError): Decision {
 
 async function decide(options: TokenRefreshOptions, trx: TenantTransaction, key: TokenSetKey, context: AuditContext): Promise<Decision> {
   await sql`SELECT set_config('lock_timeout', ${`${options.lockTimeoutMs}ms`}, true)`.execute(trx)
-  // The row lock is held across the provider call: a second refresher waits here, then finds the set
-  // fresh and serves the winner's token. The old refresh token is never presented twice.
+  // The row lock is held across the provider call: a second refresher waits here, then finds the set no
+  // longer due and its read serves the winner's token. The old refresh token is never presented twice.
   const tokenSet = await repository.findTokenSetForUpdate(trx, key, { at: options.now(), marginMs: options.marginMs })
   if (tokenSet === undefined)
     return { kind: 'refuse', error: new VaultError('token_set.not_found', 'No token set is stored for this connection') }
@@ -117,6 +158,22 @@ async function decide(options: TokenRefreshOptions, trx: TenantTransaction, key:
   // Another replica may have refreshed it while this one waited for the lock.
   if (!tokenSet.due) return { kind: 'done' }
   if (tokenSet.refresh_token_sealed === null) return otherwise(attempt, reconnect())
+  const now = options.now()
+  // The provider said when the refresh token dies: past that, it is not asked, and the user must reconnect.
+  if (tokenSet.refresh_token_expires_at !== null && tokenSet.refresh_token_expires_at.getTime() <= now.getTime()) {
+    await markReauthRequired(attempt)
+    await audit('failed', 'token_set.reconnect_required', tokenSet.key_version)
+    options.onRefresh?.('reauth_required')
+    return { kind: 'refuse', error: reconnect() }
+  }
+  // Backing off after failures: no attempt before next_refresh_at, whichever replica asks.
+  if (tokenSet.next_refresh_at !== null && tokenSet.next_refresh_at.getTime() > now.getTime()) {
+    options.onRefresh?.('backing_off')
+    return otherwise(
+      attempt,
+      refreshFailure(tokenSet.last_refresh_error ?? 'provider.unavailable', secondsUntil(tokenSet.next_refresh_at, now)),
+    )
+  }
   const settings = await findRefreshSettingsWithSecret(trx, key)
   if (settings === undefined) return otherwise(attempt, reconnect())
   return refreshAtProvider(attempt, settings)
@@ -136,11 +193,7 @@ async function refreshAtProvider(attempt: Attempt, settings: RefreshSettingsWith
   // crypto.integrity, not a refusal that looks legitimate.
   const refreshToken = openToken(tokenSetKey, location, secrets.refresh_token, tokenSet.key_version, tokenSet.refresh_token_sealed!)
   const server = authorizationServerOf(settings)
-  if ((tokenSet.refresh_server ?? server) !== server) {
-    await attempt.audit('failed', 'connector.endpoint_changed', tokenSet.key_version)
-    options.onRefresh?.('endpoint_changed')
-    return otherwise(attempt, endpointChanged())
-  }
+  if ((tokenSet.refresh_server ?? server) !== server) return failed(attempt, 'endpoint_changed', 'connector.endpoint_changed')
   // The refreshed set is issued when the refresh began, not when the provider answered: a push of a new
   // grant (a re-consent) that arrives meanwhile waits on this row's lock and must then be the newer one,
   // or the vault would keep the old grant and answer the re-consent ignored_stale. Expiry counts from
@@ -158,14 +211,29 @@ async function refreshAtProvider(attempt: Attempt, settings: RefreshSettingsWith
   return settle(attempt, outcome, { issuedAt: refreshStartedAt, server })
 }
 
+/**
+ * A failed attempt (not invalid_grant): recorded and counted, the set's failures go up and its next attempt
+ * is put off (backoff, Retry-After); the stored set stays as it was and, while still valid, is served.
+ */
+async function failed(
+  attempt: Attempt,
+  metric: RefreshMetricOutcome,
+  code: RefreshFailureCode,
+  retryAfterSeconds?: number,
+): Promise<Decision> {
+  const { options, trx, key, tokenSet } = attempt
+  const at = options.now()
+  const nextAt = nextAttemptAt(tokenSet.refresh_failures + 1, at, retryAfterSeconds)
+  const error = refreshFailure(code, secondsUntil(nextAt, at))
+  await repository.recordRefreshFailure(trx, key.tenantId, tokenSet.id, { errorCode: code, at, nextAt })
+  await attempt.audit('failed', error.code, tokenSet.key_version)
+  options.onRefresh?.(metric)
+  return otherwise(attempt, error)
+}
+
 /** What the provider's answer makes of the set: stored fresh, marked reauth_required, or left as it was. */
 async function settle(attempt: Attempt, outcome: RefreshOutcome, refreshed: { issuedAt: Date; server: string | null }): Promise<Decision> {
   const { options, tokenSet } = attempt
-  const failed = async (metric: RefreshMetricOutcome, error: VaultError) => {
-    await attempt.audit('failed', error.code, tokenSet.key_version)
-    options.onRefresh?.(metric)
-    return otherwise(attempt, error)
-  }
   switch (outcome.kind) {
     case 'tokens': {
       const keyVersion = await storeRefreshed(attempt, outcome.response, refreshed)
@@ -181,25 +249,11 @@ async function settle(attempt: Attempt, outcome: RefreshOutcome, refreshed: { is
     }
     // The stored set stays as it was; while its token is still valid, it is still served.
     case 'unavailable':
-      return failed(
-        'provider_unavailable',
-        new VaultError('provider.unavailable', 'The provider could not refresh the access token right now; retry shortly', {
-          retryAfterSeconds: 5,
-        }),
-      )
+      return failed(attempt, 'provider_unavailable', 'provider.unavailable', outcome.retryAfterSeconds)
     case 'refused_by_policy':
-      return failed(
-        'egress_refused',
-        new VaultError('provider.egress_refused', "The provider's address is one the egress policy refuses; nothing was sent"),
-      )
+      return failed(attempt, 'egress_refused', 'provider.egress_refused')
     case 'rejected':
-      return failed(
-        'provider_rejected',
-        new VaultError(
-          'provider.refresh_rejected',
-          "The provider refused the connector's refresh request: check the connector's refresh settings",
-        ),
-      )
+      return failed(attempt, 'provider_rejected', 'provider.refresh_rejected')
   }
 }
 
@@ -250,6 +304,8 @@ async function storeRefreshed(
         ? seal(fresh.refresh_token, tokens.refreshToken)
         : await keep('refresh_token', tokenSet.refresh_token_sealed),
     refresh_server: server,
+    // A rotated refresh token comes with its own expiry, if any; a kept one keeps its own.
+    refresh_token_expires_at: tokens.refreshToken !== undefined ? tokens.refreshTokenExpiresAt : tokenSet.refresh_token_expires_at,
     id_token_sealed: tokens.idToken !== undefined ? seal(fresh.id_token, tokens.idToken) : await keep('id_token', tokenSet.id_token_sealed),
   })
   return active.version

@@ -38,6 +38,7 @@ export type RefreshedTokenSetWrite = Pick<
   | 'write_id'
   | 'refresh_token_sealed'
   | 'refresh_server'
+  | 'refresh_token_expires_at'
   | 'id_token_sealed'
 > & { access_token_sealed: Uint8Array }
 
@@ -58,6 +59,12 @@ const metadataColumnNames = [
   'issued_at',
   'created_at',
   'updated_at',
+  'refresh_token_expires_at',
+  'refresh_failures',
+  'refresh_failing_since',
+  'last_refresh_failure_at',
+  'last_refresh_error',
+  'next_refresh_at',
 ] as const
 const qualifiedMetadataColumns = metadataColumnNames.map((column) => `ts.${column}` as const)
 
@@ -123,7 +130,7 @@ export async function findTokenSetForUpdate(
   return { ...tokenSet, dataKey: dataKeyOf(row) }
 }
 
-/** A refresh changed the tokens or found the grant gone: everything else about the set stays. */
+/** A refresh stored new tokens: everything else about the set stays, and its refresh failures are over. */
 export async function updateRefreshedTokenSet(
   trx: TenantTransaction,
   tenantId: string,
@@ -132,7 +139,36 @@ export async function updateRefreshedTokenSet(
 ): Promise<void> {
   await trx
     .updateTable('token_sets')
-    .set({ ...write, updated_at: sql<Date>`now()` })
+    .set({
+      ...write,
+      refresh_failures: 0,
+      refresh_failing_since: null,
+      last_refresh_failure_at: null,
+      last_refresh_error: null,
+      next_refresh_at: null,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .execute()
+}
+
+/** A refresh attempt failed (not invalid_grant): one more in a row, and no attempt before `nextAt`. */
+export async function recordRefreshFailure(
+  trx: TenantTransaction,
+  tenantId: string,
+  id: string,
+  failure: { errorCode: string; at: Date; nextAt: Date },
+): Promise<void> {
+  await trx
+    .updateTable('token_sets')
+    .set((eb) => ({
+      refresh_failures: eb('refresh_failures', '+', 1),
+      refresh_failing_since: sql<Date>`coalesce(refresh_failing_since, ${failure.at})`,
+      last_refresh_failure_at: failure.at,
+      last_refresh_error: failure.errorCode,
+      next_refresh_at: failure.nextAt,
+    }))
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .execute()

@@ -40,6 +40,26 @@ const connectionSchema = z.object({
   has_refresh_token: z.boolean(),
   has_id_token: z.boolean(),
   state: z.enum(['active', 'reauth_required']),
+  health: z
+    .enum(['active', 'refresh_failing', 'reauth_required'])
+    .describe(
+      'active; refresh_failing: refreshes are failing in a row (provider down, throttling, misconfigured), the stored token is served while ' +
+        'valid and the vault retries with backoff; reauth_required: the grant is gone or its refresh token expired: the user must connect again',
+    ),
+  refresh_token_expires_at: z
+    .string()
+    .nullable()
+    .describe('When the refresh token expires (RFC 3339), when the provider said (refresh_token_expires_in); null otherwise'),
+  refresh_failure: z
+    .object({
+      count: z.number().int().min(1).describe('Failed refresh attempts in a row'),
+      since: z.string().describe('The first of them (RFC 3339)'),
+      last_at: z.string().describe('The last of them (RFC 3339)'),
+      last_error: z.string().describe("The last one's error code, e.g. provider.unavailable"),
+      next_attempt_at: z.string().nullable().describe("No refresh is attempted before this (backoff, the provider's Retry-After)"),
+    })
+    .nullable()
+    .describe('Set while health is refresh_failing'),
   key_version: z.number().int(),
   issued_at: z.string(),
   created_at: z.string(),

@@ -19,11 +19,11 @@ const RELEASED: Record<string, string> = {
   'functions/vault_prepare_pushes.v1.sql': '579b7ffea365e7ded210f2cfc7ec50fb35a0f316a4529763fd3a09ecdcbd6713',
   'functions/vault_read_and_record_token_sets.v1.sql': 'adab9bee2ef2cfc782d8eac965bc5efed9dd4f78981cd9d9aeca46e957236b63',
   'functions/vault_write_pushed_token_sets.v1.sql': 'cc71e68ed1df77adef2bf0cb8aab9e349bf2c3745107dcf59b5ee7e6225ba23a',
-  'migrations/2026-12-03-0002-named-records.ts': '10680d275eb9952a5c5cfcbcbb8e710b9f47fb818e1db2fa5fb2c7a74eb32f7e',
+  'migrations/2026-12-03-0002-named-records-and-connection-health.ts': 'b6de4e3e83d93d9d6b8b3fceed03ab093fac91e162e5c1f698ca5399e3a44052',
   'functions/vault_insert_audit_events.v2.sql': 'b5644f2a992d2e544bc99a7bb61a02b784639de5fc10b4d982303c9a32e628d8',
-  'functions/vault_read_token_sets.v1.sql': '99cc50c53160e1c1185f6ac3bfe887b883dc5568d167adeda6313a1db749e3ae',
-  'functions/vault_find_push_bases.v1.sql': '3cf0e4d500d9b84f74922c39770a5a2a261a0c6206017d79772706d89a27124c',
-  'functions/vault_write_token_sets.v1.sql': 'a30b86ee5004abcfff93e00eabea8a53bfaf22513e5ebf5fc2cf742c3eb47c7f',
+  'functions/vault_read_token_sets.v1.sql': '77c2849556e26115a507f15d4a2339ff676402a685c0b989717312e95661be90',
+  'functions/vault_find_push_bases.v1.sql': '0dc8c6b1dcebd0ea0834fb4776d96b233abd6ad754aa22157dc29c8a7b26b607',
+  'functions/vault_write_token_sets.v1.sql': '3156d73fe5b1c2363616fdf734e59691bc2f98bcb1b76f6bf2df41dfd946b132',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))

@@ -79,6 +79,7 @@ function writeOf(
     keep_refresh_token: false,
     refresh_token_sealed: null,
     refresh_server: null,
+    refresh_token_expires_at: null,
     id_token_sealed: null,
     settings_server_expected: false,
     settings_server: null,

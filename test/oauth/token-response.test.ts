@@ -12,7 +12,18 @@ t.test('GitHub: lowercase bearer, comma-separated scope, no expiry', async (t) =
     tokenType: 'Bearer',
     scope: 'repo gist',
     expiresAt: null,
+    refreshTokenExpiresAt: null,
   })
+})
+
+t.test('GitHub Apps: refresh_token_expires_in says when the refresh token dies; without a refresh token it means nothing', async (t) => {
+  const withRefresh = normalizeTokenResponse(
+    { access_token: 'ghu_x', refresh_token: 'ghr_x', expires_in: 28800, refresh_token_expires_in: '15811200' },
+    issuedAt,
+  )
+  t.equal(withRefresh.refreshTokenExpiresAt?.toISOString(), '2026-07-03T00:00:00.000Z')
+  t.equal(normalizeTokenResponse({ access_token: 'a', refresh_token_expires_in: 60 }, issuedAt).refreshTokenExpiresAt, null)
+  t.equal(normalizeTokenResponse({ access_token: 'a', refresh_token: 'r' }, issuedAt).refreshTokenExpiresAt, null)
 })
 
 t.test('Google: numeric expires_in, space-separated scope, id token', async (t) => {

@@ -12,6 +12,7 @@ export interface FakeAnswer {
   body?: unknown
   /** Waits this long before answering (timeouts, races). */
   delayMs?: number
+  headers?: Record<string, string>
 }
 
 /**
@@ -41,8 +42,8 @@ export async function startFakeTokenEndpoint(t: Test): Promise<FakeTokenEndpoint
     let raw = ''
     req.on('data', (chunk) => (raw += chunk))
     req.on('end', () => {
-      const reply = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' })
+      const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers })
         res.end(body === undefined ? '' : JSON.stringify(body))
       }
       if (req.method === 'GET' && req.url === '/.well-known/openid-configuration') {
@@ -63,7 +64,7 @@ export async function startFakeTokenEndpoint(t: Test): Promise<FakeTokenEndpoint
       const request = { headers: req.headers, form: Object.fromEntries(new URLSearchParams(raw)) }
       fake.requests.push(request)
       const answer = fake.answer(request)
-      setTimeout(() => reply(answer.status ?? 200, answer.body), answer.delayMs ?? 0)
+      setTimeout(() => reply(answer.status ?? 200, answer.body, answer.headers), answer.delayMs ?? 0)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -1,66 +1,14 @@
-import type { LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
-import type { RefreshOptions } from '../../src/app.ts'
-import { basicCredentials, type FakeTokenEndpoint, startFakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
-import { buildTestApp, openTestDatabase, type TestContext, uniqueTenant } from '../support/helper.ts'
+import { basicCredentials } from '../support/fake-token-endpoint.ts'
+import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { connectionPath, githubPush, listConnections, push } from '../support/http.ts'
+import { CLIENT_SECRET, HOUR_MS, refreshScenario, type ScenarioOptions, tokens } from '../support/refresh-scenario.ts'
 import { TEST_DATABASE_URL } from '../support/test-database.ts'
 
 /** Refresh through the HTTP API, against a provider token endpoint that the test scripts. */
 const database = await openTestDatabase(t)
-const HOUR_MS = 3600 * 1000
-const CLIENT_SECRET = 'cs_Sup3r+secret/=='
-
-interface Scenario extends TestContext {
-  fake: FakeTokenEndpoint
-  tenant: string
-  read(query?: string): Promise<LightMyRequestResponse>
-  advance(ms: number): void
-  sealed(): Promise<{ access: string; refresh: string | null; state: string; scope: string }>
-}
-
-async function scenario(
-  t: Test,
-  options: { settings?: Record<string, unknown> | null; refresh?: Partial<RefreshOptions> } = {},
-): Promise<Scenario> {
-  const context = await buildTestApp(t, database, options.refresh === undefined ? {} : { refresh: options.refresh })
-  const fake = await startFakeTokenEndpoint(t)
-  const tenant = uniqueTenant('refresh')
-  if (options.settings !== null) {
-    const res = await context.app.inject({
-      method: 'PUT',
-      url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
-      payload: { token_endpoint: fake.tokenEndpoint, client_id: 'client 1', client_secret: CLIENT_SECRET, ...options.settings },
-    })
-    t.equal(res.statusCode, 201, res.body)
-  }
-  const pushed = await push(
-    context.app,
-    { tenant },
-    githubPush('gho_old', { issued_at: context.clock.now.toISOString() }, { refresh_token: 'ghr_old', expires_in: 3600 }),
-  )
-  t.equal(pushed.statusCode, 201, pushed.body)
-  return {
-    ...context,
-    fake,
-    tenant,
-    read: (query = '') => context.app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token${query}` }),
-    advance(ms) {
-      context.clock.now = new Date(context.clock.now.getTime() + ms)
-    },
-    async sealed() {
-      const row = await sql<{ access: string; refresh: string | null; state: string; scope: string }>`
-        SELECT encode(access_token_sealed, 'hex') AS access, encode(refresh_token_sealed, 'hex') AS refresh, state, scope
-        FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin)
-      return row.rows[0]!
-    },
-  }
-}
-
-const tokens = (accessToken: string, extra: Record<string, unknown> = {}) => ({
-  body: { access_token: accessToken, token_type: 'bearer', expires_in: 3600, ...extra },
-})
+const scenario = (t: Test, options: ScenarioOptions = {}) => refreshScenario(t, database, options)
 
 t.test('a due token is refreshed with client_secret_basic; the rotated refresh token replaces the old one', async (t) => {
   const s = await scenario(t, { settings: { extra_params: { resource: 'https://api.github.com' } } })
@@ -195,7 +143,10 @@ t.test('a provider outage leaves the set as it was and gives a retryable code; i
   t.notMatch(everything, 'gho_old')
 
   s.fake.answer = () => tokens('gho_after_outage')
-  t.equal((await s.read()).json().access_token, 'gho_after_outage', 'the next read retries and succeeds')
+  t.equal((await s.read()).json().code, 'provider.unavailable', 'backing off: the provider is not asked again at once')
+  t.equal(s.fake.requests.length, 1)
+  s.advance(Number(res.headers['retry-after']) * 1000)
+  t.equal((await s.read()).json().access_token, 'gho_after_outage', 'after the backoff, a read retries and succeeds')
 })
 
 t.test('a provider that does not answer in time is an outage too', async (t) => {
@@ -227,7 +178,11 @@ t.test("a provider that refuses the client is the connector's problem, not the u
   t.equal(res.json().code, 'provider.refresh_rejected')
   t.equal((await s.sealed()).state, 'active', 'the user need not reconnect')
   s.fake.answer = () => ({ status: 200, body: { token_type: 'bearer' } })
+  t.equal((await s.read()).json().code, 'provider.refresh_rejected', 'backing off, the last failure is what the caller hears')
+  t.equal(s.fake.requests.length, 1)
+  s.advance(5_000)
   t.equal((await s.read()).json().code, 'provider.refresh_rejected', 'a token response without an access token is refused')
+  t.equal(s.fake.requests.length, 2)
 })
 
 t.test('without refresh settings an expired token needs the user; a due but valid one is served', async (t) => {
@@ -269,6 +224,7 @@ t.test("discovery that is down is retryable; a discovery document that is wrong 
   t.equal(down.statusCode, 503)
   t.equal(down.json().code, 'provider.unavailable')
   s.fake.discoveryAnswer = () => ({ status: 200, body: { issuer: 'https://someone-else.example', token_endpoint: s.fake.tokenEndpoint } })
+  s.advance(Number(down.headers['retry-after']) * 1000)
   const wrong = await s.read()
   t.equal(wrong.statusCode, 502)
   t.equal(wrong.json().code, 'provider.refresh_rejected')

@@ -1,0 +1,128 @@
+import t, { type Test } from 'tap'
+import { openTestDatabase } from '../support/helper.ts'
+import { githubPush, listConnections, push } from '../support/http.ts'
+import { HOUR_MS, refreshScenario, type Scenario, type ScenarioOptions, tokens } from '../support/refresh-scenario.ts'
+
+/** How a connection is doing, as listings show it: refresh failures, backoff shared by replicas, refresh-token expiry. */
+const database = await openTestDatabase(t)
+const scenario = (t: Test, options: ScenarioOptions = {}) => refreshScenario(t, database, options)
+
+async function connectionOf(s: Scenario) {
+  const res = await listConnections(s.app, s.tenant)
+  return res.json().connections[0]
+}
+
+t.test('failed refreshes leave the connection refresh_failing, backing off, until one succeeds', async (t) => {
+  const s = await scenario(t)
+  t.equal((await connectionOf(s)).health, 'active')
+  t.equal((await connectionOf(s)).refresh_failure, null)
+  s.fake.answer = () => ({ status: 503, body: { error: 'temporarily_unavailable' } })
+  s.advance(HOUR_MS)
+  const first = await s.read()
+  t.equal(first.statusCode, 503)
+  t.equal(first.json().code, 'provider.unavailable')
+  t.equal(first.headers['retry-after'], '5', 'the first retry after 5 s')
+  const failing = await connectionOf(s)
+  t.equal(failing.health, 'refresh_failing')
+  t.equal(failing.state, 'active', 'the stored set is untouched')
+  t.same(failing.refresh_failure, {
+    count: 1,
+    since: s.clock.now.toISOString(),
+    last_at: s.clock.now.toISOString(),
+    last_error: 'provider.unavailable',
+    next_attempt_at: new Date(s.clock.now.getTime() + 5000).toISOString(),
+  })
+
+  t.equal((await s.read()).statusCode, 503)
+  t.equal(s.fake.requests.length, 1, 'backing off: the provider is not asked again')
+  const since = s.clock.now.toISOString()
+  s.advance(5000)
+  const second = await s.read()
+  t.equal(second.headers['retry-after'], '10', 'then 10 s: doubling')
+  t.equal(s.fake.requests.length, 2)
+  t.match((await connectionOf(s)).refresh_failure, { count: 2, since, last_at: s.clock.now.toISOString() })
+
+  s.fake.answer = () => tokens('gho_recovered')
+  s.advance(10_000)
+  t.equal((await s.read()).json().access_token, 'gho_recovered')
+  const recovered = await connectionOf(s)
+  t.equal(recovered.health, 'active', 'a successful refresh ends it')
+  t.equal(recovered.refresh_failure, null)
+})
+
+t.test("a 429's Retry-After holds every replica back: the provider sees one attempt per step", async (t) => {
+  const one = await scenario(t)
+  const two = await scenario(t, { sharing: one })
+  one.fake.answer = () => ({ status: 429, headers: { 'retry-after': '120' } })
+  two.advance(HOUR_MS)
+  const res = await one.read()
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '120', "the provider's Retry-After, not the shorter backoff")
+  const other = await two.read()
+  t.equal(other.statusCode, 503, other.body)
+  two.advance(60_000)
+  t.equal((await two.read()).headers['retry-after'], '60')
+  t.equal(one.fake.requests.length, 1, 'one attempt, from all replicas together')
+  two.advance(60_000)
+  one.fake.answer = () => tokens('gho_after_throttle')
+  t.equal((await two.read()).json().access_token, 'gho_after_throttle')
+  t.equal(one.fake.requests.length, 2)
+})
+
+t.test('while backing off, a still-valid token is served and the caller hears why the last attempt failed', async (t) => {
+  const s = await scenario(t)
+  s.fake.answer = () => ({ status: 401, body: { error: 'invalid_client' } })
+  s.advance(HOUR_MS - 30_000)
+  t.equal((await s.read()).json().access_token, 'gho_old', 'valid for 30 s more: served')
+  t.equal((await s.read()).json().access_token, 'gho_old')
+  t.equal(s.fake.requests.length, 1)
+  t.match((await connectionOf(s)).refresh_failure, { count: 1, last_error: 'provider.refresh_rejected' })
+  s.advance(60_000)
+  const expired = await s.read()
+  t.equal(expired.statusCode, 502)
+  t.equal(expired.json().code, 'provider.refresh_rejected')
+})
+
+t.test('a new push ends refresh_failing: it is a new grant', async (t) => {
+  const s = await scenario(t)
+  s.fake.answer = () => ({ status: 500 })
+  s.advance(HOUR_MS)
+  await s.read()
+  t.equal((await connectionOf(s)).health, 'refresh_failing')
+  const res = await push(s.app, { tenant: s.tenant }, githubPush('gho_new_grant', { issued_at: s.clock.now.toISOString() }))
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().connection.health, 'active')
+  t.equal(res.json().connection.refresh_failure, null)
+  t.equal((await s.read()).json().access_token, 'gho_new_grant')
+})
+
+t.test('refresh_token_expires_in is kept; past it, a due read needs a reconnect and the provider is not asked', async (t) => {
+  const s = await scenario(t)
+  const issuedAt = s.clock.now
+  const pushed = await push(
+    s.app,
+    { tenant: s.tenant },
+    githubPush(
+      'gho_1',
+      { issued_at: issuedAt.toISOString() },
+      { refresh_token: 'ghr_1', expires_in: 3600, refresh_token_expires_in: '7200' },
+    ),
+  )
+  t.equal(pushed.json().connection.refresh_token_expires_at, new Date(issuedAt.getTime() + 2 * HOUR_MS).toISOString())
+
+  // A refresh that rotates the refresh token brings the new one's expiry.
+  s.fake.answer = () => tokens('gho_2', { refresh_token: 'ghr_2', refresh_token_expires_in: 5400 })
+  s.advance(HOUR_MS)
+  t.equal((await s.read()).json().access_token, 'gho_2')
+  const refreshed = await connectionOf(s)
+  t.equal(refreshed.refresh_token_expires_at, new Date(s.clock.now.getTime() + 1.5 * HOUR_MS).toISOString())
+
+  s.advance(2 * HOUR_MS)
+  const res = await s.read()
+  t.equal(res.statusCode, 409)
+  t.equal(res.json().code, 'token_set.reconnect_required')
+  t.equal(s.fake.requests.length, 1, 'an expired refresh token is not presented')
+  const gone = await connectionOf(s)
+  t.equal(gone.health, 'reauth_required')
+  t.equal(gone.state, 'reauth_required')
+})
