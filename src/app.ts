@@ -59,12 +59,15 @@ export interface RefreshOptions {
   timeoutMs: number
   /** How long a read waits for another replica's refresh of the same set. */
   lockTimeoutMs: number
+  /** How long a read of a still-valid token waits for its refresh before it is served as stored. */
+  readWaitMs: number
 }
 
 export const DEFAULT_REFRESH: RefreshOptions = {
   marginMs: SERVICE_DEFAULTS.refreshMarginSeconds * 1000,
   timeoutMs: SERVICE_DEFAULTS.refreshTimeoutMs,
   lockTimeoutMs: SERVICE_DEFAULTS.refreshLockTimeoutMs,
+  readWaitMs: SERVICE_DEFAULTS.refreshReadWaitMs,
 }
 const DEFAULT_EGRESS: EgressOptions = { allow: [], allowInsecureHttp: false }
 
@@ -164,6 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     provider: createProviderClient({ timeoutMs: refresh.timeoutMs, egress }),
     marginMs: refresh.marginMs,
     lockTimeoutMs: refresh.lockTimeoutMs,
+    readWaitMs: refresh.readWaitMs,
     now,
     onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
   })

@@ -20,6 +20,7 @@ export const SERVICE_DEFAULTS = {
   refreshMarginSeconds: 60,
   refreshTimeoutMs: 10_000,
   refreshLockTimeoutMs: 15_000,
+  refreshReadWaitMs: 2000,
   maxEventLoopDelayMs: 1000,
   // Off by default: a busy loop is not an overloaded one. Event-loop delay says requests are waiting.
   maxEventLoopUtilization: 0,
@@ -94,6 +95,7 @@ export const configSchema = z
     VAULT_REFRESH_MARGIN_SECONDS: integer(SERVICE_DEFAULTS.refreshMarginSeconds, 0, 3600),
     VAULT_REFRESH_TIMEOUT_MS: integer(SERVICE_DEFAULTS.refreshTimeoutMs, 100, 120_000),
     VAULT_REFRESH_LOCK_TIMEOUT_MS: integer(SERVICE_DEFAULTS.refreshLockTimeoutMs, 100, 300_000),
+    VAULT_REFRESH_READ_WAIT_MS: integer(SERVICE_DEFAULTS.refreshReadWaitMs, 0, 120_000),
     // Only "true" turns it on: a typo must not open plain http for client secrets.
     VAULT_REFRESH_ALLOW_INSECURE_HTTP: z
       .enum(['true', 'false'])
@@ -211,6 +213,7 @@ export interface Config {
     readonly marginMs: number
     readonly timeoutMs: number
     readonly lockTimeoutMs: number
+    readonly readWaitMs: number
   }
   readonly egress: {
     readonly allow: readonly string[]
@@ -310,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       marginMs: e.VAULT_REFRESH_MARGIN_SECONDS * 1000,
       timeoutMs: e.VAULT_REFRESH_TIMEOUT_MS,
       lockTimeoutMs: e.VAULT_REFRESH_LOCK_TIMEOUT_MS,
+      readWaitMs: e.VAULT_REFRESH_READ_WAIT_MS,
     },
     egress: { allow: e.VAULT_EGRESS_ALLOW, allowInsecureHttp: e.VAULT_REFRESH_ALLOW_INSECURE_HTTP },
     auth: {

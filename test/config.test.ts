@@ -131,7 +131,7 @@ t.test('an empty variable counts as unset', async (t) => {
 })
 
 t.test('refresh settings: defaults fail closed, plain http only when spelled out', async (t) => {
-  t.same(loadConfig({}).refresh, { marginMs: 60_000, timeoutMs: 10_000, lockTimeoutMs: 15_000 })
+  t.same(loadConfig({}).refresh, { marginMs: 60_000, timeoutMs: 10_000, lockTimeoutMs: 15_000, readWaitMs: 2000 })
   t.same(loadConfig({}).egress, { allow: [], allowInsecureHttp: false }, 'no egress exception by default')
   t.equal(loadConfig({ VAULT_REFRESH_ALLOW_INSECURE_HTTP: 'true' }).egress.allowInsecureHttp, true)
   t.same(loadConfig({ VAULT_EGRESS_ALLOW: '127.0.0.1, 10.1.0.0/16,idp.internal.example' }).egress.allow, [

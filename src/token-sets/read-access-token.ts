@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Kysely } from 'kysely'
 import type { AuditContext } from '../audit/audit.repository.ts'
 import { secretsOfRow } from '../crypto/token-binding.ts'
@@ -82,6 +83,30 @@ export function createAccessTokenReader({ db, keyRing, refresher, now }: AccessT
     return { row, accessToken }
   }
 
+  /**
+   * Waits for the set's refresh. A token that is still valid waits at most readWaitMs: a slow provider
+   * then finishes in the background (its outcome is recorded and stored as usual) while the read is
+   * served the stored token.
+   */
+  async function refreshed(key: TokenSetKey, context: AuditContext, expiresAt: Date | null): Promise<void> {
+    const refreshing = refresher!.refresh(key, context)
+    const validFor = expiresAt === null ? Number.POSITIVE_INFINITY : expiresAt.getTime() - now().getTime()
+    if (validFor <= 0) return refreshing
+    const patience = new AbortController()
+    const late = sleep(Math.min(refresher!.readWaitMs, validFor), undefined, { signal: patience.signal }).then(
+      () => 'late' as const,
+      () => 'done' as const,
+    )
+    try {
+      if ((await Promise.race([refreshing.then(() => 'done' as const), late])) === 'late') {
+        // Recorded and counted by the refresh itself; nobody is waiting for it any more.
+        refreshing.catch(() => undefined)
+      }
+    } finally {
+      patience.abort()
+    }
+  }
+
   return {
     /** The access token, refreshed first when due; a read served is recorded (token_set.read) before it is returned. */
     async read(
@@ -90,7 +115,7 @@ export function createAccessTokenReader({ db, keyRing, refresher, now }: AccessT
     ): Promise<AccessTokenResponse> {
       let read = await readOnce(key, requiredScopes, context, true)
       if (read.row.verdict === 'refresh') {
-        await refresher!.refresh(key, context)
+        await refreshed(key, context, read.row.expires_at)
         read = await readOnce(key, requiredScopes, context, false)
       }
       const { row, accessToken } = read

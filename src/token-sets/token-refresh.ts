@@ -35,6 +35,8 @@ export interface TokenRefreshOptions {
   marginMs: number
   /** How long a read waits for another replica's refresh of the same set before giving up (retryable). */
   lockTimeoutMs: number
+  /** How long a read of a still-valid token waits for its refresh before serving it as stored. */
+  readWaitMs: number
   now: () => Date
   onRefresh?: (outcome: RefreshMetricOutcome) => void
 }
@@ -42,6 +44,8 @@ export interface TokenRefreshOptions {
 export interface TokenRefresher {
   /** A token is due when it expires within this margin (see vault_refresh_due). */
   readonly marginMs: number
+  /** How long a read of a still-valid token waits for its refresh before serving it as stored. */
+  readonly readWaitMs: number
   /**
    * Brings the set up to date: refreshed at the provider if it is still due once its row is locked, left as
    * it is when it may still be served (not due, or the provider failed while the token is valid); throws
@@ -346,6 +350,7 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
   const inFlight = new Map<string, Promise<void>>()
   return {
     marginMs: options.marginMs,
+    readWaitMs: options.readWaitMs,
     refresh(key, context) {
       const flightKey = JSON.stringify([key.tenantId, key.userId, key.connectorType, key.connectorId])
       const running = inFlight.get(flightKey)

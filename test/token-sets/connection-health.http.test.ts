@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { openTestDatabase } from '../support/helper.ts'
 import { githubPush, listConnections, push } from '../support/http.ts'
 import { HOUR_MS, refreshScenario, type Scenario, type ScenarioOptions, tokens } from '../support/refresh-scenario.ts'
+import { TEST_DATABASE_URL } from '../support/test-database.ts'
 
 /** How a connection is doing, as listings show it: refresh failures, backoff shared by replicas, refresh-token expiry. */
 const database = await openTestDatabase(t)
@@ -126,3 +127,31 @@ t.test('refresh_token_expires_in is kept; past it, a due read needs a reconnect 
   t.equal(gone.health, 'reauth_required')
   t.equal(gone.state, 'reauth_required')
 })
+
+t.test(
+  'a read of a still-valid token waits for a slow refresh only so long, then is served; the refresh still lands',
+  {
+    skip:
+      TEST_DATABASE_URL === undefined
+        ? 'the embedded database has one connection, which the refresh holds until the provider answers: a PostgreSQL server; CI runs it'
+        : false,
+  },
+  async (t) => {
+    const s = await scenario(t, { refresh: { readWaitMs: 50 } })
+    let answered = false
+    s.fake.answer = () => ({ ...tokens('gho_slow'), delayMs: 600 })
+    const before = await s.sealed()
+    s.advance(HOUR_MS - 30_000)
+    const res = await s.read()
+    t.equal(res.json().access_token, 'gho_old', 'served as stored while the provider is still answering')
+    t.equal(s.fake.requests.length, 1)
+    t.same(await s.sealed(), before, 'the refresh had not finished when the read was answered')
+    for (let i = 0; i < 100 && !answered; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      answered = (await s.sealed()).access !== before.access
+    }
+    t.ok(answered, 'the refresh finished in the background and was stored')
+    t.equal((await s.read()).json().access_token, 'gho_slow')
+    t.equal(s.fake.requests.length, 1, 'one refresh')
+  },
+)
