@@ -106,7 +106,9 @@ function refreshFailure(code: string, retryAfterSeconds: number): VaultError {
   }
 }
 
-const secondsUntil = (until: Date, now: Date) => Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))
+/** A Retry-After for the caller: at least a second, and never past the longest wait the vault itself sets. */
+const secondsUntil = (until: Date, now: Date) =>
+  Math.min(BACKOFF.maxRetryAfterSeconds, Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)))
 
 /** One refresh of one set, under its row lock: what every step below needs. */
 interface Attempt {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { openTestDatabase } from '../support/helper.ts'
 import { githubPush, listConnections, push } from '../support/http.ts'
@@ -155,3 +156,22 @@ t.test(
     t.equal(s.fake.requests.length, 1, 'one refresh')
   },
 )
+
+t.test('a database writer who edits the health columns changes only when the vault refreshes, never what it says', async (t) => {
+  const s = await scenario(t)
+  s.fake.answer = () => tokens('gho_new')
+  s.advance(HOUR_MS + 60_000)
+  // Behind the vault's back: a backoff far in the future, and an error code of the writer's choosing.
+  await sql`UPDATE token_sets SET refresh_failures = 1, refresh_failing_since = now(), last_refresh_failure_at = now(),
+    last_refresh_error = 'gho_chosen_by_the_writer', next_refresh_at = now() + interval '10 years'
+    WHERE tenant_id = ${s.tenant}`.execute(database.admin)
+  const held = await s.read()
+  t.equal(held.statusCode, 503)
+  t.equal(held.json().code, 'provider.unavailable', 'an unknown code is no code the vault answers with')
+  t.notMatch(held.body, 'gho_chosen_by_the_writer')
+  t.equal(held.headers['retry-after'], '3600', 'and no Retry-After longer than the vault itself would set')
+  t.equal(s.fake.requests.length, 0, 'held back: denial of service, nothing else')
+  await sql`UPDATE token_sets SET next_refresh_at = NULL WHERE tenant_id = ${s.tenant}`.execute(database.admin)
+  t.equal((await s.read()).json().access_token, 'gho_new', 'released: refreshed at the server the refresh token is bound to')
+  t.equal(s.fake.requests.length, 1)
+})
