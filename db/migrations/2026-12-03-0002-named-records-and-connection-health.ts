@@ -40,6 +40,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     ADD COLUMN last_refresh_failure_at timestamptz,
     ADD COLUMN last_refresh_error text,
     ADD COLUMN next_refresh_at timestamptz`.execute(db)
+  // A connector's refresh policy (minimum interval between refreshes of a set, longest backoff): timing only.
+  await sql`ALTER TABLE connector_refresh_settings ADD COLUMN refresh_policy jsonb NOT NULL DEFAULT '{}'::jsonb`.execute(db)
   for (const signature of DROPPED) await sql`DROP FUNCTION ${sql.raw(signature)}`.execute(db)
   for (const name of CREATED) await sql.raw(functionSource(name)).execute(db)
 }
@@ -53,6 +55,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`ALTER TABLE token_sets
     DROP COLUMN refresh_token_expires_at, DROP COLUMN refresh_failures, DROP COLUMN refresh_failing_since,
     DROP COLUMN last_refresh_failure_at, DROP COLUMN last_refresh_error, DROP COLUMN next_refresh_at`.execute(db)
+  await sql`ALTER TABLE connector_refresh_settings DROP COLUMN refresh_policy`.execute(db)
   for (const name of [
     'vault_insert_audit_events.v1',
     'vault_read_and_record_token_sets.v1',

@@ -1632,6 +1632,10 @@ export interface operations {
                         extra_params: {
                             [key: string]: string;
                         };
+                        refresh_policy: {
+                            min_interval_seconds: number;
+                            backoff_max_seconds: number;
+                        };
                         key_version: number;
                         created_at: string;
                         updated_at: string;
@@ -1847,6 +1851,16 @@ export interface operations {
                     extra_params?: {
                         [key: string]: string;
                     };
+                    /**
+                     * @description When the vault refreshes this connector's token sets
+                     * @default {}
+                     */
+                    refresh_policy?: {
+                        /** @description Refreshes of one token set at least this far apart, while its token is still valid (providers that refuse early refresh); default 0 */
+                        min_interval_seconds?: number;
+                        /** @description The longest wait between failed refreshes of one set (from 5 s, doubling); the provider's Retry-After still counts; default 300 */
+                        backoff_max_seconds?: number;
+                    };
                 };
             };
         };
@@ -1873,6 +1887,10 @@ export interface operations {
                         has_client_secret: boolean;
                         extra_params: {
                             [key: string]: string;
+                        };
+                        refresh_policy: {
+                            min_interval_seconds: number;
+                            backoff_max_seconds: number;
                         };
                         key_version: number;
                         created_at: string;
@@ -1902,6 +1920,10 @@ export interface operations {
                         has_client_secret: boolean;
                         extra_params: {
                             [key: string]: string;
+                        };
+                        refresh_policy: {
+                            min_interval_seconds: number;
+                            backoff_max_seconds: number;
                         };
                         key_version: number;
                         created_at: string;

@@ -1,5 +1,5 @@
 import { type Selectable, sql } from 'kysely'
-import type { ClientAuthMethod, ConnectorRefreshSettingsTable, ConnectorType } from '../db/schema.ts'
+import type { ClientAuthMethod, ConnectorRefreshSettingsTable, ConnectorType, RefreshPolicy } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 
@@ -21,6 +21,7 @@ export interface RefreshSettingsWrite {
   client_auth_method: ClientAuthMethod
   client_secret_sealed: Buffer
   extra_params: Record<string, string>
+  refresh_policy: RefreshPolicy
   key_version: number
 }
 
@@ -33,6 +34,7 @@ const columns = [
   'connector_refresh_settings.client_id',
   'connector_refresh_settings.client_auth_method',
   'connector_refresh_settings.extra_params',
+  'connector_refresh_settings.refresh_policy',
   'connector_refresh_settings.key_version',
   'connector_refresh_settings.created_at',
   'connector_refresh_settings.updated_at',
@@ -45,7 +47,7 @@ export async function upsertRefreshSettings(
   key: ConnectorKey,
   write: RefreshSettingsWrite,
 ): Promise<RefreshSettingsRow> {
-  const values = { ...write, extra_params: JSON.stringify(write.extra_params) }
+  const values = { ...write, extra_params: JSON.stringify(write.extra_params), refresh_policy: JSON.stringify(write.refresh_policy) }
   return trx
     .insertInto('connector_refresh_settings')
     .values({ tenant_id: key.tenantId, connector_type: key.connectorType, connector_id: key.connectorId, ...values })

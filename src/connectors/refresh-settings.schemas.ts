@@ -12,6 +12,30 @@ const clientAuthMethodSchema = z
   .enum(['client_secret_basic', 'client_secret_post', 'none'])
   .describe('How the vault authenticates to the token endpoint (RFC 6749 §2.3.1); none for public clients')
 
+/** The defaults a connector's refresh policy starts from. */
+export const DEFAULT_REFRESH_POLICY = { min_interval_seconds: 0, backoff_max_seconds: 300 } as const
+
+const refreshPolicySchema = z.strictObject({
+  min_interval_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .optional()
+    .describe(
+      'Refreshes of one token set at least this far apart, while its token is still valid (providers that refuse early refresh); default 0',
+    ),
+  backoff_max_seconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(86_400)
+    .optional()
+    .describe(
+      "The longest wait between failed refreshes of one set (from 5 s, doubling); the provider's Retry-After still counts; default 300",
+    ),
+})
+
 export const putRefreshSettingsBodySchema = z
   .strictObject({
     token_endpoint: clearUrl(2048).optional().describe("The provider's token endpoint; give this or issuer, not both"),
@@ -30,6 +54,7 @@ export const putRefreshSettingsBodySchema = z
       )
       .default({})
       .describe('Extra form parameters sent with every refresh request (e.g. a resource indicator); not secret'),
+    refresh_policy: refreshPolicySchema.default({}).describe("When the vault refreshes this connector's token sets"),
   })
   .superRefine((body, ctx) => {
     if ((body.token_endpoint === undefined) === (body.issuer === undefined)) {
@@ -60,6 +85,7 @@ export const refreshSettingsSchema = z.object({
   client_auth_method: clientAuthMethodSchema,
   has_client_secret: z.boolean(),
   extra_params: z.record(z.string(), z.string()),
+  refresh_policy: z.object({ min_interval_seconds: z.number().int(), backoff_max_seconds: z.number().int() }),
   key_version: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),

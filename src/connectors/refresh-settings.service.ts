@@ -7,7 +7,7 @@ import { VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import type { ConnectorKey, RefreshSettingsRow } from './refresh-settings.repository.ts'
 import * as repository from './refresh-settings.repository.ts'
-import type { PutRefreshSettingsBody, RefreshSettings } from './refresh-settings.schemas.ts'
+import { DEFAULT_REFRESH_POLICY, type PutRefreshSettingsBody, type RefreshSettings } from './refresh-settings.schemas.ts'
 
 export interface RefreshSettingsService {
   put(key: ConnectorKey, body: PutRefreshSettingsBody): Promise<{ created: boolean; settings: RefreshSettings }>
@@ -27,6 +27,7 @@ function toRefreshSettings(row: RefreshSettingsRow): RefreshSettings {
     client_auth_method: row.client_auth_method,
     has_client_secret: row.has_client_secret,
     extra_params: row.extra_params,
+    refresh_policy: { ...DEFAULT_REFRESH_POLICY, ...row.refresh_policy },
     key_version: row.key_version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
@@ -70,6 +71,7 @@ export function createRefreshSettingsService({
             active.version,
             Buffer.from(body.client_secret ?? '', 'utf8'),
           ),
+          refresh_policy: body.refresh_policy,
           key_version: active.version,
         })
         return { created: !existed, settings: toRefreshSettings(row) }

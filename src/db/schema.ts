@@ -60,6 +60,11 @@ export interface TokenSetsTable {
   updated_at: UpdatedAt
 }
 
+export interface RefreshPolicy {
+  min_interval_seconds?: number
+  backoff_max_seconds?: number
+}
+
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
 
 export interface ConnectorRefreshSettingsTable {
@@ -73,6 +78,8 @@ export interface ConnectorRefreshSettingsTable {
   /** Sealed for every connector (empty for a public client), bound to the columns above. */
   client_secret_sealed: Bytes
   extra_params: ColumnType<Record<string, string>, string, string>
+  /** When the vault refreshes this connector's sets (timing only; see refresh-settings.schemas.ts). */
+  refresh_policy: ColumnType<RefreshPolicy, string, string>
   key_version: number
   created_at: CreatedAt
   updated_at: UpdatedAt

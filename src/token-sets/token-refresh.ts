@@ -76,8 +76,8 @@ const endpointChanged = () =>
  */
 const BACKOFF = { firstSeconds: 5, maxSeconds: 300, maxRetryAfterSeconds: 3600 } as const
 
-export function nextAttemptAt(failures: number, at: Date, retryAfterSeconds?: number): Date {
-  const backoff = Math.min(BACKOFF.maxSeconds, BACKOFF.firstSeconds * 2 ** Math.min(failures - 1, 30))
+export function nextAttemptAt(failures: number, at: Date, retryAfterSeconds?: number, maxSeconds: number = BACKOFF.maxSeconds): Date {
+  const backoff = Math.min(maxSeconds, BACKOFF.firstSeconds * 2 ** Math.min(failures - 1, 30))
   const seconds = Math.max(backoff, Math.min(retryAfterSeconds ?? 0, BACKOFF.maxRetryAfterSeconds))
   return new Date(at.getTime() + seconds * 1000)
 }
@@ -119,6 +119,8 @@ interface Attempt {
   location: TokenSetKey & { tokenSetId: string }
   tokenSetKey: KeyObject
   secrets: ReturnType<typeof secretsOfRow>
+  /** The connector's longest backoff, when its refresh policy sets one. */
+  backoffMaxSeconds?: number
   audit(outcome: 'success' | 'failed', errorCode: string | null, keyVersion: number): Promise<void>
 }
 
@@ -182,7 +184,10 @@ async function decide(options: TokenRefreshOptions, trx: TenantTransaction, key:
   }
   const settings = await findRefreshSettingsWithSecret(trx, key)
   if (settings === undefined) return otherwise(attempt, reconnect())
-  return refreshAtProvider(attempt, settings)
+  // The connector's providers refuse early refresh: a still-valid token refreshed less than that ago is served.
+  const minIntervalMs = (settings.refresh_policy.min_interval_seconds ?? 0) * 1000
+  if (!isExpired(attempt) && now.getTime() - tokenSet.issued_at.getTime() < minIntervalMs) return { kind: 'done' }
+  return refreshAtProvider({ ...attempt, backoffMaxSeconds: settings.refresh_policy.backoff_max_seconds }, settings)
 }
 
 /**
@@ -229,7 +234,7 @@ async function failed(
 ): Promise<Decision> {
   const { options, trx, key, tokenSet } = attempt
   const at = options.now()
-  const nextAt = nextAttemptAt(tokenSet.refresh_failures + 1, at, retryAfterSeconds)
+  const nextAt = nextAttemptAt(tokenSet.refresh_failures + 1, at, retryAfterSeconds, attempt.backoffMaxSeconds)
   const error = refreshFailure(code, secondsUntil(nextAt, at))
   await repository.recordRefreshFailure(trx, key.tenantId, tokenSet.id, { errorCode: code, at, nextAt })
   await attempt.audit('failed', error.code, tokenSet.key_version)

@@ -19,7 +19,7 @@ const RELEASED: Record<string, string> = {
   'functions/vault_prepare_pushes.v1.sql': '579b7ffea365e7ded210f2cfc7ec50fb35a0f316a4529763fd3a09ecdcbd6713',
   'functions/vault_read_and_record_token_sets.v1.sql': 'adab9bee2ef2cfc782d8eac965bc5efed9dd4f78981cd9d9aeca46e957236b63',
   'functions/vault_write_pushed_token_sets.v1.sql': 'cc71e68ed1df77adef2bf0cb8aab9e349bf2c3745107dcf59b5ee7e6225ba23a',
-  'migrations/2026-12-03-0002-named-records-and-connection-health.ts': 'b6de4e3e83d93d9d6b8b3fceed03ab093fac91e162e5c1f698ca5399e3a44052',
+  'migrations/2026-12-03-0002-named-records-and-connection-health.ts': '40e0fc2daa578c9593e7d89e8ab756eefaed2eac69812109ff4e3f28345e4558',
   'functions/vault_insert_audit_events.v2.sql': 'b5644f2a992d2e544bc99a7bb61a02b784639de5fc10b4d982303c9a32e628d8',
   'functions/vault_read_token_sets.v1.sql': '77c2849556e26115a507f15d4a2339ff676402a685c0b989717312e95661be90',
   'functions/vault_find_push_bases.v1.sql': '0dc8c6b1dcebd0ea0834fb4776d96b233abd6ad754aa22157dc29c8a7b26b607',

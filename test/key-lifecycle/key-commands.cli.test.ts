@@ -19,6 +19,7 @@ const tokens = await cli.withDatabase(async (_db, tokenSets, refreshSettings) =>
         client_secret: `cs_${tenantId}`,
         client_auth_method: 'client_secret_post',
         extra_params: {},
+        refresh_policy: {},
       },
     )
   }

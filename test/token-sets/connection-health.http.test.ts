@@ -175,3 +175,49 @@ t.test('a database writer who edits the health columns changes only when the vau
   t.equal((await s.read()).json().access_token, 'gho_new', 'released: refreshed at the server the refresh token is bound to')
   t.equal(s.fake.requests.length, 1)
 })
+
+t.test("a connector's refresh policy: a minimum interval between refreshes, and its longest backoff", async (t) => {
+  const s = await scenario(t, { settings: { refresh_policy: { min_interval_seconds: 600, backoff_max_seconds: 5 } } })
+  const settings = await s.app.inject({ method: 'GET', url: `/v1/tenants/${s.tenant}/connectors/social/github/refresh-settings` })
+  t.same(settings.json().refresh_policy, { min_interval_seconds: 600, backoff_max_seconds: 5 })
+
+  // Tokens that live two minutes are due after one; the provider refuses a refresh sooner than ten.
+  s.fake.answer = () => tokens(`gho_${s.fake.requests.length}`, { expires_in: 120 })
+  s.advance(HOUR_MS)
+  t.equal((await s.read()).json().access_token, 'gho_1')
+  s.advance(70_000)
+  t.equal((await s.read()).json().access_token, 'gho_1', 'due, but refreshed 70 s ago: served as stored')
+  t.equal(s.fake.requests.length, 1)
+  s.advance(60_000)
+  t.equal((await s.read()).json().access_token, 'gho_2', 'expired: refreshed whatever the interval')
+
+  // Its backoff stops at 5 s instead of doubling to 10.
+  s.fake.answer = () => ({ status: 503 })
+  s.advance(3 * HOUR_MS)
+  t.equal((await s.read()).headers['retry-after'], '5')
+  s.advance(5000)
+  t.equal((await s.read()).headers['retry-after'], '5', 'capped by the connector')
+})
+
+t.test('a refresh policy out of range is refused and stores nothing', async (t) => {
+  const s = await scenario(t)
+  for (const [policy, path] of [
+    [{ backoff_max_seconds: 1 }, 'body.refresh_policy.backoff_max_seconds'],
+    [{ min_interval_seconds: -1 }, 'body.refresh_policy.min_interval_seconds'],
+    [{ margin: 5 }, 'body.refresh_policy'],
+  ] as const) {
+    const res = await s.app.inject({
+      method: 'PUT',
+      url: `/v1/tenants/${s.tenant}/connectors/social/github/refresh-settings`,
+      payload: { token_endpoint: s.fake.tokenEndpoint, client_id: 'client 1', client_secret: 'cs', refresh_policy: policy },
+    })
+    t.equal(res.statusCode, 400)
+    t.equal(res.json().code, 'request.invalid')
+    t.ok(
+      res.json().issues.some((issue: { path: string }) => issue.path === path),
+      path,
+    )
+  }
+  const settings = await s.app.inject({ method: 'GET', url: `/v1/tenants/${s.tenant}/connectors/social/github/refresh-settings` })
+  t.same(settings.json().refresh_policy, { min_interval_seconds: 0, backoff_max_seconds: 300 }, 'the defaults, unchanged')
+})
