@@ -16,6 +16,7 @@ import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { bootstrapRoles, migrateToLatest } from '../src/db/migrate.ts'
 import { createTestIssuer } from '../test/support/test-issuer.ts'
+import { benchDatabase } from './bench-database.ts'
 import { cpuSecondsOf, postgresCpuSecondsBetween, postgresCpuSnapshot } from './cpu-time.ts'
 
 const { values: options } = parseArgs({
@@ -34,20 +35,8 @@ const { values: options } = parseArgs({
   },
 })
 const root = path.resolve(import.meta.dirname, '..')
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const benchDb = 'secret_vault_bench'
-const benchUrl = (() => {
-  const url = new URL(adminUrl)
-  url.pathname = `/${benchDb}`
-  return url.toString()
-})()
-
-async function admin(query: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  await client.query(query)
-  await client.end()
-}
+const { url: benchUrl, admin } = benchDatabase(benchDb)
 
 async function freePort(): Promise<number> {
   const server = createServer()

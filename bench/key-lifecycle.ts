@@ -12,12 +12,12 @@ import { createSecretKey, type KeyObject, randomBytes, randomUUID } from 'node:c
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
 import { secretsOfRow } from '../src/crypto/token-binding.ts'
 import { sealToken } from '../src/crypto/token-sealing.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { bootstrapRoles, migrateToLatest } from '../src/db/migrate.ts'
 import { createLocalKeyProvider } from '../src/keys/local-key-provider.ts'
+import { benchDatabase } from './bench-database.ts'
 
 const { values: options } = parseArgs({
   options: {
@@ -28,9 +28,8 @@ const { values: options } = parseArgs({
   },
 })
 const root = path.resolve(import.meta.dirname, '..')
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const benchDb = 'secret_vault_bench_keys'
-const benchUrl = Object.assign(new URL(adminUrl), { pathname: `/${benchDb}` }).toString()
+const { url: benchUrl, admin } = benchDatabase(benchDb)
 const rootKeys = { 'root-1': randomBytes(32), 'root-2': randomBytes(32) }
 const provider = createLocalKeyProvider(
   Object.entries(rootKeys).map(([id, key]) => ({ id, key: createSecretKey(key) })),
@@ -48,13 +47,6 @@ const cliEnv = {
   VAULT_AUTH_JWKS_URL: 'https://bench.invalid/jwks',
   // e.g. BENCH_CLI_NODE_OPTIONS=--max-old-space-size=96 to tell a leak (it dies) from lazy collection.
   ...(process.env.BENCH_CLI_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_CLI_NODE_OPTIONS } : {}),
-}
-
-async function admin(query: string) {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  await client.query(query)
-  await client.end()
 }
 
 async function freshDatabase() {

@@ -11,7 +11,6 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import type { FastifyInstance } from 'fastify'
-import pg from 'pg'
 import { buildApp } from '../src/app.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { bootstrapRoles, migrateToLatest } from '../src/db/migrate.ts'
@@ -25,6 +24,7 @@ import { createMetrics } from '../src/observability/metrics.ts'
 import { testAuthenticator } from '../test/support/helper.ts'
 import { startKmsTestServer } from '../test/support/kms-test-server.ts'
 import { createTestIssuer } from '../test/support/test-issuer.ts'
+import { benchDatabase } from './bench-database.ts'
 
 const { values: options } = parseArgs({
   options: {
@@ -39,16 +39,8 @@ const tenants = Number(options.tenants)
 const concurrency = Number(options.concurrency)
 const usersPerTenant = 10
 const root = path.resolve(import.meta.dirname, '..')
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const benchDb = 'secret_vault_bench_kms'
-const benchUrl = Object.assign(new URL(adminUrl), { pathname: `/${benchDb}` }).toString()
-
-async function admin(query: string) {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  await client.query(query)
-  await client.end()
-}
+const { url: benchUrl, admin } = benchDatabase(benchDb)
 
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIDBENCH'
 process.env.AWS_SECRET_ACCESS_KEY ??= 'bench'

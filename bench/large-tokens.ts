@@ -9,7 +9,6 @@ import { createSecretKey, randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
 import { buildApp } from '../src/app.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { bootstrapRoles, migrateToLatest } from '../src/db/migrate.ts'
@@ -20,6 +19,7 @@ import { createLogger } from '../src/logger.ts'
 import { createMetrics } from '../src/observability/metrics.ts'
 import { testAuthenticator } from '../test/support/helper.ts'
 import { createTestIssuer } from '../test/support/test-issuer.ts'
+import { benchDatabase } from './bench-database.ts'
 
 const { values: options } = parseArgs({
   options: {
@@ -32,16 +32,8 @@ const requests = Number(options.requests)
 const concurrency = Number(options.concurrency)
 const rounds = Number(options.rounds)
 const root = path.resolve(import.meta.dirname, '..')
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const benchDb = 'secret_vault_bench_large'
-const benchUrl = Object.assign(new URL(adminUrl), { pathname: `/${benchDb}` }).toString()
-
-async function admin(query: string) {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  await client.query(query)
-  await client.end()
-}
+const { url: benchUrl, admin } = benchDatabase(benchDb)
 
 await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
 await admin(`CREATE DATABASE ${benchDb}`)

@@ -1,5 +1,5 @@
-import { type Expression, type Kysely, sql } from 'kysely'
-import type { AuditEventsTable, ConnectorType, DB, TokenSetState } from './schema.ts'
+import { type Expression, type Kysely, type Selectable, sql } from 'kysely'
+import type { AuditEventsTable, ConnectorType, DataKeysTable, DB, TokenSetsTable } from './schema.ts'
 
 // The only TypeScript that calls the database functions of db/functions. Each takes named records (a jsonb
 // array of objects whose keys are the column list the function declares) and answers one row per record
@@ -61,26 +61,27 @@ export interface TokenSetReadRecord extends ConnectionRecord {
 
 export type ReadVerdict = 'serve' | 'refresh' | 'reconnect' | 'insufficient_scope'
 
-export interface ReadTokenSetRow {
-  id: string
-  state: TokenSetState
-  token_type: string
-  scope: string
-  expires_at: Date | null
-  issued_at: Date
-  has_refresh_token: boolean
-  target: string | null
-  issuer: string | null
-  provider_subject: string | null
-  write_id: string
-  key_version: number
-  access_token_sealed: Uint8Array
-  root_key_id: string
-  wrapped_key: Uint8Array
-  verdict: ReadVerdict
-  /** For insufficient_scope: 1-based positions in required_scopes that are not granted. */
-  missing_scopes: number[] | null
-}
+export type ReadTokenSetRow = Pick<
+  Selectable<TokenSetsTable>,
+  | 'id'
+  | 'state'
+  | 'token_type'
+  | 'scope'
+  | 'expires_at'
+  | 'issued_at'
+  | 'target'
+  | 'issuer'
+  | 'provider_subject'
+  | 'write_id'
+  | 'key_version'
+  | 'access_token_sealed'
+> &
+  Pick<Selectable<DataKeysTable>, 'root_key_id' | 'wrapped_key'> & {
+    has_refresh_token: boolean
+    verdict: ReadVerdict
+    /** For insufficient_scope: 1-based positions in required_scopes that are not granted. */
+    missing_scopes: number[] | null
+  }
 
 /**
  * vault_read_token_sets: per read, the sealed access token with its bound metadata and wrapped data key,
@@ -164,32 +165,31 @@ export type TokenSetWriteRecord = WriteBasis & ({ write: false } | ({ write: tru
 export type WriteStatus = 'created' | 'updated' | 'ignored_stale' | 'changed' | 'locked'
 
 /** Everything about a token set that may be shown: no sealed column. */
-export interface TokenSetMetadataRow {
-  id: string
-  tenant_id: string
-  user_id: string
-  connector_type: ConnectorType
-  connector_id: string
-  target: string | null
-  issuer: string | null
-  provider_subject: string | null
-  token_type: string
-  scope: string
-  expires_at: Date | null
-  state: TokenSetState
-  key_version: number
-  issued_at: Date
-  created_at: Date
-  updated_at: Date
-  has_refresh_token: boolean
-  has_id_token: boolean
-  refresh_token_expires_at: Date | null
-  refresh_failures: number
-  refresh_failing_since: Date | null
-  last_refresh_failure_at: Date | null
-  last_refresh_error: string | null
-  next_refresh_at: Date | null
-}
+export type TokenSetMetadataRow = Pick<
+  Selectable<TokenSetsTable>,
+  | 'id'
+  | 'tenant_id'
+  | 'user_id'
+  | 'connector_type'
+  | 'connector_id'
+  | 'target'
+  | 'issuer'
+  | 'provider_subject'
+  | 'token_type'
+  | 'scope'
+  | 'expires_at'
+  | 'state'
+  | 'key_version'
+  | 'issued_at'
+  | 'created_at'
+  | 'updated_at'
+  | 'refresh_token_expires_at'
+  | 'refresh_failures'
+  | 'refresh_failing_since'
+  | 'last_refresh_failure_at'
+  | 'last_refresh_error'
+  | 'next_refresh_at'
+> & { has_refresh_token: boolean; has_id_token: boolean }
 
 export type WriteResult =
   | { status: 'created' | 'updated' | 'ignored_stale'; row: TokenSetMetadataRow }

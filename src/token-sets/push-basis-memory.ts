@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 import type { PushBasis } from './push-plan.ts'
-import type { TokenSetKey } from './token-set.repository.ts'
+import { connectionId, type TokenSetKey } from './token-set.repository.ts'
 
 /**
  * What a replica remembers of the connections it wrote to: the basis of its last write there, so that the
@@ -19,25 +19,23 @@ export interface PushBasisMemory {
 /** About 250 bytes an entry: 50,000 connections cost ~12 MB at most. */
 const MAX_CONNECTIONS = 50_000
 
-const connectionKey = (key: TokenSetKey) => `${key.tenantId}\u0000${key.userId}\u0000${key.connectorType}\u0000${key.connectorId}`
-
 export function createPushBasisMemory(maxConnections = MAX_CONNECTIONS): PushBasisMemory {
   const rows = new LRUCache<string, Omit<PushBasis, 'activeKey'>>({ max: maxConnections })
   // One entry per tenant, not per connection: a rotation is noticed once per tenant.
   const activeKeys = new LRUCache<string, WrappedDataKey>({ max: maxConnections })
   return {
     recall(key) {
-      const row = rows.get(connectionKey(key))
+      const row = rows.get(connectionId(key))
       const activeKey = row === undefined ? undefined : activeKeys.get(key.tenantId)
       return activeKey === undefined ? undefined : { ...row!, activeKey }
     },
     remember(key, { activeKey, ...row }) {
-      rows.set(connectionKey(key), row)
+      rows.set(connectionId(key), row)
       activeKeys.set(key.tenantId, activeKey)
     },
     // Both: whichever was stale, the next push learns them again.
     forget(key) {
-      rows.delete(connectionKey(key))
+      rows.delete(connectionId(key))
       activeKeys.delete(key.tenantId)
     },
   }

@@ -8,8 +8,8 @@ import { toConnection } from './connection.ts'
 import { createPushBasisMemory } from './push-basis-memory.ts'
 import { type Push, type PushBasis, planPush } from './push-plan.ts'
 import { createSharedTransport, type PushStatements, storedBasis, type Transport, transportInTransaction } from './push-transports.ts'
-import type { TokenSetKey } from './token-set.repository.ts'
 import * as repository from './token-set.repository.ts'
+import { connectionId, type TokenSetKey } from './token-set.repository.ts'
 import type { Connection } from './token-set.schemas.ts'
 
 export type { PushStatements }
@@ -92,8 +92,7 @@ export function createTokenSetPusher({ db, keyRing, statements = functions }: To
 
   return {
     /** Stores a push with its audit event (token_set.push), in one transaction. Pushes to one connection take turns. */
-    push: (key: TokenSetKey, push: Push): Promise<PushResult> =>
-      turns.take(JSON.stringify([key.tenantId, key.userId, key.connectorType, key.connectorId]), () => pushOnce(key, push)),
+    push: (key: TokenSetKey, push: Push): Promise<PushResult> => turns.take(connectionId(key), () => pushOnce(key, push)),
   }
 }
 

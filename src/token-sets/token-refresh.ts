@@ -13,8 +13,8 @@ import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import type { ProviderClient, RefreshOutcome } from '../oauth/provider-client.ts'
 import { normalizeScope, normalizeTokenResponse, type TokenResponse } from '../oauth/token-response.ts'
 import { carrySealedSecret } from './carry-sealed-secret.ts'
-import type { TokenSetForUpdate, TokenSetKey } from './token-set.repository.ts'
 import * as repository from './token-set.repository.ts'
+import { connectionId, type TokenSetForUpdate, type TokenSetKey } from './token-set.repository.ts'
 
 /** How a refresh attempt ended, as counted by the metrics. */
 export type RefreshMetricOutcome =
@@ -76,7 +76,7 @@ const endpointChanged = () =>
  */
 const BACKOFF = { firstSeconds: 5, maxSeconds: 300, maxRetryAfterSeconds: 3600 } as const
 
-export function nextAttemptAt(failures: number, at: Date, retryAfterSeconds?: number, maxSeconds: number = BACKOFF.maxSeconds): Date {
+function nextAttemptAt(failures: number, at: Date, retryAfterSeconds?: number, maxSeconds: number = BACKOFF.maxSeconds): Date {
   const backoff = Math.min(maxSeconds, BACKOFF.firstSeconds * 2 ** Math.min(failures - 1, 30))
   const seconds = Math.max(backoff, Math.min(retryAfterSeconds ?? 0, BACKOFF.maxRetryAfterSeconds))
   return new Date(at.getTime() + seconds * 1000)
@@ -359,7 +359,7 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
     marginMs: options.marginMs,
     readWaitMs: options.readWaitMs,
     refresh(key, context) {
-      const flightKey = JSON.stringify([key.tenantId, key.userId, key.connectorType, key.connectorId])
+      const flightKey = connectionId(key)
       const running = inFlight.get(flightKey)
       if (running !== undefined) return running
       const attempt = refreshOnce(options, key, context).finally(() => inFlight.delete(flightKey))

@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { type Selectable, sql } from 'kysely'
 import type { ConnectorType, TokenSetsTable } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
 import { type ConnectionRecord, refreshDue, type TokenSetMetadataRow } from '../db/vault-functions.ts'
@@ -13,16 +13,17 @@ export interface TokenSetKey {
 
 export type { TokenSetMetadataRow }
 
+/** One string per connection, for maps and caches within a process (never stored). */
+export function connectionId(key: TokenSetKey): string {
+  return `${key.tenantId}\u0000${key.userId}\u0000${key.connectorType}\u0000${key.connectorId}`
+}
+
 /** A connection as the database functions name it. */
 export function connectionRecord(key: TokenSetKey): ConnectionRecord {
   return { tenant_id: key.tenantId, user_id: key.userId, connector_type: key.connectorType, connector_id: key.connectorId }
 }
 
-export interface SealedTokens {
-  access_token_sealed: Uint8Array
-  refresh_token_sealed: Uint8Array | null
-  id_token_sealed: Uint8Array | null
-}
+export type SealedTokens = Pick<Selectable<TokenSetsTable>, 'access_token_sealed' | 'refresh_token_sealed' | 'id_token_sealed'>
 
 export type TokenSetForUpdate = TokenSetMetadataRow &
   SealedTokens & { refresh_server: string | null; write_id: string; dataKey: WrappedDataKey }

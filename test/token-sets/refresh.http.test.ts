@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { basicCredentials } from '../support/fake-token-endpoint.ts'
-import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
+import { buildTestApp, openTestDatabase } from '../support/helper.ts'
 import { connectionPath, githubPush, listConnections, push } from '../support/http.ts'
 import { CLIENT_SECRET, HOUR_MS, refreshScenario, type ScenarioOptions, tokens } from '../support/refresh-scenario.ts'
 import { TEST_DATABASE_URL } from '../support/test-database.ts'
