@@ -2,6 +2,10 @@
 // server, in one run: same machine, same database server, same concurrency, load from a separate process.
 //
 //   npm run bench:http -- [--seconds 10] [--connections 32] [--users 1000] [--rounds 3] [--warmup 5] [--only read] [--profile]
+//                         [--against DIR]
+//
+// --against DIR also runs the vault of another checkout (a worktree of an earlier commit, with node_modules)
+// on a database of its own, in the same rounds: a change is measured against its before in one run.
 //
 // BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names a server and an admin
 // database; the benchmark creates and drops its own database there.
@@ -32,11 +36,16 @@ const { values: options } = parseArgs({
     profile: { type: 'boolean', default: false },
     // Only one operation (push or read), e.g. while profiling.
     only: { type: 'string' },
+    // Another checkout whose vault runs beside this one (before and after a change, in one run).
+    against: { type: 'string' },
   },
 })
 const root = path.resolve(import.meta.dirname, '..')
 const benchDb = 'secret_vault_bench'
 const { url: benchUrl, admin } = benchDatabase(benchDb)
+const againstRoot = options.against === undefined ? undefined : path.resolve(options.against)
+const againstDb = 'secret_vault_bench_against'
+const againstUrl = benchDatabase(againstDb).url
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -47,11 +56,16 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts a server process on a free port and waits until it answers. */
-async function start(script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+async function start(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  cwd = root,
+): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const child = spawn(process.execPath, [...nodeArgs, script], {
-    cwd: root,
+    cwd,
     env: { PATH: process.env.PATH, ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
@@ -125,43 +139,53 @@ const migrator = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.P
 await bootstrapRoles(migrator)
 await migrateToLatest(migrator)
 await migrator.destroy()
+if (againstRoot !== undefined) {
+  // The other checkout migrates its own database with its own migrations (the roles are the cluster's).
+  await admin(`DROP DATABASE IF EXISTS ${againstDb} WITH (FORCE)`)
+  await admin(`CREATE DATABASE ${againstDb}`)
+  await new Promise<void>((resolve, reject) =>
+    spawn(process.execPath, ['src/cli.ts', 'migrate'], {
+      cwd: againstRoot,
+      env: { PATH: process.env.PATH, DATABASE_URL: againstUrl, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }).on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrate in ${againstRoot} exited ${code}`)))),
+  )
+}
 
 // Both sides are profiled alike, so their profiles can be compared per request.
 const profileArgs = (side: string) =>
   options.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles', `--cpu-prof-name=${side}-${Date.now()}.cpuprofile`] : []
 const common = { DATABASE_URL: benchUrl, DATABASE_POOL_MAX: '10', LOG_LEVEL: 'warn' }
-const vault = await start(
-  'src/server.ts',
-  {
-    ...common,
-    VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}`,
-    VAULT_AUTH_ISSUER: issuer.issuer,
-    VAULT_AUTH_JWKS_FILE: jwksFile,
-  },
-  profileArgs('vault'),
-)
-const baseline = await start('bench/baseline-server.ts', common, profileArgs('baseline'))
+const vaultEnv = {
+  ...common,
+  VAULT_LOCAL_ROOT_KEYS: `bench=${randomBytes(32).toString('base64')}`,
+  VAULT_AUTH_ISSUER: issuer.issuer,
+  VAULT_AUTH_JWKS_FILE: jwksFile,
+}
+type Side = 'vault' | 'baseline' | 'against'
+const servers: Partial<Record<Side, { child: ChildProcess; url: string }>> = {
+  vault: await start('src/server.ts', vaultEnv, profileArgs('vault')),
+  baseline: await start('bench/baseline-server.ts', common, profileArgs('baseline')),
+}
+if (againstRoot !== undefined) {
+  servers.against = await start('src/server.ts', { ...vaultEnv, DATABASE_URL: againstUrl }, profileArgs('against'), againstRoot)
+}
+const sides = Object.keys(servers) as Side[]
 const kinds = (['push', 'read'] as const).filter((kind) => options.only === undefined || options.only === kind)
-const results: Record<string, LoadResult[]> = Object.fromEntries(
-  kinds.flatMap((kind) => [
-    [`vault ${kind}`, []],
-    [`baseline ${kind}`, []],
-  ]),
-)
+const results: Record<string, LoadResult[]> = Object.fromEntries(kinds.flatMap((kind) => sides.map((side) => [`${side} ${kind}`, []])))
 try {
-  await seed(vault.url)
-  await seed(baseline.url)
+  for (const side of sides) await seed(servers[side]!.url)
   if (Number(options.warmup) > 0) {
     for (const kind of kinds) {
-      for (const url of [vault.url, baseline.url]) await load(url, kind, options.warmup)
+      for (const side of sides) await load(servers[side]!.url, kind, options.warmup)
     }
   }
   for (let round = 0; round < Number(options.rounds); round++) {
-    // Alternate who goes first, so neither side always gets the warmer machine.
-    const order = round % 2 === 0 ? (['vault', 'baseline'] as const) : (['baseline', 'vault'] as const)
+    // Rotate who goes first, so no side always gets the warmer machine.
+    const order = sides.map((_, i) => sides[(i + round) % sides.length]!)
     for (const kind of kinds) {
       for (const who of order) {
-        const server = who === 'vault' ? vault : baseline
+        const server = servers[who]!
         const cpuBefore = { server: cpuSecondsOf(server.child.pid!), postgres: postgresCpuSnapshot() }
         const result = await load(server.url, kind)
         const cpuAfter = { server: cpuSecondsOf(server.child.pid!), postgres: postgresCpuSnapshot() }
@@ -183,10 +207,10 @@ try {
     }
   }
 } finally {
-  vault.child.kill('SIGTERM')
-  baseline.child.kill('SIGTERM')
+  for (const side of sides) servers[side]!.child.kill('SIGTERM')
   await new Promise((resolve) => setTimeout(resolve, 500))
   await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`)
+  if (againstRoot !== undefined) await admin(`DROP DATABASE IF EXISTS ${againstDb} WITH (FORCE)`)
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
@@ -203,52 +227,75 @@ const summary = Object.fromEntries(
     },
   ]),
 )
-const ratio = (kind: 'push' | 'read') => ({
-  throughput: summary[`vault ${kind}`]!.requestsPerSecond / summary[`baseline ${kind}`]!.requestsPerSecond,
-  p99: summary[`vault ${kind}`]!.p99Ms / summary[`baseline ${kind}`]!.p99Ms,
+type Kind = 'push' | 'read'
+const ratio = (kind: Kind, side: Side) => ({
+  throughput: summary[`${side} ${kind}`]!.requestsPerSecond / summary[`baseline ${kind}`]!.requestsPerSecond,
+  p99: summary[`${side} ${kind}`]!.p99Ms / summary[`baseline ${kind}`]!.p99Ms,
 })
-// Each round's vault-to-baseline ratio: the two sides of a round run back to back, so a machine whose
-// speed drifts between rounds (a shared VM) moves both alike.
-const roundRatios = (kind: 'push' | 'read') =>
-  results[`vault ${kind}`]!.map((run, i) => run.requestsPerSecond / results[`baseline ${kind}`]![i]!.requestsPerSecond)
+// Each round's ratio of one side to another: the sides of a round run back to back, so a machine whose
+// speed drifts between rounds (a shared VM) moves them alike.
+const roundRatios = (kind: Kind, side: Side, to: Side = 'baseline') =>
+  results[`${side} ${kind}`]!.map((run, i) => run.requestsPerSecond / results[`${to} ${kind}`]![i]!.requestsPerSecond)
+const vaults = sides.filter((side) => side !== 'baseline')
 const report = {
   options,
   node: process.version,
   summary,
   ratios: Object.fromEntries(
-    kinds.map((kind) => [kind, { ...ratio(kind), rounds: roundRatios(kind), medianOfRounds: median(roundRatios(kind)) }]),
+    kinds.map((kind) => [
+      kind,
+      Object.fromEntries(
+        vaults.map((side) => [
+          side,
+          { ...ratio(kind, side), rounds: roundRatios(kind, side), medianOfRounds: median(roundRatios(kind, side)) },
+        ]),
+      ),
+    ]),
   ),
+  ...(againstRoot === undefined
+    ? {}
+    : {
+        againstRoot,
+        vaultToAgainst: Object.fromEntries(
+          kinds.map((kind) => [
+            kind,
+            { rounds: roundRatios(kind, 'vault', 'against'), medianOfRounds: median(roundRatios(kind, 'vault', 'against')) },
+          ]),
+        ),
+      }),
 }
 mkdirSync(path.join(root, 'bench/results'), { recursive: true })
 writeFileSync(path.join(root, 'bench/results/http-throughput.json'), `${JSON.stringify(report, null, 2)}\n`)
 
-const row = (kind: 'push' | 'read') => {
-  const v = summary[`vault ${kind}`]!
+const label = (side: Side) => (side === 'against' ? `against (${options.against})` : side)
+const row = (kind: Kind, side: Side) => {
+  const v = summary[`${side} ${kind}`]!
   const b = summary[`baseline ${kind}`]!
-  const r = ratio(kind)
-  return `| ${kind} | ${b.requestsPerSecond.toFixed(0)} | ${v.requestsPerSecond.toFixed(0)} | ${r.throughput.toFixed(2)}× | ${b.p99Ms} | ${v.p99Ms} | ${r.p99.toFixed(2)}× |`
+  const r = ratio(kind, side)
+  return `| ${kind} | ${label(side)} | ${b.requestsPerSecond.toFixed(0)} | ${v.requestsPerSecond.toFixed(0)} | ${r.throughput.toFixed(2)}× | ${b.p99Ms} | ${v.p99Ms} | ${r.p99.toFixed(2)}× |`
 }
+const listed = (values: number[]) => `${values.map((r) => r.toFixed(2)).join(', ')}; median ${median(values).toFixed(2)}×`
+const us = (value: number | undefined) => `${value?.toFixed(0)} µs`
 process.stdout.write(
   `${[
     `median of ${options.rounds} rounds, ${options.seconds}s each, ${options.connections} connections, ${options.users} users`,
-    '| operation | baseline req/s | vault req/s | throughput ratio | baseline p99 ms | vault p99 ms | p99 ratio |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    ...kinds.map(row),
+    '| operation | side | baseline req/s | side req/s | throughput ratio | baseline p99 ms | side p99 ms | p99 ratio |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...kinds.flatMap((kind) => vaults.map((side) => row(kind, side))),
     '',
-    ...kinds.map(
-      (kind) =>
-        `${kind}: round ratios ${roundRatios(kind)
-          .map((r) => r.toFixed(2))
-          .join(', ')}; median ${median(roundRatios(kind)).toFixed(2)}×`,
+    ...kinds.flatMap((kind) =>
+      vaults.map((side) => `${kind}: ${label(side)} to baseline, round ratios ${listed(roundRatios(kind, side))}`),
     ),
-    ...kinds.flatMap((kind) => {
-      const v = summary[`vault ${kind}`]!
-      const b = summary[`baseline ${kind}`]!
-      if (v.serverCpuUs === undefined || b.serverCpuUs === undefined) return []
-      const us = (value: number | undefined) => `${value?.toFixed(0)} µs`
-      return [
-        `${kind}: CPU per request (median) — vault ${us(v.serverCpuUs)} + postgres ${us(v.postgresCpuUs)}, baseline ${us(b.serverCpuUs)} + postgres ${us(b.postgresCpuUs)}`,
-      ]
-    }),
+    ...(againstRoot === undefined
+      ? []
+      : kinds.map((kind) => `${kind}: vault to against, round ratios ${listed(roundRatios(kind, 'vault', 'against'))}`)),
+    ...kinds.flatMap((kind) =>
+      sides.flatMap((side) => {
+        const v = summary[`${side} ${kind}`]!
+        return v.serverCpuUs === undefined
+          ? []
+          : [`${kind}: CPU per request (median) — ${label(side)} ${us(v.serverCpuUs)} + postgres ${us(v.postgresCpuUs)}`]
+      }),
+    ),
   ].join('\n')}\n`,
 )
