@@ -27,6 +27,8 @@ import type { ObservedKeyProvider } from './keys/instrumented-key-provider.ts'
 import { createProviderClient } from './oauth/provider-client.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { openApiInfo, openApiTransform, openApiTransformObject } from './openapi.ts'
+import { countConnectionsByHealth } from './token-sets/connection-counts.ts'
+import { createKeepAlive, type KeepAlive, type KeepAliveOptions } from './token-sets/keep-alive.ts'
 import { createTokenRefresher } from './token-sets/token-refresh.ts'
 import { deleteTokenSetsOfConnector } from './token-sets/token-set.repository.ts'
 import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
@@ -46,6 +48,8 @@ export interface AppDeps {
   refresh?: RefreshOptions
   /** Where outbound calls may go (see src/egress). Defaults to nowhere internal, https only. */
   egress?: EgressOptions
+  /** Keep-alive sweeps of idle token sets (see src/token-sets/keep-alive.ts). */
+  keepAlive?: KeepAliveOptions
   now?: () => Date
 }
 
@@ -70,6 +74,10 @@ export const DEFAULT_REFRESH: RefreshOptions = {
   readWaitMs: SERVICE_DEFAULTS.refreshReadWaitMs,
 }
 const DEFAULT_EGRESS: EgressOptions = { allow: [], allowInsecureHttp: false }
+export const DEFAULT_KEEP_ALIVE: KeepAliveOptions = {
+  intervalMs: SERVICE_DEFAULTS.keepAliveIntervalSeconds * 1000,
+  batch: SERVICE_DEFAULTS.keepAliveBatch,
+}
 
 /** Load shedding: past these, API requests get 503 service.unavailable with Retry-After (0 disables one). */
 export interface OverloadOptions {
@@ -90,6 +98,13 @@ export const DEFAULT_OVERLOAD: OverloadOptions = {
 }
 
 export const API_PREFIX = '/v1'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This replica's keep-alive sweeps; tests and operators may run one now. */
+    keepAlive: KeepAlive
+  }
+}
 
 /** The app is a function of its dependencies: no environment, no ports, no signals here. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -172,6 +187,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
   })
   const tokenSets = createTokenSetService({ db: deps.db, keyRing: deps.keyRing, refresher, now })
+  const keepAlive = createKeepAlive({
+    db: deps.db,
+    refresher,
+    now,
+    logger: deps.logger,
+    ...(deps.keepAlive ?? DEFAULT_KEEP_ALIVE),
+    onOutcome: (outcome) => metrics.keepAliveRefreshes.inc({ outcome }),
+  })
+  app.decorate('keepAlive', keepAlive)
+  app.addHook('onReady', async () => keepAlive.start())
+  // Before anything closes (the egress policy, then the pool): a sweep in progress finishes its refresh.
+  app.addHook('preClose', () => keepAlive.stop())
+  metrics.observeConnections(() => countConnectionsByHealth(deps.db))
   const refreshSettings = createRefreshSettingsService({
     db: deps.db,
     keyRing: deps.keyRing,

@@ -21,6 +21,8 @@ export const SERVICE_DEFAULTS = {
   refreshTimeoutMs: 10_000,
   refreshLockTimeoutMs: 15_000,
   refreshReadWaitMs: 2000,
+  keepAliveIntervalSeconds: 300,
+  keepAliveBatch: 50,
   maxEventLoopDelayMs: 1000,
   // Off by default: a busy loop is not an overloaded one. Event-loop delay says requests are waiting.
   maxEventLoopUtilization: 0,
@@ -96,6 +98,9 @@ export const configSchema = z
     VAULT_REFRESH_TIMEOUT_MS: integer(SERVICE_DEFAULTS.refreshTimeoutMs, 100, 120_000),
     VAULT_REFRESH_LOCK_TIMEOUT_MS: integer(SERVICE_DEFAULTS.refreshLockTimeoutMs, 100, 300_000),
     VAULT_REFRESH_READ_WAIT_MS: integer(SERVICE_DEFAULTS.refreshReadWaitMs, 0, 120_000),
+    // Keep-alive sweeps find nothing unless a connector's refresh policy names keep_alive_idle_seconds.
+    VAULT_KEEP_ALIVE_INTERVAL_SECONDS: integer(SERVICE_DEFAULTS.keepAliveIntervalSeconds, 0, 86_400),
+    VAULT_KEEP_ALIVE_BATCH: integer(SERVICE_DEFAULTS.keepAliveBatch, 1, 10_000),
     // Only "true" turns it on: a typo must not open plain http for client secrets.
     VAULT_REFRESH_ALLOW_INSECURE_HTTP: z
       .enum(['true', 'false'])
@@ -215,6 +220,10 @@ export interface Config {
     readonly lockTimeoutMs: number
     readonly readWaitMs: number
   }
+  readonly keepAlive: {
+    readonly intervalMs: number
+    readonly batch: number
+  }
   readonly egress: {
     readonly allow: readonly string[]
     readonly allowInsecureHttp: boolean
@@ -315,6 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       lockTimeoutMs: e.VAULT_REFRESH_LOCK_TIMEOUT_MS,
       readWaitMs: e.VAULT_REFRESH_READ_WAIT_MS,
     },
+    keepAlive: { intervalMs: e.VAULT_KEEP_ALIVE_INTERVAL_SECONDS * 1000, batch: e.VAULT_KEEP_ALIVE_BATCH },
     egress: { allow: e.VAULT_EGRESS_ALLOW, allowInsecureHttp: e.VAULT_REFRESH_ALLOW_INSECURE_HTTP },
     auth: {
       issuer: e.VAULT_AUTH_ISSUER,

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     overload: config.overload,
     refresh: config.refresh,
     egress: config.egress,
+    keepAlive: config.keepAlive,
   })
 
   // SIGTERM: stop accepting (new requests get 503), let in-flight requests finish within the deadline,

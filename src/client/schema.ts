@@ -1635,6 +1635,9 @@ export interface operations {
                         refresh_policy: {
                             min_interval_seconds: number;
                             backoff_max_seconds: number;
+                            refresh_margin_seconds: number | null;
+                            read_wait_ms: number | null;
+                            keep_alive_idle_seconds: number | null;
                         };
                         key_version: number;
                         created_at: string;
@@ -1860,6 +1863,12 @@ export interface operations {
                         min_interval_seconds?: number;
                         /** @description The longest wait between failed refreshes of one set (from 5 s, doubling); the provider's Retry-After still counts; default 300 */
                         backoff_max_seconds?: number;
+                        /** @description A read refreshes a token that expires within this margin (or is past half its lifetime, if that is shorter); default: the service's VAULT_REFRESH_MARGIN_SECONDS */
+                        refresh_margin_seconds?: number;
+                        /** @description How long a read of a still-valid token waits for its refresh before it is served as stored; default: the service's VAULT_REFRESH_READ_WAIT_MS */
+                        read_wait_ms?: number;
+                        /** @description Keep-alive: a token set not refreshed or pushed for this long is refreshed in the background (providers whose refresh tokens die unused); default off */
+                        keep_alive_idle_seconds?: number;
                     };
                 };
             };
@@ -1891,6 +1900,9 @@ export interface operations {
                         refresh_policy: {
                             min_interval_seconds: number;
                             backoff_max_seconds: number;
+                            refresh_margin_seconds: number | null;
+                            read_wait_ms: number | null;
+                            keep_alive_idle_seconds: number | null;
                         };
                         key_version: number;
                         created_at: string;
@@ -1924,6 +1936,9 @@ export interface operations {
                         refresh_policy: {
                             min_interval_seconds: number;
                             backoff_max_seconds: number;
+                            refresh_margin_seconds: number | null;
+                            read_wait_ms: number | null;
+                            keep_alive_idle_seconds: number | null;
                         };
                         key_version: number;
                         created_at: string;

@@ -12,8 +12,14 @@ const clientAuthMethodSchema = z
   .enum(['client_secret_basic', 'client_secret_post', 'none'])
   .describe('How the vault authenticates to the token endpoint (RFC 6749 §2.3.1); none for public clients')
 
-/** The defaults a connector's refresh policy starts from. */
-export const DEFAULT_REFRESH_POLICY = { min_interval_seconds: 0, backoff_max_seconds: 300 } as const
+/** The defaults a connector's refresh policy starts from; null: the service's setting (or, for keep-alive, off). */
+export const DEFAULT_REFRESH_POLICY = {
+  min_interval_seconds: 0,
+  backoff_max_seconds: 300,
+  refresh_margin_seconds: null,
+  read_wait_ms: null,
+  keep_alive_idle_seconds: null,
+} as const
 
 const refreshPolicySchema = z.strictObject({
   min_interval_seconds: z
@@ -33,6 +39,33 @@ const refreshPolicySchema = z.strictObject({
     .optional()
     .describe(
       "The longest wait between failed refreshes of one set (from 5 s, doubling); the provider's Retry-After still counts; default 300",
+    ),
+  refresh_margin_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .optional()
+    .describe(
+      "A read refreshes a token that expires within this margin (or is past half its lifetime, if that is shorter); default: the service's VAULT_REFRESH_MARGIN_SECONDS",
+    ),
+  read_wait_ms: z
+    .number()
+    .int()
+    .min(0)
+    .max(30_000)
+    .optional()
+    .describe(
+      "How long a read of a still-valid token waits for its refresh before it is served as stored; default: the service's VAULT_REFRESH_READ_WAIT_MS",
+    ),
+  keep_alive_idle_seconds: z
+    .number()
+    .int()
+    .min(3600)
+    .max(31_536_000)
+    .optional()
+    .describe(
+      'Keep-alive: a token set not refreshed or pushed for this long is refreshed in the background (providers whose refresh tokens die unused); default off',
     ),
 })
 
@@ -85,7 +118,13 @@ export const refreshSettingsSchema = z.object({
   client_auth_method: clientAuthMethodSchema,
   has_client_secret: z.boolean(),
   extra_params: z.record(z.string(), z.string()),
-  refresh_policy: z.object({ min_interval_seconds: z.number().int(), backoff_max_seconds: z.number().int() }),
+  refresh_policy: z.object({
+    min_interval_seconds: z.number().int(),
+    backoff_max_seconds: z.number().int(),
+    refresh_margin_seconds: z.number().int().nullable(),
+    read_wait_ms: z.number().int().nullable(),
+    keep_alive_idle_seconds: z.number().int().nullable(),
+  }),
   key_version: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),

@@ -63,6 +63,9 @@ export interface TokenSetsTable {
 export interface RefreshPolicy {
   min_interval_seconds?: number
   backoff_max_seconds?: number
+  refresh_margin_seconds?: number
+  read_wait_ms?: number
+  keep_alive_idle_seconds?: number
 }
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'

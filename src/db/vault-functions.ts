@@ -81,6 +81,8 @@ export type ReadTokenSetRow = Pick<
     verdict: ReadVerdict
     /** For insufficient_scope: 1-based positions in required_scopes that are not granted. */
     missing_scopes: number[] | null
+    /** The connector's refresh policy on how long a read waits for a refresh; null: the service's. */
+    read_wait_ms: number | null
   }
 
 /**
@@ -98,9 +100,41 @@ export async function readTokenSets(
   return byPosition(reads.length, result.rows)
 }
 
-/** vault_refresh_due, as a column of a query: whether a token expiring at `expiresAt` is due at `at`. */
-export function refreshDue(expiresAt: Expression<Date | null>, issuedAt: Expression<Date>, at: Date, marginMs: number) {
-  return sql<boolean>`vault_refresh_due(${expiresAt}, ${issuedAt}, ${at}, ${marginMs})`
+/**
+ * vault_refresh_due, as a column of a query: whether a token expiring at `expiresAt` is due at `at`, with
+ * the margin its connector's refresh policy names (`policy` null: no settings), else `marginMs`.
+ */
+export function refreshDue(
+  expiresAt: Expression<Date | null>,
+  issuedAt: Expression<Date>,
+  at: Date,
+  marginMs: number,
+  policy: Expression<unknown>,
+) {
+  return sql<boolean>`vault_refresh_due(${expiresAt}, ${issuedAt}, ${at}, ${marginMs}, ${policy})`
+}
+
+/** vault_keep_alive_due, as a column of a query: whether a set is due for a keep-alive refresh at `at`. */
+export function keepAliveDue(issuedAt: Expression<Date>, nextRefreshAt: Expression<Date | null>, policy: Expression<unknown>, at: Date) {
+  return sql<boolean>`vault_keep_alive_due(${issuedAt}, ${nextRefreshAt}, ${policy}, ${at}) IS TRUE`
+}
+
+/** vault_find_keep_alive_sets: at most `limit` connections due for a keep-alive refresh, across tenants. */
+export async function findKeepAliveSets(db: Kysely<DB>, at: Date, limit: number): Promise<ConnectionRecord[]> {
+  const result = await sql<ConnectionRecord>`SELECT * FROM vault_find_keep_alive_sets(${at}, ${limit})`.execute(db)
+  return result.rows
+}
+
+export interface TokenSetCountRow {
+  state: TokenSetsTable['state']
+  refresh_failing: boolean
+  count: number
+}
+
+/** vault_count_token_sets: every tenant's token sets, counted by state and whether refreshes are failing. */
+export async function countTokenSets(db: Kysely<DB>): Promise<TokenSetCountRow[]> {
+  const result = await sql<Omit<TokenSetCountRow, 'count'> & { count: string }>`SELECT * FROM vault_count_token_sets()`.execute(db)
+  return result.rows.map((row) => ({ ...row, count: Number(row.count) }))
 }
 
 export interface PushBasisRow {

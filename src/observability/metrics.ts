@@ -17,9 +17,16 @@ export interface Metrics {
   /** Callers refused by authentication or authorization, by reason (never a client id: unbounded). */
   callerRefusals: Counter<'reason'>
   tokenRefreshes: Counter<'outcome'>
+  /** Keep-alive refreshes, by outcome: a refresh's, or not_due, busy, skipped, error. */
+  keepAliveRefreshes: Counter<'outcome'>
   /** Registers the data-key cache's current size, read at each scrape. */
   observeDataKeyCacheSize(read: () => number): void
+  /** Registers the count of every tenant's connections by health; read at a scrape, at most every CONNECTION_COUNT_TTL_MS. */
+  observeConnections(read: () => Promise<Record<string, number>>): void
 }
+
+/** Counting every connection reads every tenant's token sets: a scrape reuses a count up to this old. */
+export const CONNECTION_COUNT_TTL_MS = 60_000
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
@@ -31,6 +38,26 @@ export function createMetrics(): Metrics {
     registers: [registry],
     collect() {
       this.set(cacheSizeReaders.reduce((sum, read) => sum + read(), 0))
+    },
+  })
+  const connectionReaders: Array<() => Promise<Record<string, number>>> = []
+  let counted: { at: number; counts: Record<string, number> } | undefined
+  new Gauge({
+    name: 'secret_vault_connections',
+    help: `Connections (token sets) of every tenant by health (active, refresh_failing, reauth_required), counted at most every ${CONNECTION_COUNT_TTL_MS / 1000} s`,
+    labelNames: ['health'],
+    registers: [registry],
+    async collect() {
+      if (counted === undefined || Date.now() - counted.at >= CONNECTION_COUNT_TTL_MS) {
+        // A database that cannot count now leaves the last count (or none) instead of failing the scrape.
+        const all = await Promise.all(connectionReaders.map((read) => read().catch(() => undefined)))
+        if (all.every((counts) => counts !== undefined)) {
+          const counts: Record<string, number> = {}
+          for (const one of all) for (const [health, n] of Object.entries(one!)) counts[health] = (counts[health] ?? 0) + n
+          counted = { at: Date.now(), counts }
+        }
+      }
+      for (const [health, n] of Object.entries(counted?.counts ?? {})) this.set({ health }, n)
     },
   })
   return {
@@ -83,8 +110,17 @@ export function createMetrics(): Metrics {
       labelNames: ['outcome'],
       registers: [registry],
     }),
+    keepAliveRefreshes: new Counter({
+      name: 'secret_vault_keep_alive_refreshes_total',
+      help: 'Keep-alive refreshes of idle token sets, by outcome (refreshed and the other refresh outcomes; not_due, busy, skipped, error)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     observeDataKeyCacheSize(read) {
       cacheSizeReaders.push(read)
+    },
+    observeConnections(read) {
+      connectionReaders.push(read)
     },
   }
 }

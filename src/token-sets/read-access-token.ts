@@ -84,16 +84,17 @@ export function createAccessTokenReader({ db, keyRing, refresher, now }: AccessT
   }
 
   /**
-   * Waits for the set's refresh. A token that is still valid waits at most readWaitMs: a slow provider
-   * then finishes in the background (its outcome is recorded and stored as usual) while the read is
-   * served the stored token.
+   * Waits for the set's refresh. A token that is still valid waits at most the read wait (its connector's
+   * policy, else the service's): a slow provider then finishes in the background (its outcome is recorded
+   * and stored as usual) while the read is served the stored token.
    */
-  async function refreshed(key: TokenSetKey, context: AuditContext, expiresAt: Date | null): Promise<void> {
+  async function refreshed(key: TokenSetKey, context: AuditContext, row: functions.ReadTokenSetRow): Promise<void> {
     const refreshing = refresher!.refresh(key, context)
-    const validFor = expiresAt === null ? Number.POSITIVE_INFINITY : expiresAt.getTime() - now().getTime()
+    const validFor = row.expires_at === null ? Number.POSITIVE_INFINITY : row.expires_at.getTime() - now().getTime()
     if (validFor <= 0) return refreshing
     const patience = new AbortController()
-    const late = sleep(Math.min(refresher!.readWaitMs, validFor), undefined, { signal: patience.signal }).then(
+    const readWaitMs = row.read_wait_ms ?? refresher!.readWaitMs
+    const late = sleep(Math.min(readWaitMs, validFor), undefined, { signal: patience.signal }).then(
       () => 'late' as const,
       () => 'done' as const,
     )
@@ -115,7 +116,7 @@ export function createAccessTokenReader({ db, keyRing, refresher, now }: AccessT
     ): Promise<AccessTokenResponse> {
       let read = await readOnce(key, requiredScopes, context, true)
       if (read.row.verdict === 'refresh') {
-        await refreshed(key, context, read.row.expires_at)
+        await refreshed(key, context, read.row)
         read = await readOnce(key, requiredScopes, context, false)
       }
       const { row, accessToken } = read

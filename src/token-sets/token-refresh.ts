@@ -8,13 +8,13 @@ import { openToken, resealToken, sealToken } from '../crypto/token-sealing.ts'
 import type { DB } from '../db/schema.ts'
 import { hasSqlState, SQL_STATE } from '../db/sql-state.ts'
 import { inTenantTransaction, type TenantTransaction } from '../db/tenant-scope.ts'
-import { VaultError } from '../errors.ts'
+import { IntegrityError, VaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import type { ProviderClient, RefreshOutcome } from '../oauth/provider-client.ts'
 import { normalizeScope, normalizeTokenResponse, type TokenResponse } from '../oauth/token-response.ts'
 import { carrySealedSecret } from './carry-sealed-secret.ts'
 import * as repository from './token-set.repository.ts'
-import { connectionId, type TokenSetForUpdate, type TokenSetKey } from './token-set.repository.ts'
+import { connectionId, type RefreshReason, type TokenSetForUpdate, type TokenSetKey } from './token-set.repository.ts'
 
 /** How a refresh attempt ended, as counted by the metrics. */
 export type RefreshMetricOutcome =
@@ -52,7 +52,21 @@ export interface TokenRefresher {
    * the refusal otherwise. At most one refresh per set runs at a time, across every replica.
    */
   refresh(key: TokenSetKey, context: AuditContext): Promise<void>
+  /**
+   * A keep-alive refresh of an idle set: refreshed at the provider if it is still due for one once its row
+   * is locked (vault_keep_alive_due); a row that another refresh holds is left to it. Says what happened:
+   * the attempt's outcome, or why none was made. Throws only what is not about the set's state (a database
+   * error, a row that fails its integrity check).
+   */
+  keepAlive(key: TokenSetKey): Promise<KeepAliveOutcome>
 }
+
+/**
+ * How one keep-alive refresh ended: as a refresh attempt does; or not attempted — no longer due (refreshed
+ * or pushed meanwhile), busy (a refresh of it is running now), or skipped (it cannot be refreshed: its grant
+ * is gone, it has no refresh token or its connector no settings, or it was deleted).
+ */
+export type KeepAliveOutcome = RefreshMetricOutcome | 'not_due' | 'busy' | 'skipped'
 
 /** After a refresh attempt: the set may be read again (refreshed, or still servable), or the read is refused. */
 type Decision = { kind: 'done' } | { kind: 'refuse'; error: VaultError }
@@ -134,11 +148,20 @@ function otherwise(attempt: Attempt, error: VaultError): Decision {
   return isExpired(attempt) ? { kind: 'refuse', error } : { kind: 'done' }
 }
 
-async function decide(options: TokenRefreshOptions, trx: TenantTransaction, key: TokenSetKey, context: AuditContext): Promise<Decision> {
+/** A refresh for a read waits its turn on the row lock; a keep-alive leaves a held row to its holder. */
+type RefreshMode = { reason: RefreshReason; noWait: boolean }
+
+async function decide(
+  options: TokenRefreshOptions,
+  trx: TenantTransaction,
+  key: TokenSetKey,
+  context: AuditContext,
+  mode: RefreshMode,
+): Promise<Decision> {
   await sql`SELECT set_config('lock_timeout', ${`${options.lockTimeoutMs}ms`}, true)`.execute(trx)
   // The row lock is held across the provider call: a second refresher waits here, then finds the set no
   // longer due and its read serves the winner's token. The old refresh token is never presented twice.
-  const tokenSet = await repository.findTokenSetForUpdate(trx, key, { at: options.now(), marginMs: options.marginMs })
+  const tokenSet = await repository.findTokenSetForUpdate(trx, key, { at: options.now(), ...mode })
   if (tokenSet === undefined)
     return { kind: 'refuse', error: new VaultError('token_set.not_found', 'No token set is stored for this connection') }
   const location = { ...key, tokenSetId: tokenSet.id }
@@ -335,10 +358,10 @@ async function markReauthRequired({ trx, key, tokenSet, location, tokenSetKey, s
   await repository.markReauthRequired(trx, key.tenantId, tokenSet.id, { write_id: writeId, access_token_sealed: resealed })
 }
 
-async function refreshOnce(options: TokenRefreshOptions, key: TokenSetKey, context: AuditContext): Promise<void> {
+async function refreshOnce(options: TokenRefreshOptions, key: TokenSetKey, context: AuditContext, mode: RefreshMode): Promise<void> {
   let decision: Decision
   try {
-    decision = await inTenantTransaction(options.db, key.tenantId, (trx) => decide(options, trx, key, context))
+    decision = await inTenantTransaction(options.db, key.tenantId, (trx) => decide(options, trx, key, context, mode))
   } catch (error) {
     // The wait for another refresh of the set ran out.
     if (hasSqlState(error, SQL_STATE.lockNotAvailable)) {
@@ -353,18 +376,47 @@ async function refreshOnce(options: TokenRefreshOptions, key: TokenSetKey, conte
 }
 
 export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresher {
-  // Concurrent reads of one set in this process share one attempt; the row lock covers other replicas.
-  const inFlight = new Map<string, Promise<void>>()
+  // Concurrent refreshes of one set in this process share one attempt; the row lock covers other replicas.
+  const inFlight = new Map<string, Promise<unknown>>()
+  function singleFlight<T>(key: TokenSetKey, attempt: () => Promise<T>): Promise<T> {
+    const flightKey = connectionId(key)
+    const running = inFlight.get(flightKey)
+    if (running !== undefined) return running as Promise<T>
+    const started = attempt().finally(() => inFlight.delete(flightKey))
+    inFlight.set(flightKey, started)
+    return started
+  }
+  const forRead: RefreshMode = { reason: { kind: 'read', marginMs: options.marginMs }, noWait: false }
+  const forKeepAlive: RefreshMode = { reason: { kind: 'keep_alive' }, noWait: true }
+
+  async function keepAlive(key: TokenSetKey): Promise<KeepAliveOutcome> {
+    // Refreshed by the vault itself: no caller, an id of its own for the audit trail.
+    const context: AuditContext = { requestId: randomUUID(), clientId: null }
+    let outcome: RefreshMetricOutcome | undefined
+    const observed = {
+      ...options,
+      onRefresh: (attempt: RefreshMetricOutcome) => {
+        outcome = attempt
+        options.onRefresh?.(attempt)
+      },
+    }
+    try {
+      await refreshOnce(observed, key, context, forKeepAlive)
+      return outcome ?? 'not_due'
+    } catch (error) {
+      // A refusal after an attempt (reconnect, a failed refresh) was recorded and counted where it happened.
+      if (outcome !== undefined) return outcome
+      if (!(error instanceof VaultError) || error instanceof IntegrityError) throw error
+      // Held by a refresh running now (here or on another replica): that one keeps it alive.
+      return error.code === 'service.unavailable' ? 'busy' : 'skipped'
+    }
+  }
+
   return {
     marginMs: options.marginMs,
     readWaitMs: options.readWaitMs,
-    refresh(key, context) {
-      const flightKey = connectionId(key)
-      const running = inFlight.get(flightKey)
-      if (running !== undefined) return running
-      const attempt = refreshOnce(options, key, context).finally(() => inFlight.delete(flightKey))
-      inFlight.set(flightKey, attempt)
-      return attempt
-    },
+    refresh: (key, context) => singleFlight(key, () => refreshOnce(options, key, context, forRead)),
+    // Not shared with a read's refresh in flight: that one is running, so this one is not needed.
+    keepAlive: (key) => (inFlight.has(connectionId(key)) ? Promise.resolve('busy' as const) : keepAlive(key)),
   }
 }

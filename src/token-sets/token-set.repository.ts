@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely'
 import type { ConnectorType, TokenSetsTable } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
-import { type ConnectionRecord, refreshDue, type TokenSetMetadataRow } from '../db/vault-functions.ts'
+import { type ConnectionRecord, keepAliveDue, refreshDue, type TokenSetMetadataRow } from '../db/vault-functions.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
 
 export interface TokenSetKey {
@@ -100,18 +100,33 @@ export async function lockTokenSet(trx: TenantTransaction, key: TokenSetKey): Pr
     .execute()
 }
 
+/** Why a set is refreshed: a read found its token due (with the service's margin), or it has been idle. */
+export type RefreshReason = { kind: 'read'; marginMs: number } | { kind: 'keep_alive' }
+
 /**
  * Locks the row for the rest of the transaction, so refreshes of one token set serialise; `due` says
- * whether its access token is due for a refresh at `at` (vault_refresh_due).
+ * whether it is due at `at` for `reason` (vault_refresh_due or vault_keep_alive_due, with its connector's
+ * refresh policy). `noWait`: a row another transaction holds is lockNotAvailable at once.
  */
 export async function findTokenSetForUpdate(
   trx: TenantTransaction,
   key: TokenSetKey,
-  due: { at: Date; marginMs: number },
+  { at, reason, noWait = false }: { at: Date; reason: RefreshReason; noWait?: boolean },
 ): Promise<(TokenSetForUpdate & { due: boolean }) | undefined> {
-  const row = await trx
+  const policy = sql.ref('crs.refresh_policy')
+  const due =
+    reason.kind === 'read'
+      ? refreshDue(sql.ref('ts.expires_at'), sql.ref('ts.issued_at'), at, reason.marginMs, policy)
+      : keepAliveDue(sql.ref('ts.issued_at'), sql.ref('ts.next_refresh_at'), policy, at)
+  const query = trx
     .selectFrom('token_sets as ts')
     .innerJoin('data_keys as dk', (join) => join.onRef('dk.tenant_id', '=', 'ts.tenant_id').onRef('dk.version', '=', 'ts.key_version'))
+    .leftJoin('connector_refresh_settings as crs', (join) =>
+      join
+        .onRef('crs.tenant_id', '=', 'ts.tenant_id')
+        .onRef('crs.connector_type', '=', 'ts.connector_type')
+        .onRef('crs.connector_id', '=', 'ts.connector_id'),
+    )
     .select([...qualifiedMetadataColumns, ...presenceFlags('ts')])
     .select([
       'ts.access_token_sealed',
@@ -121,11 +136,11 @@ export async function findTokenSetForUpdate(
       'ts.id_token_sealed',
       'dk.root_key_id',
       'dk.wrapped_key',
-      refreshDue(sql.ref('ts.expires_at'), sql.ref('ts.issued_at'), due.at, due.marginMs).as('due'),
+      due.as('due'),
     ])
     .where((eb) => eb.and(keyFilter(key)))
     .forUpdate('ts')
-    .executeTakeFirst()
+  const row = await (noWait ? query.noWait() : query).executeTakeFirst()
   if (row === undefined) return undefined
   const { root_key_id, wrapped_key, ...tokenSet } = row
   return { ...tokenSet, dataKey: dataKeyOf(row) }

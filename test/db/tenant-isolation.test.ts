@@ -48,7 +48,7 @@ t.test('row-level security is enabled and forced on every table', async (t) => {
 })
 
 t.test("another tenant's rows are invisible, even without a WHERE clause", async (t) => {
-  for (const table of ['tenants', 'data_keys', 'token_sets', 'audit_events', 'connector_refresh_settings'] as const) {
+  for (const table of ['data_keys', 'token_sets', 'audit_events', 'connector_refresh_settings'] as const) {
     const seen = await asService(tenantA, (trx) =>
       sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM ${sql.table(table)}`.execute(trx),
     )
@@ -58,6 +58,31 @@ t.test("another tenant's rows are invisible, even without a WHERE clause", async
       table,
     )
   }
+})
+
+t.test("the tenants' ids are the one thing the service sees across tenants (the keep-alive sweep walks them)", async (t) => {
+  const columns = await sql<{ column_name: string }>`
+    SELECT column_name FROM information_schema.columns WHERE table_name = 'tenants' ORDER BY ordinal_position`.execute(database.admin)
+  t.same(
+    columns.rows.map((row) => row.column_name),
+    ['tenant_id', 'created_at'],
+    'an id and a creation time, nothing else',
+  )
+  const seen = await asService(tenantA, (trx) => sql<{ tenant_id: string }>`SELECT tenant_id FROM tenants`.execute(trx))
+  t.ok(
+    seen.rows.some((row) => row.tenant_id === tenantB),
+    "tenant B's id is listed",
+  )
+  const unset = await database.db.transaction().execute(async (trx) => {
+    await sql`SELECT set_config('role', 'secret_vault_app', true)`.execute(trx)
+    return sql<{ tenant_id: string }>`SELECT tenant_id FROM tenants`.execute(trx)
+  })
+  t.ok(unset.rows.length >= 2, 'listed without a tenant setting too')
+  await t.rejects(
+    asService(tenantA, (trx) => sql`DELETE FROM tenants WHERE tenant_id = ${tenantB}`.execute(trx)),
+    /permission denied/,
+    'listed, never deleted',
+  )
 })
 
 t.test('without a tenant setting no row is visible', async (t) => {

@@ -62,7 +62,7 @@ for (const pass of passes) {
       const rootKeys = `root-1=${randomBytes(32).toString('base64')}`
       const provider = await startFakeTokenEndpoint(t)
       provider.answer = () => ({ body: { access_token: 'gho_refreshed', token_type: 'bearer', expires_in: 3600, refresh_token: 'ghr_2' } })
-      const server = await startServerProcess(t, {
+      const serviceEnv = {
         DATABASE_URL: pooled('app'),
         DATABASE_LISTEN_URL: direct('app'),
         VAULT_LOCAL_ROOT_KEYS: rootKeys,
@@ -70,7 +70,9 @@ for (const pass of passes) {
         VAULT_AUTH_JWKS_FILE: jwksFile,
         VAULT_REFRESH_ALLOW_INSECURE_HTTP: 'true',
         VAULT_EGRESS_ALLOW: '127.0.0.1',
-      })
+        VAULT_KEEP_ALIVE_INTERVAL_SECONDS: '1',
+      }
+      const server = await startServerProcess(t, serviceEnv)
       const headers = { authorization: `Bearer ${await issuer.mint({}, { expiresIn: 600 })}`, 'content-type': 'application/json' }
       const connection = `${server.address}/v1/tenants/acme/users/alice/connections/social/github`
       const settings = await fetch(`${server.address}/v1/tenants/acme/connectors/social/github/refresh-settings`, {
@@ -105,6 +107,40 @@ for (const pass of passes) {
       t.equal(provider.requests.length, 1, 'one refresh at the provider')
       t.equal((await fetch(`${server.address}/readyz`)).status, 200)
 
+      // Keep-alive, swept by two service processes every second: an idle set is refreshed once between them.
+      const second = await startServerProcess(t, serviceEnv)
+      const keptAlive = await fetch(`${server.address}/v1/tenants/acme/connectors/social/github/refresh-settings`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({
+          token_endpoint: provider.tokenEndpoint,
+          client_id: 'Iv1.deploy',
+          client_secret: 'cs_deploy',
+          refresh_policy: { keep_alive_idle_seconds: 3600 },
+        }),
+      })
+      t.equal(keptAlive.status, 200, await keptAlive.clone().text())
+      const idle = await fetch(`${server.address}/v1/tenants/acme/users/carol/connections/social/github/token-set`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({
+          target: 'github',
+          issued_at: new Date(Date.now() - 2 * 3_600_000).toISOString(),
+          token_response: { access_token: 'gho_idle', refresh_token: 'ghr_idle', expires_in: 86_400 },
+        }),
+      })
+      t.equal(idle.status, 201)
+      for (let i = 0; i < 100 && provider.requests.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+      t.equal(provider.requests.at(-1)?.form.refresh_token, 'ghr_idle', "carol's idle set was kept alive")
+      await new Promise((resolve) => setTimeout(resolve, 2500))
+      t.equal(provider.requests.length, 2, 'once, by one of the two processes, over several sweeps of each')
+      const scraped = (await Promise.all([server, second].map((one) => fetch(`${one.address}/metrics`).then((res) => res.text())))).join(
+        '\n',
+      )
+      t.match(scraped, /secret_vault_keep_alive_refreshes_total\{outcome="refreshed"\} 1\n/)
+      t.match(scraped, /secret_vault_connections\{health="active"\} 3\n/, 'the gauge, counted as the service login')
+      second.child.kill('SIGTERM')
+
       // 4. The operator, as a member of secret_vault_operator only, while the service runs.
       const operatorEnv = {
         DATABASE_URL: pooled('operator'),
@@ -123,7 +159,7 @@ for (const pass of passes) {
       const status = JSON.parse((await cli(['keys', 'status', '--json'], operatorEnv)).stdout)
       t.match(status.data_keys, [
         { tenant_id: 'acme', version: 1, state: 'decrypt_only', token_sets: 0 },
-        { tenant_id: 'acme', version: 2, state: 'active', token_sets: 2 },
+        { tenant_id: 'acme', version: 2, state: 'active', token_sets: 3 },
       ])
       t.match(
         await (await fetch(`${connection}/access-token`, { headers })).json(),

@@ -179,7 +179,13 @@ t.test('a database writer who edits the health columns changes only when the vau
 t.test("a connector's refresh policy: a minimum interval between refreshes, and its longest backoff", async (t) => {
   const s = await scenario(t, { settings: { refresh_policy: { min_interval_seconds: 600, backoff_max_seconds: 5 } } })
   const settings = await s.app.inject({ method: 'GET', url: `/v1/tenants/${s.tenant}/connectors/social/github/refresh-settings` })
-  t.same(settings.json().refresh_policy, { min_interval_seconds: 600, backoff_max_seconds: 5 })
+  t.same(settings.json().refresh_policy, {
+    min_interval_seconds: 600,
+    backoff_max_seconds: 5,
+    refresh_margin_seconds: null,
+    read_wait_ms: null,
+    keep_alive_idle_seconds: null,
+  })
 
   // Tokens that live two minutes are due after one; the provider refuses a refresh sooner than ten.
   s.fake.answer = () => tokens(`gho_${s.fake.requests.length}`, { expires_in: 120 })
@@ -205,6 +211,12 @@ t.test('a refresh policy out of range is refused and stores nothing', async (t) 
     [{ backoff_max_seconds: 1 }, 'body.refresh_policy.backoff_max_seconds'],
     [{ min_interval_seconds: -1 }, 'body.refresh_policy.min_interval_seconds'],
     [{ margin: 5 }, 'body.refresh_policy'],
+    [{ refresh_margin_seconds: 3601 }, 'body.refresh_policy.refresh_margin_seconds'],
+    [{ refresh_margin_seconds: 1.5 }, 'body.refresh_policy.refresh_margin_seconds'],
+    [{ read_wait_ms: -1 }, 'body.refresh_policy.read_wait_ms'],
+    [{ read_wait_ms: 30_001 }, 'body.refresh_policy.read_wait_ms'],
+    [{ keep_alive_idle_seconds: 3599 }, 'body.refresh_policy.keep_alive_idle_seconds'],
+    [{ keep_alive_idle_seconds: null }, 'body.refresh_policy.keep_alive_idle_seconds'],
   ] as const) {
     const res = await s.app.inject({
       method: 'PUT',
@@ -219,5 +231,56 @@ t.test('a refresh policy out of range is refused and stores nothing', async (t) 
     )
   }
   const settings = await s.app.inject({ method: 'GET', url: `/v1/tenants/${s.tenant}/connectors/social/github/refresh-settings` })
-  t.same(settings.json().refresh_policy, { min_interval_seconds: 0, backoff_max_seconds: 300 }, 'the defaults, unchanged')
+  t.same(
+    settings.json().refresh_policy,
+    { min_interval_seconds: 0, backoff_max_seconds: 300, refresh_margin_seconds: null, read_wait_ms: null, keep_alive_idle_seconds: null },
+    'the defaults, unchanged',
+  )
 })
+
+t.test("a connector's refresh margin replaces the service's, for reads and for the refresh under the lock", async (t) => {
+  const s = await scenario(t, { settings: { refresh_policy: { refresh_margin_seconds: 600 } } })
+  s.fake.answer = () => tokens('gho_early')
+  s.advance(HOUR_MS - 601_000)
+  t.equal((await s.read()).json().access_token, 'gho_old', 'ten minutes and a second before expiry: not due')
+  s.advance(1000)
+  t.equal((await s.read()).json().access_token, 'gho_early', "ten minutes before: due with the connector's margin")
+  t.equal(s.fake.requests.length, 1)
+
+  // The service's own margin (a minute) applies to a connector that names none.
+  const plain = await scenario(t)
+  plain.fake.answer = () => tokens('gho_plain')
+  plain.advance(HOUR_MS - 600_000)
+  t.equal((await plain.read()).json().access_token, 'gho_old')
+  t.equal(plain.fake.requests.length, 0)
+})
+
+t.test(
+  "a connector's read wait replaces the service's: a still-valid token is served rather than wait for a slow provider",
+  {
+    skip:
+      TEST_DATABASE_URL === undefined
+        ? 'the embedded database has one connection, which the refresh holds until the provider answers: a PostgreSQL server; CI runs it'
+        : false,
+  },
+  async (t) => {
+    const s = await scenario(t, { settings: { refresh_policy: { read_wait_ms: 0 } }, refresh: { readWaitMs: 5000 } })
+    s.fake.answer = () => ({ ...tokens('gho_slow'), delayMs: 500 })
+    const before = await s.sealed()
+    s.advance(HOUR_MS - 30_000)
+    t.equal((await s.read()).json().access_token, 'gho_old', "served at once: the connector's wait is 0, not the service's 5 s")
+    t.same(await s.sealed(), before, 'the refresh had not finished when the read was answered')
+    let stored = false
+    for (let i = 0; i < 100 && !stored; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      stored = (await s.sealed()).access !== before.access
+    }
+    t.ok(stored, 'the refresh finished in the background and was stored')
+
+    // With the service's 5 s, the same read waits for the slow provider and gets its token.
+    const waiting = await scenario(t, { refresh: { readWaitMs: 5000 } })
+    waiting.fake.answer = () => ({ ...tokens('gho_waited'), delayMs: 500 })
+    waiting.advance(HOUR_MS - 30_000)
+    t.equal((await waiting.read()).json().access_token, 'gho_waited')
+  },
+)
