@@ -1,6 +1,9 @@
 -- The token sets due for a keep-alive refresh at p_at (see vault_keep_alive_due), across tenants, at most
--- p_limit, longest idle first within a tenant. Tenants are walked in a random order, so that a limit
--- reached early does not always favour the same ones; each tenant's rows are read under its setting.
+-- p_limit. Only connectors whose policy keeps sets alive are read (the planner takes that part of
+-- vault_keep_alive_due to the settings), each through token_sets_connector_idx, stopping once the limit is
+-- reached; there is no index on issued_at, which every push and refresh
+-- changes. Tenants are walked in a random order, so that a limit reached early does not always favour the
+-- same ones; each tenant's rows are read under its setting.
 -- Rows another transaction holds (a refresh running now, on any replica) are skipped, not waited for.
 -- Answers connections only, never a secret; the refresh that follows locks each row and asks again.
 CREATE FUNCTION vault_find_keep_alive_sets(p_at timestamptz, p_limit integer)
@@ -23,7 +26,6 @@ BEGIN
         AND ts.connector_id = crs.connector_id
       WHERE crs.tenant_id = t AND ts.state = 'active' AND ts.refresh_token_sealed IS NOT NULL
         AND vault_keep_alive_due(ts.issued_at, ts.next_refresh_at, crs.refresh_policy, p_at)
-      ORDER BY ts.issued_at
       LIMIT p_limit - taken
       FOR UPDATE OF ts SKIP LOCKED;
     GET DIAGNOSTICS rows_found = ROW_COUNT;

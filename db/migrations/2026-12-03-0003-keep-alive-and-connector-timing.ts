@@ -26,9 +26,8 @@ const functionSource = (name: string) => readFileSync(new URL(`../functions/${na
 
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE POLICY tenants_listed ON tenants FOR SELECT TO secret_vault_app USING (true)`.execute(db)
-  // The sweep's scan: a connector's refreshable sets, longest idle first.
-  await sql`CREATE INDEX token_sets_keep_alive_idx ON token_sets (tenant_id, connector_type, connector_id, issued_at)
-    WHERE state = 'active' AND refresh_token_sealed IS NOT NULL`.execute(db)
+  // No index on issued_at for the sweep: every push and refresh changes issued_at, and an index on it
+  // would cost each of them its heap-only update. The sweep reads the opted-in connectors' sets instead.
   await sql`DROP FUNCTION vault_read_token_sets(jsonb, text)`.execute(db)
   await sql`DROP FUNCTION vault_refresh_due(timestamptz, timestamptz, timestamptz, bigint)`.execute(db)
   for (const name of CREATED) await sql.raw(functionSource(name)).execute(db)
@@ -41,6 +40,5 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`DROP FUNCTION vault_read_token_sets(jsonb, text)`.execute(db)
   await sql`DROP FUNCTION vault_refresh_due(timestamptz, timestamptz, timestamptz, bigint, jsonb)`.execute(db)
   for (const name of ['vault_refresh_due.v1', 'vault_read_token_sets.v1']) await sql.raw(functionSource(name)).execute(db)
-  await sql`DROP INDEX token_sets_keep_alive_idx`.execute(db)
   await sql`DROP POLICY tenants_listed ON tenants`.execute(db)
 }

@@ -24,10 +24,10 @@ const RELEASED: Record<string, string> = {
   'functions/vault_read_token_sets.v1.sql': '77c2849556e26115a507f15d4a2339ff676402a685c0b989717312e95661be90',
   'functions/vault_find_push_bases.v1.sql': '0dc8c6b1dcebd0ea0834fb4776d96b233abd6ad754aa22157dc29c8a7b26b607',
   'functions/vault_write_token_sets.v1.sql': '3dd53964cbac121bdca2bdc62aa9320dbd47ef2be812ed29e682d1ba1a30ee2e',
-  'migrations/2026-12-03-0003-keep-alive-and-connector-timing.ts': '85838f57035f14f3e042dab2df0b3630ed6e3685d78f560a256aa7a7dc45b29a',
+  'migrations/2026-12-03-0003-keep-alive-and-connector-timing.ts': '9fb2cc8141380c89df0f17977b80ba996c130843be88f944b6f8ed0232b40f53',
   'functions/vault_count_token_sets.v1.sql': '17c0b05056aed8e18218f668dbb8790fcb144619009eb4ea056b297a8f099343',
-  'functions/vault_find_keep_alive_sets.v1.sql': '3b42be8f5af8f0df9e4e7634022f6ddb4f7c05f5dd3a10a5b16e756d4c9b9a59',
-  'functions/vault_keep_alive_due.v1.sql': '1836ef112e4503ea8821a71dd0b0b5a839c1dadb7ce55024f9ae3eb3b5099f0d',
+  'functions/vault_find_keep_alive_sets.v1.sql': 'e954a40d9c97cdd2527c477beeda96a4457f75185996ea8bafe4c595a6804db8',
+  'functions/vault_keep_alive_due.v1.sql': '3a09e4bd1840082d45136e38779604e165f3c5c93e1f95d503a3a6fa307d59c5',
   'functions/vault_read_token_sets.v2.sql': '789e523a9c55d94dd92525fbb9bad16e6a48efd1053732fb2a7c6157f418a763',
   'functions/vault_refresh_due.v2.sql': '962e1b7c47dce5d63da47062f49bf13262a98854bfbaf08ea1b110efe03509df',
 }
