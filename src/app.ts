@@ -16,6 +16,7 @@ import { SERVICE_DEFAULTS } from './config.ts'
 import { connectorRoutes } from './connectors/connector.routes.ts'
 import { createRefreshSettingsService } from './connectors/refresh-settings.service.ts'
 import type { DB } from './db/schema.ts'
+import { countDataKeys } from './db/vault-functions.ts'
 import { createEgressPolicy, type EgressPolicyOptions } from './egress/egress-policy.ts'
 import { VaultError } from './errors.ts'
 import { clientErrorHandler, frameworkError, installErrorHandling, SECURITY_HEADERS } from './http/error-handler.ts'
@@ -200,6 +201,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Before anything closes (the egress policy, then the pool): a sweep in progress finishes its refresh.
   app.addHook('preClose', () => keepAlive.stop())
   metrics.observeConnections(() => countConnectionsByHealth(deps.db))
+  metrics.observeDataKeys(async () => Object.fromEntries((await countDataKeys(deps.db)).map(({ state, count }) => [state, count])))
   const refreshSettings = createRefreshSettingsService({
     db: deps.db,
     keyRing: deps.keyRing,

@@ -131,6 +131,12 @@ export interface TokenSetCountRow {
   count: number
 }
 
+/** vault_count_data_keys: every tenant's data-key versions, counted by state. */
+export async function countDataKeys(db: Kysely<DB>): Promise<{ state: DataKeysTable['state']; count: number }[]> {
+  const result = await sql<{ state: DataKeysTable['state']; count: string }>`SELECT * FROM vault_count_data_keys()`.execute(db)
+  return result.rows.map((row) => ({ ...row, count: Number(row.count) }))
+}
+
 /** vault_count_token_sets: every tenant's token sets, counted by state and whether refreshes are failing. */
 export async function countTokenSets(db: Kysely<DB>): Promise<TokenSetCountRow[]> {
   const result = await sql<Omit<TokenSetCountRow, 'count'> & { count: string }>`SELECT * FROM vault_count_token_sets()`.execute(db)

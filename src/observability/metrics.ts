@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /**
@@ -21,16 +22,57 @@ export interface Metrics {
   keepAliveRefreshes: Counter<'outcome'>
   /** Registers the data-key cache's current size, read at each scrape. */
   observeDataKeyCacheSize(read: () => number): void
-  /** Registers the count of every tenant's connections by health; read at a scrape, at most every CONNECTION_COUNT_TTL_MS. */
-  observeConnections(read: () => Promise<Record<string, number>>): void
+  /** Registers the count of every tenant's connections by health; read at a scrape, at most every COUNT_TTL_MS. */
+  observeConnections(read: CountReader): void
+  /** Registers the count of every tenant's data-key versions by state; likewise. */
+  observeDataKeys(read: CountReader): void
 }
 
-/** Counting every connection reads every tenant's token sets: a scrape reuses a count up to this old. */
-export const CONNECTION_COUNT_TTL_MS = 60_000
+type CountReader = () => Promise<Record<string, number>>
+
+/** Counting across tenants reads every tenant's rows: a scrape reuses a count up to this old. */
+export const COUNT_TTL_MS = 60_000
+
+const SERVICE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+/**
+ * A gauge of counts across tenants (no tenant label), recounted at a scrape at most every COUNT_TTL_MS. A
+ * database that cannot count now leaves the last count (or none) instead of failing the scrape.
+ */
+function countsGauge(
+  registry: Registry,
+  readers: CountReader[],
+  { name, help, labelName }: { name: string; help: string; labelName: string },
+) {
+  let counted: { at: number; counts: Record<string, number> } | undefined
+  new Gauge({
+    name,
+    help: `${help}, counted at most every ${COUNT_TTL_MS / 1000} s`,
+    labelNames: [labelName],
+    registers: [registry],
+    async collect() {
+      if (counted === undefined || Date.now() - counted.at >= COUNT_TTL_MS) {
+        const all = await Promise.all(readers.map((read) => read().catch(() => undefined)))
+        if (all.every((counts) => counts !== undefined)) {
+          const counts: Record<string, number> = {}
+          for (const one of all) for (const [label, n] of Object.entries(one!)) counts[label] = (counts[label] ?? 0) + n
+          counted = { at: Date.now(), counts }
+        }
+      }
+      for (const [label, n] of Object.entries(counted?.counts ?? {})) this.set({ [labelName]: label }, n)
+    },
+  })
+}
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'secret_vault_' })
+  // Under their standard names (process_*, nodejs_*), which stock dashboards and alerts expect. Three of
+  // them are gauges named *_total, which Prometheus reserves for counters (promtool refuses them); each is
+  // the sum of its by-type gauge (nodejs_active_handles{type}, ...), which stays.
+  collectDefaultMetrics({ register: registry })
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name)
+  }
   const cacheSizeReaders: Array<() => number> = []
   new Gauge({
     name: 'secret_vault_data_key_cache_entries',
@@ -40,26 +82,24 @@ export function createMetrics(): Metrics {
       this.set(cacheSizeReaders.reduce((sum, read) => sum + read(), 0))
     },
   })
-  const connectionReaders: Array<() => Promise<Record<string, number>>> = []
-  let counted: { at: number; counts: Record<string, number> } | undefined
-  new Gauge({
+  const connectionReaders: CountReader[] = []
+  const dataKeyReaders: CountReader[] = []
+  countsGauge(registry, connectionReaders, {
     name: 'secret_vault_connections',
-    help: `Connections (token sets) of every tenant by health (active, refresh_failing, reauth_required), counted at most every ${CONNECTION_COUNT_TTL_MS / 1000} s`,
-    labelNames: ['health'],
-    registers: [registry],
-    async collect() {
-      if (counted === undefined || Date.now() - counted.at >= CONNECTION_COUNT_TTL_MS) {
-        // A database that cannot count now leaves the last count (or none) instead of failing the scrape.
-        const all = await Promise.all(connectionReaders.map((read) => read().catch(() => undefined)))
-        if (all.every((counts) => counts !== undefined)) {
-          const counts: Record<string, number> = {}
-          for (const one of all) for (const [health, n] of Object.entries(one!)) counts[health] = (counts[health] ?? 0) + n
-          counted = { at: Date.now(), counts }
-        }
-      }
-      for (const [health, n] of Object.entries(counted?.counts ?? {})) this.set({ health }, n)
-    },
+    help: 'Connections (token sets) of every tenant by health (active, refresh_failing, reauth_required)',
+    labelName: 'health',
   })
+  countsGauge(registry, dataKeyReaders, {
+    name: 'secret_vault_data_keys',
+    help: 'Data-key versions of every tenant by state (active, decrypt_only, ...)',
+    labelName: 'state',
+  })
+  new Gauge({
+    name: 'secret_vault_build_info',
+    help: 'Always 1: the version of the service and of Node.js that runs it',
+    labelNames: ['version', 'node_version'],
+    registers: [registry],
+  }).set({ version: SERVICE_VERSION, node_version: process.version }, 1)
   return {
     registry,
     httpRequestDuration: new Histogram({
@@ -121,6 +161,9 @@ export function createMetrics(): Metrics {
     },
     observeConnections(read) {
       connectionReaders.push(read)
+    },
+    observeDataKeys(read) {
+      dataKeyReaders.push(read)
     },
   }
 }

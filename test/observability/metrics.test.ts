@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { sql } from 'kysely'
 import t from 'tap'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
@@ -37,7 +38,27 @@ t.test('request latency, errors, provider calls, cache and audit failures — wi
   t.match(text, /secret_vault_data_key_cache_entries 1/)
   t.match(text, /secret_vault_key_provider_state\{state="ok"\} 1/)
   t.match(text, /secret_vault_key_provider_state\{state="unavailable"\} 0/)
-  t.match(text, /secret_vault_process_resident_memory_bytes/)
+  t.match(text, /\nprocess_resident_memory_bytes \d+/, 'process metrics under their standard names')
+  t.match(text, /\nnodejs_eventloop_lag_seconds /)
+  t.notMatch(text, /secret_vault_process_|secret_vault_nodejs_/)
+  t.match(text, /secret_vault_build_info\{version="\d+\.\d+\.\d+",node_version="v24\.[^"]+"\} 1/)
+  t.match(text, /secret_vault_connections\{health="active"\} \d+/)
+  t.match(text, /secret_vault_data_keys\{state="active"\} [1-9]/)
   for (const forbidden of [tenant, 'metric-user', 'gho_metric_secret', 'github"'])
     t.notMatch(text, forbidden, `no ${forbidden} in any label`)
 })
+
+t.test(
+  'promtool check metrics accepts a live scrape',
+  {
+    skip: spawnSync('promtool', ['--version']).error === undefined ? false : "promtool is not installed (CI installs Debian's prometheus)",
+  },
+  async (t) => {
+    const { app } = await buildTestApp(t, database)
+    await push(app, { tenant: uniqueTenant('promtool') }, githubPush('gho_promtool'))
+    const scrape = (await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: '' } })).body
+    const checked = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' })
+    t.equal(checked.status, 0, `${checked.stdout}${checked.stderr}`)
+    t.equal(`${checked.stdout}${checked.stderr}`.trim(), '', 'no lint finding')
+  },
+)
