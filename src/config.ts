@@ -242,6 +242,8 @@ export interface Config {
     readonly jwksCooldownMs: number
     readonly verifiedTokenCacheMs: number
   }
+  /** VAULT_* variables that are no setting and no near-miss of one (another tool's): reported at start. */
+  readonly ignoredVariables: readonly { readonly name: string; readonly closest: string }[]
 }
 
 export class ConfigError extends Error {
@@ -288,8 +290,57 @@ export function loadDatabaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
   return Object.freeze(databaseConfigOf(parse(z.object(databaseFields), env)))
 }
 
+/** The distance between two names: insertions, deletions and substitutions (Levenshtein). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
+}
+
+const KNOWN_VARIABLES = Object.keys(configSchema.shape)
+/** A name this close to a known one is a typo of it, and the setting it meant would silently fall back. */
+const TYPO_DISTANCE = 3
+
+/** The known variable closest to `name`, and how far it is. */
+function closestVariable(name: string): { name: string; distance: number } {
+  let best = { name: KNOWN_VARIABLES[0]!, distance: Number.POSITIVE_INFINITY }
+  for (const known of KNOWN_VARIABLES) {
+    const distance = editDistance(name, known)
+    if (distance < best.distance) best = { name: known, distance }
+  }
+  return best
+}
+
+/**
+ * `VAULT_*` variables that are not settings. One within a few letters of a setting is refused (a misspelled
+ * VAULT_KEY_PROVIDER would otherwise leave the local provider in charge, in silence); others — another
+ * tool's, such as HashiCorp Vault's VAULT_ADDR — are returned, each with the closest setting, to be reported.
+ */
+export function unknownVariables(env: NodeJS.ProcessEnv): { name: string; closest: string }[] {
+  const unknown = Object.keys(env)
+    .filter((name) => name.startsWith('VAULT_') && !KNOWN_VARIABLES.includes(name))
+    .sort()
+    .map((name) => {
+      const closest = closestVariable(name)
+      return { name, closest: closest.name, distance: closest.distance }
+    })
+  const typos = unknown.filter((variable) => variable.distance <= TYPO_DISTANCE)
+  if (typos.length > 0) {
+    const lines = typos.map((typo) => `  ${typo.name} is not a setting: did you mean ${typo.closest}?`)
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`)
+  }
+  return unknown.map((variable) => ({ name: variable.name, closest: variable.closest }))
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const e = parse(configSchema, env)
+  const ignored = unknownVariables(env)
   return Object.freeze({
     ...databaseConfigOf(e),
     port: e.PORT,
@@ -339,5 +390,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       jwksCooldownMs: e.VAULT_AUTH_JWKS_COOLDOWN_SECONDS * 1000,
       verifiedTokenCacheMs: e.VAULT_AUTH_VERIFIED_TOKEN_CACHE_SECONDS * 1000,
     },
+    ignoredVariables: ignored,
   })
 }

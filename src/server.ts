@@ -9,6 +9,9 @@ import { openRuntime } from './runtime.ts'
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
   const logger = createLogger(config.logLevel)
+  for (const { name, closest } of config.ignoredVariables) {
+    logger.warn({ variable: name, closest }, `${name} is not a secret-vault setting and is ignored (the closest is ${closest})`)
+  }
   const runtime = await openRuntime(config, logger, { createEmbedded: true })
   const app = await buildApp({
     db: runtime.database.db,

@@ -148,3 +148,32 @@ t.test('refresh settings: defaults fail closed, plain http only when spelled out
   t.throws(() => loadConfig({ VAULT_REFRESH_TIMEOUT_MS: '10' }), { message: /VAULT_REFRESH_TIMEOUT_MS/ })
   t.equal(loadConfig({ VAULT_AUTH_VERIFIED_TOKEN_CACHE_SECONDS: '0' }).auth.verifiedTokenCacheMs, 0)
 })
+
+t.test('a misspelled VAULT_ setting is refused, naming the one it meant; it never falls back in silence', async (t) => {
+  for (const [typo, meant] of [
+    ['VAULT_KEY_PROVIDR', 'VAULT_KEY_PROVIDER'],
+    ['VAULT_EGRESS_ALLOWED', 'VAULT_EGRESS_ALLOW'],
+    ['VAULT_REFRESH_MARGIN_SECS', 'VAULT_REFRESH_MARGIN_SECONDS'],
+  ] as const) {
+    const error = (() => {
+      try {
+        loadConfig({ [typo]: 'aws-kms' })
+      } catch (caught) {
+        return caught
+      }
+    })()
+    t.ok(error instanceof ConfigError, typo)
+    t.match((error as Error).message, `${typo} is not a setting: did you mean ${meant}?`)
+    t.notMatch((error as Error).message, 'aws-kms', 'the value is not echoed')
+  }
+})
+
+t.test("another tool's VAULT_ variables are ignored and reported with the closest setting", async (t) => {
+  const config = loadConfig({ VAULT_ADDR: 'https://vault.example:8200', VAULT_CLIENT_ID: 'app-1', HOME: '/root' })
+  t.same(
+    config.ignoredVariables.map((variable) => variable.name),
+    ['VAULT_ADDR', 'VAULT_CLIENT_ID'],
+  )
+  t.ok(config.ignoredVariables.every((variable) => variable.closest.startsWith('VAULT_') || variable.closest === 'DATABASE_URL'))
+  t.same(loadConfig({}).ignoredVariables, [])
+})
