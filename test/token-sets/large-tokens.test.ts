@@ -6,7 +6,7 @@ import { rotateDataKey } from '../../src/key-lifecycle/rotate-data-keys.ts'
 import { verifyTokenSets } from '../../src/key-lifecycle/verify-token-sets.ts'
 import { startFakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
-import { connectionPath, githubPush, readAccessToken } from '../support/http.ts'
+import { connectionPath, githubPush, listConnections, readAccessToken } from '../support/http.ts'
 
 /**
  * Enterprise ID tokens reach hundreds of KiB (groups claims). One of 600 KiB is pushed with the default
@@ -79,4 +79,9 @@ t.test('the default body limit takes such a push, and still refuses a larger bod
   })
   t.equal(tooLarge.statusCode, 413)
   t.equal(tooLarge.json().code, 'request.body_too_large')
+  // Loud: its own code, counted, and in the tenant's audit trail as a failed push; nothing stored.
+  const audit = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/audit-events?action=token_set.push` })
+  t.match(audit.json().events, [{ action: 'token_set.push', outcome: 'failed', error_code: 'request.body_too_large', user_id: 'alice' }])
+  t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /secret_vault_errors_total\{code="request.body_too_large"\} [1-9]/)
+  t.equal((await listConnections(app, tenant)).json().connections.length, 0)
 })
