@@ -12,8 +12,8 @@ export const openApiInfo = {
     description:
       'Keeps federated OAuth/OIDC token sets safe. The identity core pushes provider token responses; the account ' +
       'API reads access tokens back. Callers authenticate with OAuth 2.0 client-credentials access tokens (JWT) ' +
-      'whose scopes grant least privilege and which may be bound to tenants. Every error body carries a stable ' +
-      '`code` and the `request_id`.',
+      'whose scopes grant least privilege and which may be bound to tenants. Every error is RFC 9457 problem ' +
+      'details (application/problem+json) carrying a stable `code` and the `request_id`.',
   },
   servers: [{ url: 'http://127.0.0.1:8080' }],
   tags: [
@@ -33,13 +33,31 @@ export const openApiInfo = {
   },
 }
 
+const PROBLEM_REF = '#/components/schemas/Problem'
+
+/**
+ * Error answers are problem details: declared once as a component (Problem) and with the media type they
+ * are served as. Other bodies a 4xx or 5xx may have (readiness's 503) stay as they are.
+ */
+function asProblemDetails(response: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(response).map(([status, schema]) => {
+      const { description, $ref } = schema as { description?: string; $ref?: string }
+      if ($ref !== PROBLEM_REF) return [status, schema]
+      return [status, { description, content: { 'application/problem+json': { schema: { $ref: PROBLEM_REF } } } }]
+    }),
+  )
+}
+
 /** Route schemas to OpenAPI, with each route's required scope (its config.scope) as its security. */
 export const openApiTransform: typeof jsonSchemaTransform = (input) => {
   const transformed = jsonSchemaTransform(input)
+  const response = transformed.schema.response as Record<string, unknown> | undefined
+  const schema = response === undefined ? transformed.schema : { ...transformed.schema, response: asProblemDetails(response) }
   const scope = (input.route.config as { scope?: string } | undefined)?.scope
   // An empty requirement says "public" explicitly (probes, metrics, the reference page).
-  if (scope === undefined) return { ...transformed, schema: { ...transformed.schema, security: [] } }
-  return { ...transformed, schema: { ...transformed.schema, security: [{ bearer: [scope] }] } }
+  if (scope === undefined) return { ...transformed, schema: { ...schema, security: [] } }
+  return { ...transformed, schema: { ...schema, security: [{ bearer: [scope] }] } }
 }
 
 /**

@@ -225,8 +225,11 @@ for (const op of operations) {
               throw new Error(`undeclared ${res.statusCode}: ${res.body}`)
             return
           }
-          const schema = declared.content?.['application/json']?.schema
-          if (schema !== undefined) {
+          const [mediaType, declaredBody] = Object.entries(declared.content ?? {})[0] ?? []
+          const schema = (declaredBody as { schema?: unknown } | undefined)?.schema
+          if (mediaType !== undefined && !String(res.headers['content-type']).startsWith(mediaType))
+            throw new Error(`${res.statusCode} served as ${res.headers['content-type']}, declared ${mediaType}`)
+          if (schema !== undefined && mediaType!.includes('json')) {
             const validate = ajv.compile(withRefs(schema))
             if (!validate(res.json())) throw new Error(`${res.statusCode} body outside the contract: ${ajv.errorsText(validate.errors)}`)
           }

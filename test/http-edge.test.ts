@@ -117,7 +117,16 @@ t.test("headers larger than the server takes: 431 with the vault's body, the hea
   const answer = await rawRequest(`GET /healthz HTTP/1.1\r\nhost: vault\r\nx-huge: ${huge}\r\n\r\n`)
   const { status, headers, body } = parse(answer)
   t.equal(status, 431)
-  t.match(body, { code: 'request.headers_too_large', request_id: headers['x-request-id'] })
+  t.match(headers['content-type'], 'application/problem+json')
+  t.same(body, {
+    type: 'urn:secret-vault:error:request.headers_too_large',
+    title: 'The request headers are larger than the server accepts',
+    status: 431,
+    detail: 'The request headers are too large',
+    instance: `urn:uuid:${headers['x-request-id']}`,
+    code: 'request.headers_too_large',
+    request_id: headers['x-request-id'],
+  })
   t.notMatch(answer.text, huge.slice(0, 100))
 })
 

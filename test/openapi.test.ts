@@ -57,8 +57,11 @@ t.test('every scope, error code and security requirement is in the contract', as
       }
       for (const response of Object.values(operation.responses as Record<string, any>)) {
         t.not(response.description, 'Default Response', `${name}: every response is described`)
-        const code = response.content?.['application/json']?.schema?.properties?.code
-        const resolved = code?.$ref === undefined ? code : document.components.schemas[code.$ref.split('/').at(-1)]
+        const deref = (schema: any) => (schema?.$ref === undefined ? schema : document.components.schemas[schema.$ref.split('/').at(-1)])
+        const problem = response.content?.['application/problem+json']?.schema
+        t.notOk(response.content?.['application/json']?.schema?.properties?.code, `${name}: errors are declared as problem details`)
+        const code = deref(problem)?.properties?.code
+        const resolved = deref(code)
         for (const value of resolved?.enum ?? []) errorCodes.add(value)
       }
     }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuditOutcome } from '../db/schema.ts'
 import type { VaultError } from '../errors.ts'
+import { PROBLEM_CONTENT_TYPE, problemDetails } from '../http/error-response.ts'
 import { connectorIdSchema, connectorTypeSchema, tenantIdSchema, userIdSchema } from '../schemas/ids.ts'
 import type { AuditAction } from './audit.schemas.ts'
 import type { AuditService } from './audit.service.ts'
@@ -74,11 +75,8 @@ export const auditPlugin = fp(
         request.log.error({ action, cause: { type: (unavailable.cause as Error | undefined)?.name } }, 'audit event could not be written')
         if (reply.statusCode >= 400) return payload
         request.errorCode = unavailable.code
-        reply
-          .code(unavailable.statusCode)
-          .type('application/json; charset=utf-8')
-          .header('retry-after', String(unavailable.retryAfterSeconds))
-        return JSON.stringify({ code: unavailable.code, message: unavailable.message, request_id: request.id })
+        reply.code(unavailable.statusCode).type(PROBLEM_CONTENT_TYPE).header('retry-after', String(unavailable.retryAfterSeconds))
+        return JSON.stringify(problemDetails(unavailable, request.id))
       }
     })
   },

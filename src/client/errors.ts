@@ -9,7 +9,9 @@ export type ClientErrorCode =
   | 'client.credentials_rejected'
   /** The identity platform's token endpoint could not be reached or answered with a server error. */
   | 'client.token_endpoint_unavailable'
-  /** The vault could not be reached, or answered with something that is not a vault error (a proxy page). */
+  /** The vault could not be reached: the connection was refused or reset, the name did not resolve, it timed out. */
+  | 'client.vault_unreachable'
+  /** The vault answered with something that is not a vault error (a proxy's page, a truncated body). */
   | 'client.unexpected_response'
   /** A path parameter would change the route ("", "." or ".." are resolved away by URL rules): nothing was sent. */
   | 'client.invalid_argument'
@@ -46,8 +48,13 @@ export class VaultClientError extends Error {
     this.retryAfterSeconds = details.retryAfterSeconds
   }
 
-  /** Whether the same call may succeed later without any change (a 503 with Retry-After, an outage). */
+  /**
+   * Whether the same call may succeed later without any change: a 503 (with Retry-After), a vault or token
+   * endpoint that could not be reached, or a gateway's 502/504 page in front of a vault that is down.
+   */
   get retryable(): boolean {
-    return this.status === 503 || this.code === 'client.token_endpoint_unavailable'
+    if (this.status === 503) return true
+    if (this.code === 'client.token_endpoint_unavailable' || this.code === 'client.vault_unreachable') return true
+    return this.code === 'client.unexpected_response' && (this.status === 502 || this.status === 504)
   }
 }

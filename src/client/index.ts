@@ -92,7 +92,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       try {
         return { token, response: await baseFetch(attempt) }
       } catch (error) {
-        throw new VaultClientError('client.unexpected_response', 'The vault could not be reached', { cause: error })
+        throw new VaultClientError('client.vault_unreachable', 'The vault could not be reached', { cause: error })
       }
     }
     const first = await send(request)
@@ -161,15 +161,16 @@ function toClientError(response: Response, body: unknown): VaultClientError {
     requestId: response.headers.get('x-request-id') ?? undefined,
     ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
   }
-  if (isVaultErrorBody(body)) return new VaultClientError(body.code, body.message, { ...details, issues: body.issues ?? [] })
+  if (isVaultErrorBody(body)) return new VaultClientError(body.code, body.detail, { ...details, issues: body.issues ?? [] })
   return new VaultClientError('client.unexpected_response', `The vault answered ${response.status} without an error body`, details)
 }
 
-function isVaultErrorBody(body: unknown): body is { code: VaultErrorCode; message: string; issues?: VaultErrorIssue[] } {
+/** The vault's problem details (RFC 9457) with its code; a gateway's or another server's body is not one. */
+function isVaultErrorBody(body: unknown): body is { code: VaultErrorCode; detail: string; issues?: VaultErrorIssue[] } {
   return (
     typeof body === 'object' &&
     body !== null &&
     typeof (body as { code?: unknown }).code === 'string' &&
-    typeof (body as { message?: unknown }).message === 'string'
+    typeof (body as { detail?: unknown }).detail === 'string'
   )
 }

@@ -196,6 +196,26 @@ export interface components {
     schemas: {
         /** @enum {string} */
         ErrorCode: "request.invalid" | "request.invalid_json" | "request.body_too_large" | "request.unsupported_media_type" | "request.method_not_allowed" | "request.uri_too_long" | "request.headers_too_large" | "request.timeout" | "request.malformed" | "route.not_found" | "auth.missing_token" | "auth.invalid_token" | "auth.insufficient_scope" | "auth.tenant_forbidden" | "token_set.not_found" | "token_set.reconnect_required" | "token_set.insufficient_scope" | "connector.not_found" | "connector.endpoint_changed" | "egress.refused" | "provider.unavailable" | "provider.refresh_rejected" | "provider.egress_refused" | "crypto.integrity" | "key.unavailable" | "key.unknown_root_key" | "key.provider_misconfigured" | "service.unavailable" | "internal";
+        Problem: {
+            /** @description The kind of problem, one per code: urn:secret-vault:error:<code> */
+            type: string;
+            /** @description What the code means; the same for every occurrence of it */
+            title: string;
+            /** @description The HTTP status, repeated */
+            status: number;
+            /** @description What happened this time, in words; never contains secret material */
+            detail: string;
+            /** @description This occurrence: urn:uuid:<request_id> */
+            instance: string;
+            code: components["schemas"]["ErrorCode"];
+            /** @description The vault's id of the request, also in x-request-id */
+            request_id: string;
+            /** @description For request.invalid: which inputs were wrong and why */
+            issues?: {
+                path: string;
+                message: string;
+            }[];
+        };
         Connection: {
             /** Format: uuid */
             id: string;
@@ -442,17 +462,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (auth.missing_token, auth.invalid_token) */
@@ -461,17 +471,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
@@ -480,17 +480,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request did not arrive in time (request.timeout) */
@@ -499,17 +489,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Body too large (request.body_too_large) */
@@ -518,17 +498,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A path segment is too long (request.uri_too_long) */
@@ -537,17 +507,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Body is not JSON (request.unsupported_media_type) */
@@ -556,17 +516,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Headers too large (request.headers_too_large) */
@@ -575,17 +525,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal error (crypto.integrity, key.*, internal) */
@@ -594,17 +534,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
@@ -613,17 +543,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -669,17 +589,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (auth.missing_token, auth.invalid_token) */
@@ -688,17 +598,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
@@ -707,17 +607,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not found */
@@ -726,17 +616,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request did not arrive in time (request.timeout) */
@@ -745,17 +625,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The user must act: reconnect the account or grant more scopes */
@@ -764,17 +634,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A path segment is too long (request.uri_too_long) */
@@ -783,17 +643,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Headers too large (request.headers_too_large) */
@@ -802,17 +652,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal error (crypto.integrity, key.*, internal) */
@@ -821,17 +661,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The provider refused the refresh (provider.refresh_rejected) */
@@ -840,17 +670,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
@@ -859,17 +679,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -905,17 +715,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (auth.missing_token, auth.invalid_token) */
@@ -924,17 +724,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
@@ -943,17 +733,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request did not arrive in time (request.timeout) */
@@ -962,17 +742,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A path segment is too long (request.uri_too_long) */
@@ -981,17 +751,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Headers too large (request.headers_too_large) */
@@ -1000,17 +760,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal error (crypto.integrity, key.*, internal) */
@@ -1019,17 +769,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
@@ -1038,17 +778,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1084,17 +814,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (auth.missing_token, auth.invalid_token) */
@@ -1103,17 +823,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
@@ -1122,17 +832,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request did not arrive in time (request.timeout) */
@@ -1141,17 +841,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A path segment is too long (request.uri_too_long) */
@@ -1160,17 +850,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Headers too large (request.headers_too_large) */
@@ -1179,17 +859,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal error (crypto.integrity, key.*, internal) */
@@ -1198,17 +868,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
@@ -1217,17 +877,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1266,17 +916,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (auth.missing_token, auth.invalid_token) */
@@ -1285,17 +925,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
@@ -1304,17 +934,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request did not arrive in time (request.timeout) */
@@ -1323,17 +943,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A path segment is too long (request.uri_too_long) */
@@ -1342,17 +952,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Headers too large (request.headers_too_large) */
@@ -1361,17 +961,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal error (crypto.integrity, key.*, internal) */
@@ -1380,17 +970,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
@@ -1399,17 +979,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1446,17 +1016,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (auth.missing_token, auth.invalid_token) */
@@ -1465,17 +1025,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
@@ -1484,17 +1034,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request did not arrive in time (request.timeout) */
@@ -1503,17 +1043,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A path segment is too long (request.uri_too_long) */
@@ -1522,17 +1052,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Headers too large (request.headers_too_large) */
@@ -1541,17 +1061,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal error (crypto.integrity, key.*, internal) */
@@ -1560,17 +1070,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
@@ -1579,17 +1079,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1651,17 +1141,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (auth.missing_token, auth.invalid_token) */
@@ -1670,17 +1150,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
@@ -1689,17 +1159,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not found */
@@ -1708,17 +1168,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request did not arrive in time (request.timeout) */
@@ -1727,17 +1177,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A path segment is too long (request.uri_too_long) */
@@ -1746,17 +1186,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Headers too large (request.headers_too_large) */
@@ -1765,17 +1195,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal error (crypto.integrity, key.*, internal) */
@@ -1784,17 +1204,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
@@ -1803,17 +1213,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1952,17 +1352,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (auth.missing_token, auth.invalid_token) */
@@ -1971,17 +1361,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
@@ -1990,17 +1370,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request did not arrive in time (request.timeout) */
@@ -2009,17 +1379,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Body too large (request.body_too_large) */
@@ -2028,17 +1388,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A path segment is too long (request.uri_too_long) */
@@ -2047,17 +1397,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Body is not JSON (request.unsupported_media_type) */
@@ -2066,17 +1406,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Headers too large (request.headers_too_large) */
@@ -2085,17 +1415,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal error (crypto.integrity, key.*, internal) */
@@ -2104,17 +1424,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
@@ -2123,17 +1433,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2171,17 +1471,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (auth.missing_token, auth.invalid_token) */
@@ -2190,17 +1480,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
@@ -2209,17 +1489,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request did not arrive in time (request.timeout) */
@@ -2228,17 +1498,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A path segment is too long (request.uri_too_long) */
@@ -2247,17 +1507,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Headers too large (request.headers_too_large) */
@@ -2266,17 +1516,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal error (crypto.integrity, key.*, internal) */
@@ -2285,17 +1525,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
@@ -2304,17 +1534,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2382,17 +1602,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token (auth.missing_token, auth.invalid_token) */
@@ -2401,17 +1611,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
@@ -2420,17 +1620,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request did not arrive in time (request.timeout) */
@@ -2439,17 +1629,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A path segment is too long (request.uri_too_long) */
@@ -2458,17 +1638,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Headers too large (request.headers_too_large) */
@@ -2477,17 +1647,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Internal error (crypto.integrity, key.*, internal) */
@@ -2496,17 +1656,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
@@ -2515,17 +1665,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: components["schemas"]["ErrorCode"];
-                        /** @description Human-readable explanation; never contains secret material */
-                        message: string;
-                        request_id: string;
-                        /** @description For request.invalid: which inputs were wrong and why */
-                        issues?: {
-                            path: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { type ErrorCode, type ValidationIssue, VaultError } from '../errors.ts'
-import type { ErrorResponse } from './error-response.ts'
+import { PROBLEM_CONTENT_TYPE, problemDetails } from './error-response.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -70,13 +70,12 @@ function toVaultError(error: FastifyError): VaultError {
 
 function sendError(reply: FastifyReply, request: FastifyRequest, error: VaultError): FastifyReply {
   request.errorCode = error.code
-  const body: ErrorResponse = { code: error.code, message: error.message, request_id: request.id }
-  if (error.issues !== undefined) body.issues = error.issues
+  const body = problemDetails(error, request.id)
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
   if (error.wwwAuthenticate !== undefined) reply.header('www-authenticate', error.wwwAuthenticate)
   // 5xx messages are generic on the wire; the specific code stays (it is not secret).
-  if (error.statusCode >= 500 && error.code === 'internal') body.message = 'Internal error'
-  return reply.code(error.statusCode).headers(SECURITY_HEADERS).type('application/json; charset=utf-8').send(body)
+  if (error.statusCode >= 500 && error.code === 'internal') body.detail = 'Internal error'
+  return reply.code(error.statusCode).headers(SECURITY_HEADERS).type(PROBLEM_CONTENT_TYPE).send(body)
 }
 
 /**
@@ -105,9 +104,9 @@ export function clientErrorHandler(onError: (code: ErrorCode) => void) {
     onError(code)
     const status = new VaultError(code, message).statusCode
     const requestId = randomUUID()
-    const body = JSON.stringify({ code, message, request_id: requestId } satisfies ErrorResponse)
+    const body = JSON.stringify(problemDetails({ code, message, statusCode: status }, requestId))
     const headers = {
-      'content-type': 'application/json; charset=utf-8',
+      'content-type': PROBLEM_CONTENT_TYPE,
       'content-length': String(Buffer.byteLength(body)),
       'x-request-id': requestId,
       ...SECURITY_HEADERS,

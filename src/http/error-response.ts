@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ERROR_CODES, ERROR_DESCRIPTIONS } from '../errors.ts'
+import { ERROR_CODES, ERROR_DESCRIPTIONS, type ErrorCode } from '../errors.ts'
 
 const codeDescription = [
   'Stable, machine-readable error code:',
@@ -11,17 +11,45 @@ const codeDescription = [
 const errorCodeSchema = z.enum(ERROR_CODES).describe(codeDescription)
 z.globalRegistry.add(errorCodeSchema, { id: 'ErrorCode' })
 
-const errorResponseSchema = z.object({
-  code: errorCodeSchema,
-  message: z.string().describe('Human-readable explanation; never contains secret material'),
-  request_id: z.string(),
-  issues: z
-    .array(z.object({ path: z.string(), message: z.string() }))
-    .optional()
-    .describe('For request.invalid: which inputs were wrong and why'),
-})
+/** Errors are RFC 9457 problem details, with the vault's code, request id and issues as extension members. */
+const errorResponseSchema = z
+  .object({
+    type: z.string().describe('The kind of problem, one per code: urn:secret-vault:error:<code>'),
+    title: z.string().describe('What the code means; the same for every occurrence of it'),
+    status: z.number().int().min(400).max(599).describe('The HTTP status, repeated'),
+    detail: z.string().describe('What happened this time, in words; never contains secret material'),
+    instance: z.string().describe('This occurrence: urn:uuid:<request_id>'),
+    code: errorCodeSchema,
+    request_id: z.string().describe("The vault's id of the request, also in x-request-id"),
+    issues: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .describe('For request.invalid: which inputs were wrong and why'),
+  })
+  .describe('Problem details (RFC 9457), served as application/problem+json')
+z.globalRegistry.add(errorResponseSchema, { id: 'Problem' })
 
 export type ErrorResponse = z.infer<typeof errorResponseSchema>
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
+
+/** The one shape of every error the vault answers, whoever answers it (a route, the server, the audit hook). */
+export function problemDetails(
+  error: { code: ErrorCode; message: string; statusCode: number; issues?: readonly { path: string; message: string }[] | undefined },
+  requestId: string,
+): ErrorResponse {
+  const body: ErrorResponse = {
+    type: `urn:secret-vault:error:${error.code}`,
+    title: ERROR_DESCRIPTIONS[error.code],
+    status: error.statusCode,
+    detail: error.message,
+    instance: `urn:uuid:${requestId}`,
+    code: error.code,
+    request_id: requestId,
+  }
+  if (error.issues !== undefined) body.issues = [...error.issues]
+  return body
+}
 
 const STATUS_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (request.invalid, request.invalid_json)',

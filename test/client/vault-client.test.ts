@@ -228,9 +228,29 @@ t.test('bad client credentials and an unreachable vault or platform are client e
 
   const noVault = clientFor('account-api', 'token_sets:read', { baseUrl: 'http://127.0.0.1:1' })
   await t.rejects(noVault.readAccessToken({ tenantId: 'a', userId: 'b', connectorType: 'social', connectorId: 'c' }), {
-    code: 'client.unexpected_response',
+    code: 'client.vault_unreachable',
     status: 0,
+    retryable: true,
   })
+
+  // A gateway in front of a vault that is down answers its own page: retryable; a vault's own 502 is not.
+  for (const [status, retryable] of [
+    [502, true],
+    [504, true],
+    [500, false],
+  ] as const) {
+    const behindGateway = clientFor('account-api', 'token_sets:read', {
+      fetch: async (input, init) =>
+        new URL(input instanceof Request ? input.url : String(input)).origin === baseUrl
+          ? new Response('<html>Bad Gateway</html>', { status, headers: { 'content-type': 'text/html' } })
+          : fetch(input, init),
+    })
+    await t.rejects(behindGateway.readAccessToken({ tenantId: 'a', userId: 'b', connectorType: 'social', connectorId: 'c' }), {
+      code: 'client.unexpected_response',
+      status,
+      retryable,
+    })
+  }
 })
 
 t.test('the package exports the client as JavaScript with declarations (secret-vault/client)', async (t) => {

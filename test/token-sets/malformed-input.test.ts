@@ -219,6 +219,11 @@ for (const c of cases) {
     const body = res.json()
     t.equal(body.code, c.code, 'code')
     t.equal(body.request_id, res.headers['x-request-id'], 'request id')
+    // RFC 9457 problem details, the vault's code and request id as extension members.
+    t.match(res.headers['content-type'], /^application\/problem\+json/)
+    t.match(body, { type: `urn:secret-vault:error:${c.code}`, status: c.status, instance: `urn:uuid:${res.headers['x-request-id']}` })
+    t.type(body.title, 'string')
+    t.type(body.detail, 'string')
     if (c.status === 405) t.equal(res.headers.allow, 'GET, HEAD', 'Allow names the methods the route has')
     t.equal(res.headers['x-content-type-options'], 'nosniff')
     if (c.issuePath !== undefined)

@@ -90,8 +90,8 @@ t.test('no token value reaches a log line', async (t) => {
     { target: 'x', token_response: { access_token: secret('poison'), scope: 'poison' } },
   )
   t.equal(failed.statusCode, 500)
-  t.same(Object.keys(failed.json()).sort(), ['code', 'message', 'request_id'])
-  t.equal(failed.json().message, 'Internal error', '5xx messages are generic')
+  t.same(Object.keys(failed.json()).sort(), ['code', 'detail', 'instance', 'request_id', 'status', 'title', 'type'])
+  t.equal(failed.json().detail, 'Internal error', '5xx messages are generic')
   t.notMatch(failed.body, 'poison')
 
   t.ok(logs.length >= 20, `${logs.length} log lines captured`)
