@@ -121,7 +121,7 @@ t.test('a root key disabled at run time: key.provider_misconfigured, counted and
   const res = await readAccessToken(reader.app, { tenant })
   t.equal(res.statusCode, 500)
   t.equal(res.json().code, 'key.provider_misconfigured')
-  t.match(res.json().message, /disabled/)
+  t.match(res.json().detail, /disabled/)
   t.notMatch(res.body, 'gho_disabled')
   const ready = await reader.app.inject({ method: 'GET', url: '/readyz' })
   t.equal(ready.statusCode, 200, 'the database answers: still ready')
