@@ -95,7 +95,10 @@ t.test('two replicas on one database refresh a set once: the row lock orders the
 
 t.test('invalid_grant marks the set reauth_required and gives the reconnect code until a new push', async (t) => {
   const s = await scenario(t)
-  s.fake.answer = () => ({ status: 400, body: { error: 'invalid_grant', error_description: `refresh token ghr_old revoked by admin-4711` } })
+  s.fake.answer = () => ({
+    status: 400,
+    body: { error: 'invalid_grant', error_description: `refresh token ghr_old revoked by admin-4711` },
+  })
   s.advance(HOUR_MS)
   const res = await s.read()
   t.equal(res.statusCode, 409)
