@@ -322,7 +322,7 @@ function closestVariable(name: string): { name: string; distance: number } {
  * VAULT_KEY_PROVIDER would otherwise leave the local provider in charge, in silence); others — another
  * tool's, such as HashiCorp Vault's VAULT_ADDR — are returned, each with the closest setting, to be reported.
  */
-export function unknownVariables(env: NodeJS.ProcessEnv): { name: string; closest: string }[] {
+function unknownVariables(env: NodeJS.ProcessEnv): { name: string; closest: string }[] {
   const unknown = Object.keys(env)
     .filter((name) => name.startsWith('VAULT_') && !KNOWN_VARIABLES.includes(name))
     .sort()

@@ -42,16 +42,16 @@ const SERVICE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', i
 function countsGauge(
   registry: Registry,
   readers: CountReader[],
-  { name, help, labelName }: { name: string; help: string; labelName: string },
+  { name, help, labelName, ttlMs }: { name: string; help: string; labelName: string; ttlMs: number },
 ) {
   let counted: { at: number; counts: Record<string, number> } | undefined
   new Gauge({
     name,
-    help: `${help}, counted at most every ${COUNT_TTL_MS / 1000} s`,
+    help: `${help}, counted at most every ${ttlMs / 1000} s`,
     labelNames: [labelName],
     registers: [registry],
     async collect() {
-      if (counted === undefined || Date.now() - counted.at >= COUNT_TTL_MS) {
+      if (counted === undefined || Date.now() - counted.at >= ttlMs) {
         const all = await Promise.all(readers.map((read) => read().catch(() => undefined)))
         if (all.every((counts) => counts !== undefined)) {
           const counts: Record<string, number> = {}
@@ -59,12 +59,15 @@ function countsGauge(
           counted = { at: Date.now(), counts }
         }
       }
+      // A label the last count no longer has (no decrypt-only key left) is gone, not left at its old value.
+      this.reset()
       for (const [label, n] of Object.entries(counted?.counts ?? {})) this.set({ [labelName]: label }, n)
     },
   })
 }
 
-export function createMetrics(): Metrics {
+/** `countTtlMs`: how old a count across tenants may be (tests recount at every scrape). */
+export function createMetrics({ countTtlMs = COUNT_TTL_MS }: { countTtlMs?: number } = {}): Metrics {
   const registry = new Registry()
   // Under their standard names (process_*, nodejs_*), which stock dashboards and alerts expect. Three of
   // them are gauges named *_total, which Prometheus reserves for counters (promtool refuses them); each is
@@ -88,11 +91,13 @@ export function createMetrics(): Metrics {
     name: 'secret_vault_connections',
     help: 'Connections (token sets) of every tenant by health (active, refresh_failing, reauth_required)',
     labelName: 'health',
+    ttlMs: countTtlMs,
   })
   countsGauge(registry, dataKeyReaders, {
     name: 'secret_vault_data_keys',
     help: 'Data-key versions of every tenant by state (active, decrypt_only, ...)',
     labelName: 'state',
+    ttlMs: countTtlMs,
   })
   new Gauge({
     name: 'secret_vault_build_info',

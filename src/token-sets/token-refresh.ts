@@ -375,17 +375,16 @@ async function refreshOnce(options: TokenRefreshOptions, key: TokenSetKey, conte
   if (decision.kind === 'refuse') throw decision.error
 }
 
+/** Refusals that say a keep-alive was not attempted: the row was held (busy), or the set cannot be refreshed. */
+const KEEP_ALIVE_NOT_ATTEMPTED: Partial<Record<string, KeepAliveOutcome>> = {
+  'service.unavailable': 'busy',
+  'token_set.reconnect_required': 'skipped',
+  'token_set.not_found': 'skipped',
+}
+
 export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresher {
-  // Concurrent refreshes of one set in this process share one attempt; the row lock covers other replicas.
-  const inFlight = new Map<string, Promise<unknown>>()
-  function singleFlight<T>(key: TokenSetKey, attempt: () => Promise<T>): Promise<T> {
-    const flightKey = connectionId(key)
-    const running = inFlight.get(flightKey)
-    if (running !== undefined) return running as Promise<T>
-    const started = attempt().finally(() => inFlight.delete(flightKey))
-    inFlight.set(flightKey, started)
-    return started
-  }
+  // Concurrent reads of one set in this process share one attempt; the row lock covers other replicas.
+  const inFlight = new Map<string, Promise<void>>()
   const forRead: RefreshMode = { reason: { kind: 'read', marginMs: options.marginMs }, noWait: false }
   const forKeepAlive: RefreshMode = { reason: { kind: 'keep_alive' }, noWait: true }
 
@@ -404,18 +403,26 @@ export function createTokenRefresher(options: TokenRefreshOptions): TokenRefresh
       await refreshOnce(observed, key, context, forKeepAlive)
       return outcome ?? 'not_due'
     } catch (error) {
-      // A refusal after an attempt (reconnect, a failed refresh) was recorded and counted where it happened.
-      if (outcome !== undefined) return outcome
-      if (!(error instanceof VaultError) || error instanceof IntegrityError) throw error
-      // Held by a refresh running now (here or on another replica): that one keeps it alive.
-      return error.code === 'service.unavailable' ? 'busy' : 'skipped'
+      // A refusal is thrown after its commit: after an attempt it was recorded and counted where it happened.
+      // Anything else — the key provider down, the database, a row that fails its check — is the sweep's to report.
+      const refusal = error instanceof VaultError && !(error instanceof IntegrityError) ? error : undefined
+      const answer = refusal === undefined ? undefined : (outcome ?? KEEP_ALIVE_NOT_ATTEMPTED[refusal.code])
+      if (answer === undefined) throw error
+      return answer
     }
   }
 
   return {
     marginMs: options.marginMs,
     readWaitMs: options.readWaitMs,
-    refresh: (key, context) => singleFlight(key, () => refreshOnce(options, key, context, forRead)),
+    refresh(key, context) {
+      const flightKey = connectionId(key)
+      const running = inFlight.get(flightKey)
+      if (running !== undefined) return running
+      const attempt = refreshOnce(options, key, context, forRead).finally(() => inFlight.delete(flightKey))
+      inFlight.set(flightKey, attempt)
+      return attempt
+    },
     // Not shared with a read's refresh in flight: that one is running, so this one is not needed.
     keepAlive: (key) => (inFlight.has(connectionId(key)) ? Promise.resolve('busy' as const) : keepAlive(key)),
   }

@@ -1,4 +1,6 @@
+import { sql } from 'kysely'
 import t, { type Test } from 'tap'
+import { startFakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
 import { buildTestApp, countRows, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { githubPush, push, readAccessToken } from '../support/http.ts'
 import { kmsProvider } from '../support/kms.ts'
@@ -138,4 +140,53 @@ t.test('stored data keys name the KMS key ARN that wrapped them', async (t) => {
   await push(app, { tenant }, githubPush('gho_arn'))
   const row = await database.admin.selectFrom('data_keys').select('root_key_id').where('tenant_id', '=', tenant).executeTakeFirstOrThrow()
   t.equal(row.root_key_id, rootKey)
+})
+
+t.test('a keep-alive sweep during a KMS outage reports an error, asks no provider and changes nothing', async (t) => {
+  const writer = await appWithColdCache(t)
+  const tenant = uniqueTenant('keep-alive')
+  const fake = await startFakeTokenEndpoint(t)
+  fake.answer = () => ({ body: { access_token: 'gho_kept_alive', token_type: 'bearer', expires_in: 3600 } })
+  const settings = await writer.app.inject({
+    method: 'PUT',
+    url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
+    payload: {
+      token_endpoint: fake.tokenEndpoint,
+      client_id: 'c1',
+      client_secret: 'cs',
+      refresh_policy: { keep_alive_idle_seconds: 3600 },
+    },
+  })
+  t.equal(settings.statusCode, 201, settings.body)
+  const idle = githubPush(
+    'gho_idle',
+    { issued_at: new Date(Date.now() - 2 * 3_600_000).toISOString() },
+    { refresh_token: 'ghr_idle_secret' },
+  )
+  t.equal((await push(writer.app, { tenant }, idle)).statusCode, 201)
+  t.teardown(() => sql`DELETE FROM token_sets WHERE tenant_id = ${tenant}`.execute(database.admin))
+  const stored = () =>
+    sql<{ row: string }>`SELECT row(ts.*)::text AS row FROM token_sets ts WHERE tenant_id = ${tenant}`.execute(database.admin)
+  const before = (await stored()).rows
+
+  // Another replica, its cache cold: the set's data key cannot be opened while KMS is down.
+  const sweeper = await appWithColdCache(t)
+  kms.mode = 'outage'
+  t.teardown(() => {
+    kms.mode = 'ok'
+  })
+  t.same(await sweeper.app.server.keepAlive.sweep(), ['error'], 'not "skipped": the set can be refreshed once KMS answers')
+  t.equal(fake.requests.length, 0, 'no provider was asked')
+  t.same((await stored()).rows, before, 'the set is as it was')
+  t.match(
+    (await sweeper.app.inject({ method: 'GET', url: '/metrics' })).body,
+    /secret_vault_keep_alive_refreshes_total\{outcome="error"\} 1\n/,
+  )
+  const logged = sweeper.logs.filter((line) => line.includes('keep-alive refresh failed'))
+  t.equal(logged.length, 1)
+  t.notMatch(logged[0], /ghr_idle_secret|gho_idle|alice/, 'no token and no user in the log line')
+
+  kms.mode = 'ok'
+  t.same(await sweeper.app.server.keepAlive.sweep(), ['refreshed'], 'with KMS back, the next sweep keeps it alive')
+  t.equal(fake.requests[0]!.form.refresh_token, 'ghr_idle_secret')
 })

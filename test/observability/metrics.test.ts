@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { sql } from 'kysely'
 import t from 'tap'
+import { createMetrics } from '../../src/observability/metrics.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { connectionPath, githubPush, push, readAccessToken } from '../support/http.ts'
 
@@ -62,3 +63,19 @@ t.test(
     t.equal(`${checked.stdout}${checked.stderr}`.trim(), '', 'no lint finding')
   },
 )
+
+t.test('a count across tenants: a label that drops out is gone, and a database that cannot count keeps the last', async (t) => {
+  const metrics = createMetrics({ countTtlMs: 0 })
+  let answer: () => Promise<Record<string, number>> = async () => ({ active: 2, decrypt_only: 1 })
+  metrics.observeDataKeys(() => answer())
+  const scrape = () => metrics.registry.metrics()
+  t.match(await scrape(), /secret_vault_data_keys\{state="decrypt_only"\} 1\n/)
+  answer = async () => ({ active: 2 })
+  const after = await scrape()
+  t.match(after, /secret_vault_data_keys\{state="active"\} 2\n/)
+  t.notMatch(after, /state="decrypt_only"/, 'the destroyed version is no longer reported')
+  answer = async () => {
+    throw new Error('the database is down')
+  }
+  t.match(await scrape(), /secret_vault_data_keys\{state="active"\} 2\n/, 'the scrape still answers, with the last count')
+})
