@@ -48,7 +48,7 @@ export function createKeepAlive({ db, refresher, now, logger, intervalMs, batch,
       if (stopped) break
       const key = { tenantId: set.tenant_id, userId: set.user_id, connectorType: set.connector_type, connectorId: set.connector_id }
       const outcome = await refresher.keepAlive(key).catch((error: unknown) => {
-        // Names no user: the tenant and connector say where to look, the audit trail says who.
+        // Names no user and no token: the tenant and connector say where to look.
         logger.error({ err: error, tenantId: key.tenantId, connectorId: key.connectorId }, 'keep-alive refresh failed')
         return 'error' as const
       })
