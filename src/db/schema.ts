@@ -106,8 +106,62 @@ export interface AuditEventsTable {
   key_version: number | null
 }
 
+export type UserSecretKind = 'api_key' | 'password' | 'generic'
+
+export interface UserSecretsTable {
+  tenant_id: string
+  user_id: string
+  name: string
+  kind: UserSecretKind
+  labels: ColumnType<Record<string, string>, string, string>
+  key_version: number
+  /** Bound to tenant, user, name, kind and key version (see crypto/record-binding.ts). */
+  value_sealed: Bytes
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export type MfaFactorType = 'totp' | 'backup_codes'
+export type MfaFactorState = 'pending' | 'bound'
+
+export interface MfaFactorsTable {
+  tenant_id: string
+  id: string
+  user_id: string
+  type: MfaFactorType
+  state: MfaFactorState
+  /** A pending factor's end; null once bound. */
+  expires_at: Date | null
+  key_version: number
+  /** The TOTP seed or the backup codes, bound to the columns above (see crypto/record-binding.ts). */
+  secret_sealed: Bytes
+  created_at: CreatedAt
+  bound_at: Date | null
+  last_used_at: Date | null
+}
+
+export interface MfaUsedCodesTable {
+  tenant_id: string
+  factor_id: string
+  /** The TOTP time step, or the backup code's place in its set. */
+  counter: ColumnType<string, number | string, never>
+  used_at: CreatedAt
+}
+
+export interface MfaAttemptsTable {
+  tenant_id: string
+  user_id: string
+  failures: number
+  locked_until: Date | null
+  updated_at: UpdatedAt
+}
+
 export interface DB {
   audit_events: AuditEventsTable
+  user_secrets: UserSecretsTable
+  mfa_factors: MfaFactorsTable
+  mfa_used_codes: MfaUsedCodesTable
+  mfa_attempts: MfaAttemptsTable
   tenants: TenantsTable
   data_keys: DataKeysTable
   token_sets: TokenSetsTable

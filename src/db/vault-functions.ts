@@ -1,10 +1,11 @@
 import { type Expression, type Kysely, type Selectable, sql } from 'kysely'
 import type { AuditEventsTable, ConnectorType, DataKeysTable, DB, TokenSetsTable } from './schema.ts'
 
-// The only TypeScript that calls the database functions of db/functions. Each takes named records (a jsonb
-// array of objects whose keys are the column list the function declares) and answers one row per record
-// it has an answer for, with the record's 1-based position as `n`. The record types here mirror those column
-// lists; the functions decide nothing (see each source file).
+// The only TypeScript that calls the database functions of db/functions. The token-set and audit functions
+// take named records (a jsonb array of objects whose keys are the column list the function declares) and
+// answer one row per record they have an answer for, with the record's 1-based position as `n`. The record
+// types here mirror those column lists; the functions decide nothing (see each source file). The MFA
+// attempt counter is the exception that holds a rule (its limit and lockout), for one user per call.
 
 /** bytea travels as its hex text form inside jsonb; timestamps as ISO 8601. */
 const bytea = (bytes: Uint8Array | null): string | null => (bytes === null ? null : `\\x${Buffer.from(bytes).toString('hex')}`)
@@ -264,4 +265,25 @@ export async function writeTokenSets(
     const { status, ...row } = answer
     return status === 'changed' || status === 'locked' ? { status } : { status, row: row as TokenSetMetadataRow }
   })
+}
+
+/**
+ * vault_claim_mfa_attempt: counts one MFA attempt of a user before its code is checked; refused while the
+ * user is locked out, with when the lock ends. (One user at a time: an attempt is one request.)
+ */
+export async function claimMfaAttempt(
+  trx: Kysely<DB>,
+  tenantId: string,
+  userId: string,
+  at: Date,
+): Promise<{ allowed: true } | { allowed: false; lockedUntil: Date }> {
+  const result = await sql<{ allowed: boolean; locked_until: Date | null }>`
+    SELECT * FROM vault_claim_mfa_attempt(${tenantId}, ${userId}, ${timestamp(at)}::timestamptz)`.execute(trx)
+  const row = result.rows[0]!
+  return row.allowed ? { allowed: true } : { allowed: false, lockedUntil: new Date(row.locked_until!) }
+}
+
+/** vault_clear_mfa_attempts: a code was accepted; the user's attempts in a row start again. */
+export async function clearMfaAttempts(trx: Kysely<DB>, tenantId: string, userId: string): Promise<void> {
+  await sql`SELECT vault_clear_mfa_attempts(${tenantId}, ${userId})`.execute(trx)
 }

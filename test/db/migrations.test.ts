@@ -31,6 +31,9 @@ const RELEASED: Record<string, string> = {
   'functions/vault_keep_alive_due.v1.sql': '3a09e4bd1840082d45136e38779604e165f3c5c93e1f95d503a3a6fa307d59c5',
   'functions/vault_read_token_sets.v2.sql': '789e523a9c55d94dd92525fbb9bad16e6a48efd1053732fb2a7c6157f418a763',
   'functions/vault_refresh_due.v2.sql': '962e1b7c47dce5d63da47062f49bf13262a98854bfbaf08ea1b110efe03509df',
+  'migrations/2026-12-03-0004-user-secrets-and-mfa.ts': '97fac5df38065f7f883daf3661d44cdcdbe7632181a577acfb98b1fd286a0981',
+  'functions/vault_claim_mfa_attempt.v1.sql': 'd3b1656847ada0dde7269e797553ba12897683cced16112c08a8cd5d7ac5f392',
+  'functions/vault_clear_mfa_attempts.v1.sql': '5c4e79ab786e769b94eb6f06dd9498a8988f90d84ad7a125b6ef711a6a67c8a5',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))
