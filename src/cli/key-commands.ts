@@ -79,6 +79,9 @@ async function keysStatus(args: string[]): Promise<number> {
       state: row.state,
       root_key_id: row.root_key_id,
       token_sets: row.token_sets,
+      connector_secrets: row.connector_secrets,
+      user_secrets: row.user_secrets,
+      mfa_factors: row.mfa_factors,
       created_at: row.created_at.toISOString(),
       retired_at: row.retired_at?.toISOString() ?? null,
     }))
@@ -92,8 +95,17 @@ async function keysStatus(args: string[]): Promise<number> {
         ),
         '',
         table(
-          ['TENANT', 'VERSION', 'STATE', 'TOKEN SETS', 'ROOT KEY'],
-          dataKeys.map((k) => [k.tenant_id, k.version, k.state, k.token_sets, k.root_key_id]),
+          ['TENANT', 'VERSION', 'STATE', 'TOKEN SETS', 'CONNECTORS', 'USER SECRETS', 'MFA FACTORS', 'ROOT KEY'],
+          dataKeys.map((k) => [
+            k.tenant_id,
+            k.version,
+            k.state,
+            k.token_sets,
+            k.connector_secrets,
+            k.user_secrets,
+            k.mfa_factors,
+            k.root_key_id,
+          ]),
         ),
       ].join('\n'),
     )
@@ -196,7 +208,7 @@ async function keysDestroy(args: string[]): Promise<number> {
     output.result(outcome, () =>
       outcome.destroyed
         ? `destroyed data key v${version} of ${tenantId}`
-        : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets)` : ''}`,
+        : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets, ${outcome.userSecrets} user secrets, ${outcome.mfaFactors} MFA factors)` : ''}`,
     )
     return outcome.destroyed ? 0 : 1
   })
@@ -245,7 +257,7 @@ export async function tenantsCommand(args: string[]): Promise<number> {
     output.result(
       { tenant_id: tenantId, ...result },
       () =>
-        `shredded ${tenantId}: ${result.tokenSets} token sets, ${result.connectorSettings} connector settings and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
+        `shredded ${tenantId}: ${result.tokenSets} token sets, ${result.connectorSettings} connector settings, ${result.userSecrets} user secrets, ${result.mfaFactors} MFA factors and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
     )
     return 0
   })
@@ -264,11 +276,11 @@ export async function verifyCommand(args: string[]): Promise<number> {
     const result = await verifyTokenSets(database.db, keyRing, { tenantId, sample })
     output.result(result, () =>
       result.failures.length === 0
-        ? `verified ${result.checked} token sets: every secret opens`
+        ? `verified ${result.checked} token sets, ${result.connectors_checked} connector secrets, ${result.user_secrets_checked} user secrets and ${result.mfa_factors_checked} MFA factors: every secret opens`
         : [
-            `${result.failures.length} integrity failure(s) in ${result.checked} token sets:`,
+            `${result.failures.length} integrity failure(s) in ${result.checked} token sets, ${result.connectors_checked} connector secrets, ${result.user_secrets_checked} user secrets and ${result.mfa_factors_checked} MFA factors:`,
             table(
-              ['TENANT', 'TOKEN SET', 'FIELD', 'CODE'],
+              ['TENANT', 'RECORD', 'FIELD', 'CODE'],
               result.failures.map((f) => [f.tenant_id, f.token_set_id, f.field, f.code]),
             ),
           ].join('\n'),

@@ -1,6 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import { encodeBinding } from './associated-data.ts'
-import { open, seal } from './seal.ts'
+import { openRecord, type RecordKind, sealRecord } from './record-binding.ts'
 
 /** Where a connector's client secret belongs. */
 export interface ConnectorLocation {
@@ -32,23 +31,49 @@ function canonicalParams(params: Record<string, string>): string {
   )
 }
 
+/** A connector's settings row as the database holds it: where its secret belongs and what the seal authenticates. */
+export interface ConnectorSecretColumns {
+  tenant_id: string
+  connector_type: string
+  connector_id: string
+  token_endpoint: string | null
+  issuer: string | null
+  client_id: string
+  client_auth_method: string
+  extra_params: Record<string, string>
+}
+
 /**
- * Associated data for a connector's client secret: it opens only for its tenant, connector, data-key
- * version and settings, and its label keeps it from ever being accepted as a token (or a token as it).
- * Format v2 (v1 bound the location and version only).
+ * A connector's client secret opens only for its tenant, connector, data-key version and settings, and its
+ * label keeps it from ever being accepted as a token (or a token as it). Format v2 (v1 bound the location
+ * and version only).
  */
-function clientSecretAssociatedData(location: ConnectorLocation, settings: ConnectorSettingsBinding, keyVersion: number): Buffer {
-  return encodeBinding('secret-vault/connector-client-secret/v2', [
-    location.tenantId,
-    location.connectorType,
-    location.connectorId,
+export const CONNECTOR_CLIENT_SECRET: RecordKind<ConnectorSecretColumns> = {
+  label: 'secret-vault/connector-client-secret/v2',
+  bound: (row, keyVersion) => [
+    row.tenant_id,
+    row.connector_type,
+    row.connector_id,
     keyVersion,
-    settings.tokenEndpoint,
-    settings.issuer,
-    settings.clientId,
-    settings.clientAuthMethod,
-    canonicalParams(settings.extraParams),
-  ])
+    row.token_endpoint,
+    row.issuer,
+    row.client_id,
+    row.client_auth_method,
+    canonicalParams(row.extra_params),
+  ],
+}
+
+function columnsOf(location: ConnectorLocation, settings: ConnectorSettingsBinding): ConnectorSecretColumns {
+  return {
+    tenant_id: location.tenantId,
+    connector_type: location.connectorType,
+    connector_id: location.connectorId,
+    token_endpoint: settings.tokenEndpoint,
+    issuer: settings.issuer,
+    client_id: settings.clientId,
+    client_auth_method: settings.clientAuthMethod,
+    extra_params: settings.extraParams,
+  }
 }
 
 export function sealClientSecret(
@@ -58,7 +83,7 @@ export function sealClientSecret(
   keyVersion: number,
   secret: Buffer,
 ): Buffer {
-  return seal(key, secret, clientSecretAssociatedData(location, settings, keyVersion))
+  return sealRecord(CONNECTOR_CLIENT_SECRET, key, columnsOf(location, settings), keyVersion, secret)
 }
 
 export function openClientSecret(
@@ -68,18 +93,7 @@ export function openClientSecret(
   keyVersion: number,
   sealed: Uint8Array,
 ): Buffer {
-  return open(key, sealed, clientSecretAssociatedData(location, settings, keyVersion))
-}
-
-/** Moves a sealed client secret to another data-key version; fails with the integrity error on bad input. */
-export function resealClientSecret(
-  from: { key: KeyObject; version: number },
-  to: { key: KeyObject; version: number },
-  location: ConnectorLocation,
-  settings: ConnectorSettingsBinding,
-  sealed: Uint8Array,
-): Buffer {
-  return sealClientSecret(to.key, location, settings, to.version, openClientSecret(from.key, location, settings, from.version, sealed))
+  return openRecord(CONNECTOR_CLIENT_SECRET, key, columnsOf(location, settings), keyVersion, sealed)
 }
 
 /** The binding of a settings row as the database returns it. */

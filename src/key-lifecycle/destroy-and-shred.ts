@@ -7,11 +7,19 @@ import { deleteDataKey, deleteTenant, lockDataKeyState, rowsSealedUnder, type Sh
 
 export type DestroyOutcome =
   | { destroyed: true }
-  | { destroyed: false; reason: 'not_found' | 'active' | 'in_use'; tokenSets?: number; connectorSecrets?: number }
+  | {
+      destroyed: false
+      reason: 'not_found' | 'active' | 'in_use'
+      tokenSets?: number
+      connectorSecrets?: number
+      userSecrets?: number
+      mfaFactors?: number
+    }
 
 /**
- * Destroys a decrypt-only data-key version that no token set or connector client secret uses. The check here gives a clear message;
- * the foreign key (ON DELETE RESTRICT) makes the database refuse too, even against a concurrent push.
+ * Destroys a decrypt-only data-key version that no token set or other sealed record (sealed-records.ts)
+ * uses. The check here gives a clear message; the foreign keys (ON DELETE RESTRICT) make the database
+ * refuse too, even against a concurrent write.
  */
 export async function destroyDataKey(db: Kysely<DB>, tenantId: string, version: number): Promise<DestroyOutcome> {
   return inOperatorTransaction(db, async (trx) => {
@@ -19,19 +27,29 @@ export async function destroyDataKey(db: Kysely<DB>, tenantId: string, version: 
     if (state === undefined) return { destroyed: false, reason: 'not_found' }
     if (state === 'active') return { destroyed: false, reason: 'active' }
     const inUse = await rowsSealedUnder(trx, tenantId, version)
-    if (inUse.tokenSets > 0 || inUse.connectorSecrets > 0) return { destroyed: false, reason: 'in_use', ...inUse }
+    if (Object.values(inUse).some((count) => count > 0)) {
+      return {
+        destroyed: false,
+        reason: 'in_use',
+        tokenSets: inUse.tokenSets,
+        connectorSecrets: inUse.connector_secrets,
+        userSecrets: inUse.user_secrets,
+        mfaFactors: inUse.mfa_factors,
+      }
+    }
     await deleteDataKey(trx, tenantId, version)
     await recordKeyOperation(trx, { tenantId, action: 'key.destroy', keyVersion: version, requestId: randomUUID() })
     return { destroyed: true }
   })
 }
 
-/**
- * Crypto-shreds a tenant: its token sets, its connectors' client secrets and every data key that could
- * open them are deleted together. The audit trail keeps the record of it.
- */
 export type { ShredResult }
 
+/**
+ * Crypto-shreds a tenant: its token sets, its connectors' client secrets, its users' secrets and MFA
+ * factors, and every data key that could open them are deleted together. The audit trail keeps the
+ * record of it.
+ */
 export async function shredTenant(db: Kysely<DB>, tenantId: string): Promise<ShredResult> {
   return inOperatorTransaction(db, async (trx) => {
     const shredded = await deleteTenant(trx, tenantId)

@@ -1,8 +1,14 @@
 import { sql } from 'kysely'
 import type { TokenSetColumns } from '../crypto/token-binding.ts'
-import type { ConnectorType } from '../db/schema.ts'
 import type { OperatorTransaction } from '../db/tenant-scope.ts'
 import type { WrappedDataKey } from '../keys/data-key.repository.ts'
+import {
+  countSealedByVersion,
+  countSealedUnder,
+  deleteSealedOfTenant,
+  SEALED_RECORD_TABLES,
+  type SealedRecordTable,
+} from './sealed-records.ts'
 
 export interface DataKeyStatusRow {
   tenant_id: string
@@ -12,9 +18,21 @@ export interface DataKeyStatusRow {
   created_at: Date
   retired_at: Date | null
   token_sets: number
+  connector_secrets: number
+  user_secrets: number
+  mfa_factors: number
 }
 
 export async function dataKeyStatus(trx: OperatorTransaction, tenantId: string | undefined): Promise<DataKeyStatusRow[]> {
+  const records = await countSealedByVersion(trx, tenantId)
+  const rows = await tokenSetsByVersion(trx, tenantId)
+  return rows.map((row) => ({
+    ...row,
+    ...(records.get(`${row.tenant_id}/${row.version}`) ?? { connector_secrets: 0, user_secrets: 0, mfa_factors: 0 }),
+  }))
+}
+
+function tokenSetsByVersion(trx: OperatorTransaction, tenantId: string | undefined) {
   let query = trx
     .selectFrom('data_keys as dk')
     .leftJoin('token_sets as ts', (join) => join.onRef('ts.tenant_id', '=', 'dk.tenant_id').onRef('ts.key_version', '=', 'dk.version'))
@@ -171,21 +189,19 @@ export async function lockDataKeyState(trx: OperatorTransaction, tenantId: strin
   return key?.state
 }
 
-/** How many token sets and connector client secrets are sealed under a data key version. */
+/** How many token sets and other sealed records (sealed-records.ts) a data key version protects. */
 export async function rowsSealedUnder(
   trx: OperatorTransaction,
   tenantId: string,
   version: number,
-): Promise<{ tokenSets: number; connectorSecrets: number }> {
-  const count = (table: 'token_sets' | 'connector_refresh_settings') =>
-    trx
-      .selectFrom(table)
-      .select(sql<number>`count(*)::int`.as('n'))
-      .where('tenant_id', '=', tenantId)
-      .where('key_version', '=', version)
-      .executeTakeFirstOrThrow()
-  const [tokenSets, connectorSecrets] = [await count('token_sets'), await count('connector_refresh_settings')]
-  return { tokenSets: tokenSets.n, connectorSecrets: connectorSecrets.n }
+): Promise<{ tokenSets: number } & Record<SealedRecordTable['name'], number>> {
+  const tokenSets = await trx
+    .selectFrom('token_sets')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('tenant_id', '=', tenantId)
+    .where('key_version', '=', version)
+    .executeTakeFirstOrThrow()
+  return { tokenSets: tokenSets.n, ...(await countSealedUnder(trx, tenantId, version)) }
 }
 
 /** The foreign keys (ON DELETE RESTRICT) refuse while a row still needs it, even against a concurrent push. */
@@ -196,6 +212,8 @@ export async function deleteDataKey(trx: OperatorTransaction, tenantId: string, 
 export interface ShredResult {
   tokenSets: number
   connectorSettings: number
+  userSecrets: number
+  mfaFactors: number
   dataKeys: number
   tenant: boolean
 }
@@ -203,12 +221,17 @@ export interface ShredResult {
 /** Everything of a tenant but its audit trail. */
 export async function deleteTenant(trx: OperatorTransaction, tenantId: string): Promise<ShredResult> {
   const tokenSets = await trx.deleteFrom('token_sets').where('tenant_id', '=', tenantId).executeTakeFirst()
-  const connectorSettings = await trx.deleteFrom('connector_refresh_settings').where('tenant_id', '=', tenantId).executeTakeFirst()
+  const records = {} as Record<SealedRecordTable['name'], number>
+  // An MFA factor's used codes go with it (ON DELETE CASCADE); its user's attempt counts hold no secret.
+  for (const table of SEALED_RECORD_TABLES) records[table.name] = await deleteSealedOfTenant(trx, table, tenantId)
+  await trx.deleteFrom('mfa_attempts').where('tenant_id', '=', tenantId).execute()
   const dataKeys = await trx.deleteFrom('data_keys').where('tenant_id', '=', tenantId).executeTakeFirst()
   const tenant = await trx.deleteFrom('tenants').where('tenant_id', '=', tenantId).executeTakeFirst()
   return {
     tokenSets: Number(tokenSets.numDeletedRows),
-    connectorSettings: Number(connectorSettings.numDeletedRows),
+    connectorSettings: records.connector_secrets,
+    userSecrets: records.user_secrets,
+    mfaFactors: records.mfa_factors,
     dataKeys: Number(dataKeys.numDeletedRows),
     tenant: Number(tenant.numDeletedRows) === 1,
   }
@@ -253,64 +276,6 @@ export async function rewrapDataKey(
     .execute()
 }
 
-export interface ConnectorSecretRow {
-  tenant_id: string
-  connector_type: ConnectorType
-  connector_id: string
-  key_version: number
-  client_secret_sealed: Uint8Array
-  token_endpoint: string | null
-  issuer: string | null
-  client_id: string
-  client_auth_method: string
-  extra_params: Record<string, string>
-}
-
-/** Connector refresh settings whose client secret is not on the tenant's active data key. */
-export async function countConnectorSecretsToReencrypt(trx: OperatorTransaction, tenantId: string | undefined): Promise<number> {
-  const result = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM connector_refresh_settings rs
-    JOIN data_keys act ON act.tenant_id = rs.tenant_id AND act.state = 'active'
-    WHERE rs.key_version <> act.version ${tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${tenantId}`}`.execute(trx)
-  return result.rows[0]!.n
-}
-
-/** Up to `limit` connector secrets not on their tenant's active key, held for the transaction (others' skipped). */
-export async function lockConnectorSecretsToReencrypt(
-  trx: OperatorTransaction,
-  tenantId: string | undefined,
-  limit: number,
-): Promise<ConnectorSecretRow[]> {
-  const result = await sql<ConnectorSecretRow>`
-    SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed,
-           rs.token_endpoint, rs.issuer, rs.client_id, rs.client_auth_method, rs.extra_params
-    FROM connector_refresh_settings rs
-    JOIN data_keys act ON act.tenant_id = rs.tenant_id AND act.state = 'active'
-    WHERE rs.key_version <> act.version ${tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${tenantId}`}
-    ORDER BY rs.tenant_id, rs.connector_type, rs.connector_id
-    LIMIT ${limit}
-    FOR UPDATE OF rs SKIP LOCKED`.execute(trx)
-  return result.rows
-}
-
-/** Compare-and-swap on the version it was sealed under; the number of rows written (0 or 1). */
-export async function updateReencryptedConnectorSecret(
-  trx: OperatorTransaction,
-  row: ConnectorSecretRow,
-  version: number,
-  sealed: Uint8Array,
-): Promise<number> {
-  const updated = await trx
-    .updateTable('connector_refresh_settings')
-    .set({ key_version: version, client_secret_sealed: sealed })
-    .where('tenant_id', '=', row.tenant_id)
-    .where('connector_type', '=', row.connector_type)
-    .where('connector_id', '=', row.connector_id)
-    .where('key_version', '=', row.key_version)
-    .executeTakeFirst()
-  return Number(updated.numUpdatedRows)
-}
-
 export interface TokenSetToVerify extends TokenSetColumns {
   tenant_id: string
   id: string
@@ -346,30 +311,6 @@ export async function findTokenSetsToVerify(
            ts.access_token_sealed, ts.refresh_token_sealed, ts.id_token_sealed, dk.root_key_id, dk.wrapped_key, ${BOUND_COLUMNS}
     FROM token_sets ts JOIN data_keys dk ON dk.tenant_id = ts.tenant_id AND dk.version = ts.key_version
     WHERE true ${tenantFilter} ${page}`.execute(trx)
-  return result.rows
-}
-
-/** Every connector's sealed client secret with the data key that opens it. */
-export async function findConnectorSecretsToVerify(trx: OperatorTransaction, tenantId: string | undefined) {
-  const result = await sql<{
-    tenant_id: string
-    connector_type: string
-    connector_id: string
-    key_version: number
-    client_secret_sealed: Uint8Array
-    root_key_id: string
-    wrapped_key: Uint8Array
-    token_endpoint: string | null
-    issuer: string | null
-    client_id: string
-    client_auth_method: string
-    extra_params: Record<string, string>
-  }>`
-    SELECT rs.tenant_id, rs.connector_type, rs.connector_id, rs.key_version, rs.client_secret_sealed, dk.root_key_id, dk.wrapped_key,
-           rs.token_endpoint, rs.issuer, rs.client_id, rs.client_auth_method, rs.extra_params
-    FROM connector_refresh_settings rs JOIN data_keys dk ON dk.tenant_id = rs.tenant_id AND dk.version = rs.key_version
-    WHERE true ${tenantId === undefined ? sql`` : sql`AND rs.tenant_id = ${tenantId}`}
-    ORDER BY rs.tenant_id, rs.connector_type, rs.connector_id`.execute(trx)
   return result.rows
 }
 

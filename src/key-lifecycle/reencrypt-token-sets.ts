@@ -7,7 +7,6 @@ import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { recordKeyOperation } from './key-events.ts'
 import {
-  countConnectorSecretsToReencrypt,
   countTokenSetsToReencrypt,
   findDataKey,
   findTokenSetsToReencrypt,
@@ -15,7 +14,8 @@ import {
   retiredVersionsInUse,
   updateReencryptedTokenSets,
 } from './key-lifecycle.repository.ts'
-import { reencryptConnectorSecrets } from './reencrypt-connector-secrets.ts'
+import { reencryptSealedRecords } from './reencrypt-sealed-records.ts'
+import { countSealedToReencrypt } from './sealed-records.ts'
 
 export interface ReencryptOptions {
   tenantId: string | undefined
@@ -38,7 +38,7 @@ export interface ReencryptResult {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
- * Moves token sets (and then connector client secrets) to their tenant's active data key, one batch per transaction. The work left is defined
+ * Moves token sets (and then every other sealed record: see sealed-records.ts) to their tenant's active data key, one batch per transaction. The work left is defined
  * by the data ("not on the active version"), so the command is resumable after a crash or Ctrl-C and
  * idempotent: a batch either commits whole or not at all, and a committed row is never taken again.
  * Memory holds one batch, whatever the number of token sets.
@@ -46,8 +46,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, options: ReencryptOptions): Promise<ReencryptResult> {
   const total = await inOperatorTransaction(
     db,
-    async (trx) =>
-      (await countTokenSetsToReencrypt(trx, options.tenantId)) + (await countConnectorSecretsToReencrypt(trx, options.tenantId)),
+    async (trx) => (await countTokenSetsToReencrypt(trx, options.tenantId)) + (await countSealedToReencrypt(trx, options.tenantId)),
   )
   const started = Date.now()
   const touchedTenants = new Set<string>()
@@ -138,10 +137,10 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
     }
     await Promise.all(Array.from({ length: Math.max(1, options.parallelism) }, worker))
   }
-  // Connector client secrets are sealed under the same data keys and move with them.
-  const connectors = await reencryptConnectorSecrets(db, keyRing, { tenantId: options.tenantId, signal: options.signal })
-  done += connectors.done
-  for (const tenantId of connectors.tenants) touchedTenants.add(tenantId)
+  // Connector client secrets, users' secrets and MFA factors are sealed under the same data keys and move with them.
+  const records = await reencryptSealedRecords(db, keyRing, { tenantId: options.tenantId, signal: options.signal })
+  done += records.done
+  for (const tenantId of records.tenants) touchedTenants.add(tenantId)
   reportProgress()
   if (touchedTenants.size > 0) {
     await inOperatorTransaction(db, async (trx) => {
@@ -152,8 +151,7 @@ export async function reencryptTokenSets(db: Kysely<DB>, keyRing: DataKeyRing, o
   }
   const remaining = await inOperatorTransaction(
     db,
-    async (trx) =>
-      (await countTokenSetsToReencrypt(trx, options.tenantId)) + (await countConnectorSecretsToReencrypt(trx, options.tenantId)),
+    async (trx) => (await countTokenSetsToReencrypt(trx, options.tenantId)) + (await countSealedToReencrypt(trx, options.tenantId)),
   )
   return { done, remaining, interrupted: options.signal.aborted }
 }

@@ -1,18 +1,19 @@
 import type { KeyObject } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { openClientSecret, settingsBindingOf } from '../crypto/connector-secret-sealing.ts'
+import { openRecord } from '../crypto/record-binding.ts'
 import { SEALED_FIELDS, type SealedField, secretsOfRow } from '../crypto/token-binding.ts'
 import { openToken } from '../crypto/token-sealing.ts'
 import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
-import { findConnectorSecretsToVerify, findTokenSetsToVerify } from './key-lifecycle.repository.ts'
+import { findTokenSetsToVerify } from './key-lifecycle.repository.ts'
+import { findSealedToVerify, SEALED_RECORD_TABLES, type SealedRecordTable, type SealedRow } from './sealed-records.ts'
 
 export interface VerifyFailure {
   tenant_id: string
-  /** A token set's id, or for a connector's client secret "connector:<type>/<id>". */
+  /** A token set's id, or for another record its ids: "connector:<type>/<id>", "user_secret:<user>/<name>", "mfa_factor:<id>". */
   token_set_id: string
-  field: SealedField | 'client_secret' | 'data_key'
+  field: SealedField | SealedRecordTable['field'] | 'data_key'
   /** An error code, never a message that could carry material. */
   code: string
 }
@@ -20,6 +21,8 @@ export interface VerifyFailure {
 export interface VerifyResult {
   checked: number
   connectors_checked: number
+  user_secrets_checked: number
+  mfa_factors_checked: number
   failures: VerifyFailure[]
 }
 
@@ -85,38 +88,50 @@ export async function verifyTokenSets(
     const last = rows.at(-1)!
     after = { tenant_id: last.tenant_id, id: last.id }
   }
-  const connectorsChecked = await verifyConnectorSecrets(db, keyRing, options.tenantId, failures)
-  return { checked, connectors_checked: connectorsChecked, failures }
+  const records: Record<string, number> = {}
+  for (const table of SEALED_RECORD_TABLES) records[table.name] = await verifySealedRecords(db, keyRing, table, options.tenantId, failures)
+  return {
+    checked,
+    connectors_checked: records.connector_secrets!,
+    user_secrets_checked: records.user_secrets!,
+    mfa_factors_checked: records.mfa_factors!,
+    failures,
+  }
 }
 
-/** Client secrets are one per connector: all are checked, even when token sets are sampled. */
-async function verifyConnectorSecrets(
+/** Every row of one kind is opened, page by page, even when token sets are sampled: they are few next to token sets. */
+async function verifySealedRecords(
   db: Kysely<DB>,
   keyRing: DataKeyRing,
+  table: SealedRecordTable,
   tenantId: string | undefined,
   failures: VerifyFailure[],
 ): Promise<number> {
-  const rows = await inOperatorTransaction(db, (trx) => findConnectorSecretsToVerify(trx, tenantId))
-  for (const row of rows) {
-    const id = `connector:${row.connector_type}/${row.connector_id}`
-    try {
-      const key = await keyRing.unwrap({
-        tenantId: row.tenant_id,
-        version: row.key_version,
-        rootKeyId: row.root_key_id,
-        wrappedKey: row.wrapped_key,
-      })
-      const location = { tenantId: row.tenant_id, connectorType: row.connector_type, connectorId: row.connector_id }
-      // Every connector's settings are sealed (a public client's secret is empty): this checks them all.
-      openClientSecret(key, location, settingsBindingOf(row), row.key_version, row.client_secret_sealed).fill(0)
-    } catch (error) {
-      failures.push({
-        tenant_id: row.tenant_id,
-        token_set_id: id,
-        field: 'client_secret',
-        code: (error as { code?: string }).code ?? 'internal',
-      })
+  let checked = 0
+  let after: SealedRow | undefined
+  for (;;) {
+    const rows = await inOperatorTransaction(db, (trx) => findSealedToVerify(trx, table, { tenantId, after, limit: PAGE }))
+    for (const row of rows) {
+      try {
+        const key = await keyRing.unwrap({
+          tenantId: row.tenant_id,
+          version: row.key_version,
+          rootKeyId: row.root_key_id,
+          wrappedKey: row.wrapped_key,
+        })
+        // Opening under the row's clear columns checks them too (a connector's settings, a factor's state).
+        openRecord(table.kind, key, row, row.key_version, row[table.sealedColumn] as Uint8Array).fill(0)
+      } catch (error) {
+        failures.push({
+          tenant_id: row.tenant_id,
+          token_set_id: table.id(row),
+          field: table.field,
+          code: (error as { code?: string }).code ?? 'internal',
+        })
+      }
     }
+    checked += rows.length
+    if (rows.length < PAGE) return checked
+    after = rows.at(-1)
   }
-  return rows.length
 }

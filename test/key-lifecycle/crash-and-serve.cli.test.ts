@@ -51,7 +51,11 @@ t.test('a reencrypt SIGKILLed at random points resumes: nothing lost, nothing se
     t.equal(intact, 600, 'every access token opens to its original value')
   })
   const verified = await cli.run(['verify', '--tenant', tenant, '--json'])
-  t.same(JSON.parse(verified.stdout), { checked: 600, connectors_checked: 0, failures: [] }, 'refresh and ID tokens too')
+  t.same(
+    JSON.parse(verified.stdout),
+    { checked: 600, connectors_checked: 0, user_secrets_checked: 0, mfa_factors_checked: 0, failures: [] },
+    'refresh and ID tokens too',
+  )
 })
 
 t.test(

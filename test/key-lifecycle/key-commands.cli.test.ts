@@ -101,7 +101,14 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
 
   const inUse = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '1', '--json'])
   t.equal(inUse.code, 1)
-  t.same(JSON.parse(inUse.stdout), { destroyed: false, reason: 'in_use', tokenSets: 37, connectorSecrets: 1 })
+  t.same(JSON.parse(inUse.stdout), {
+    destroyed: false,
+    reason: 'in_use',
+    tokenSets: 37,
+    connectorSecrets: 1,
+    userSecrets: 0,
+    mfaFactors: 0,
+  })
   const active = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '2'])
   t.equal(active.code, 1)
   t.match(active.stdout, 'rotate first')
@@ -141,7 +148,7 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
 t.test('verify: every secret opens; a tampered one is reported by id, without secrets', async (t) => {
   const clean = await cli.run(['verify', '--json'])
   t.equal(clean.code, 0, clean.stderr)
-  t.same(JSON.parse(clean.stdout), { checked: 42, connectors_checked: 2, failures: [] })
+  t.same(JSON.parse(clean.stdout), { checked: 42, connectors_checked: 2, user_secrets_checked: 0, mfa_factors_checked: 0, failures: [] })
   const sample = await cli.run(['verify', '--sample', '3', '--json'])
   t.equal(JSON.parse(sample.stdout).checked, 3)
 
@@ -201,7 +208,15 @@ t.test('tenants shred: refused without --yes, then complete', async (t) => {
   const env = { VAULT_LOCAL_ROOT_KEYS: `root-2=${cli.rootKeys['root-2']}` }
   const shredded = await cli.run(['tenants', 'shred', OTHER, '--yes', '--json'], { env })
   t.equal(shredded.code, 0, shredded.stderr)
-  t.same(JSON.parse(shredded.stdout), { tenant_id: OTHER, tokenSets: 5, connectorSettings: 1, dataKeys: 1, tenant: true })
+  t.same(JSON.parse(shredded.stdout), {
+    tenant_id: OTHER,
+    tokenSets: 5,
+    connectorSettings: 1,
+    userSecrets: 0,
+    mfaFactors: 0,
+    dataKeys: 1,
+    tenant: true,
+  })
   const left = await cli.withDatabase((db) =>
     sql<{ t: number; d: number; a: number }>`SELECT (SELECT count(*)::int FROM token_sets WHERE tenant_id = ${OTHER}) AS t,
       (SELECT count(*)::int FROM data_keys WHERE tenant_id = ${OTHER}) AS d,
