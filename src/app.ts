@@ -25,6 +25,8 @@ import { metricsRoutes } from './http/operations.routes.ts'
 import { installRequestLogging } from './http/request-logging.ts'
 import type { DataKeyRing } from './keys/data-key-ring.ts'
 import type { ObservedKeyProvider } from './keys/instrumented-key-provider.ts'
+import { mfaRoutes } from './mfa/mfa.routes.ts'
+import { createMfaService } from './mfa/mfa.service.ts'
 import { createProviderClient } from './oauth/provider-client.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { openApiInfo, openApiTransform, openApiTransformObject } from './openapi.ts'
@@ -34,6 +36,9 @@ import { createTokenRefresher } from './token-sets/token-refresh.ts'
 import { deleteTokenSetsOfConnector } from './token-sets/token-set.repository.ts'
 import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
 import { createTokenSetService } from './token-sets/token-set.service.ts'
+import { userSecretRoutes } from './user-secrets/user-secret.routes.ts'
+import { createUserSecretService } from './user-secrets/user-secret.service.ts'
+import { userRoutes } from './users/user.routes.ts'
 
 export interface AppDeps {
   db: Kysely<DB>
@@ -214,6 +219,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true, displayRequestDuration: true } })
   await app.register(tokenSetRoutes, { prefix: API_PREFIX, tokenSets })
   await app.register(connectorRoutes, { prefix: API_PREFIX, refreshSettings })
+  await app.register(userSecretRoutes, { prefix: API_PREFIX, userSecrets: createUserSecretService({ db: deps.db, keyRing: deps.keyRing }) })
+  await app.register(mfaRoutes, { prefix: API_PREFIX, mfa: createMfaService({ db: deps.db, keyRing: deps.keyRing, now }) })
+  await app.register(userRoutes, { prefix: API_PREFIX, db: deps.db })
   await app.register(auditRoutes, { prefix: API_PREFIX, audit })
   return app
 }

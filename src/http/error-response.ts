@@ -61,6 +61,8 @@ const STATUS_DESCRIPTIONS: Record<number, string> = {
   413: 'Body too large (request.body_too_large)',
   414: 'A path segment is too long (request.uri_too_long)',
   415: 'Body is not JSON (request.unsupported_media_type)',
+  422: 'The code was not accepted (mfa.code_invalid)',
+  429: "The user's MFA is locked; retry after Retry-After (mfa.locked)",
   431: 'Headers too large (request.headers_too_large)',
   500: 'Internal error (crypto.integrity, key.*, internal)',
   502: 'The provider refused the refresh (provider.refresh_rejected)',

@@ -1,7 +1,9 @@
 import { createPublicKey } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { base64url, SignJWT } from 'jose'
 import { sql } from 'kysely'
 import t from 'tap'
+import { parse } from 'yaml'
 import { ALL_SCOPES } from '../../src/auth/scopes.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { connectionPath, githubPush } from '../support/http.ts'
@@ -17,6 +19,7 @@ const ctx = await buildTestApp(t, database)
 const { app, issuer } = ctx
 const tenant = uniqueTenant()
 await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, payload: githubPush('gho_matrix') })
+const userPath = `/v1/tenants/${tenant}/users/alice`
 
 const routes = [
   {
@@ -51,7 +54,66 @@ const routes = [
     action: 'connector.refresh_settings.read',
   },
   { method: 'DELETE', url: `/v1/tenants/${tenant}/connectors/social/nothing`, scope: 'connectors:write', action: 'connector.delete' },
+  {
+    method: 'PUT',
+    url: `${userPath}/secrets/api`,
+    scope: 'secrets:write',
+    action: 'user_secret.put',
+    payload: { kind: 'api_key', value: 'sk_x' },
+  },
+  { method: 'GET', url: `${userPath}/secrets/api`, scope: 'secrets:read', action: 'user_secret.read' },
+  { method: 'GET', url: `${userPath}/secrets`, scope: 'secrets:list', action: 'user_secret.list' },
+  { method: 'DELETE', url: `${userPath}/secrets/api`, scope: 'secrets:write', action: 'user_secret.delete' },
+  {
+    method: 'POST',
+    url: `${userPath}/mfa/totp/generate`,
+    scope: 'mfa:enroll',
+    action: 'mfa.totp.generate',
+    payload: { issuer: 'Acme', account_name: 'alice@example.com' },
+  },
+  {
+    method: 'POST',
+    url: `${userPath}/mfa/totp/bind`,
+    scope: 'mfa:enroll',
+    action: 'mfa.totp.bind',
+    payload: { factor_id: '6a1f3a4e-0b7c-4d2e-9f10-2b3c4d5e6f70', code: '123456' },
+  },
+  { method: 'POST', url: `${userPath}/mfa/totp/verify`, scope: 'mfa:verify', action: 'mfa.totp.verify', payload: { code: '123456' } },
+  { method: 'POST', url: `${userPath}/mfa/backup-codes/generate`, scope: 'mfa:enroll', action: 'mfa.backup_codes.generate' },
+  {
+    method: 'POST',
+    url: `${userPath}/mfa/backup-codes/bind`,
+    scope: 'mfa:enroll',
+    action: 'mfa.backup_codes.bind',
+    payload: { factor_id: '6a1f3a4e-0b7c-4d2e-9f10-2b3c4d5e6f70' },
+  },
+  { method: 'GET', url: `${userPath}/mfa/backup-codes`, scope: 'mfa:read', action: 'mfa.backup_codes.list' },
+  {
+    method: 'POST',
+    url: `${userPath}/mfa/backup-codes/consume`,
+    scope: 'mfa:verify',
+    action: 'mfa.backup_codes.consume',
+    payload: { code: 'abcde-fghjk' },
+  },
+  { method: 'GET', url: `${userPath}/mfa`, scope: 'mfa:verify', action: 'mfa.factors.list' },
+  { method: 'DELETE', url: `${userPath}/mfa/totp`, scope: 'mfa:enroll', action: 'mfa.factor.delete' },
+  { method: 'DELETE', url: `/v1/tenants/${tenant}/users/nobody`, scope: 'users:delete', action: 'user.delete' },
 ] as const
+
+t.test('the matrix covers every operation of the contract that needs a bearer token', async (t) => {
+  const document = parse(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8'))
+  const operations = Object.entries(document.paths as Record<string, Record<string, unknown>>)
+    .filter(([path]) => path.startsWith('/v1/'))
+    .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
+  const template = (path: string) => new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`)
+  for (const operation of operations) {
+    const [method, path] = operation.split(' ') as [string, string]
+    t.ok(
+      routes.some((route) => route.method === method && template(path).test(route.url)),
+      `${operation} is in the matrix`,
+    )
+  }
+})
 
 function unsigned(payload: Record<string, unknown>): string {
   const encode = (value: object) => base64url.encode(JSON.stringify(value))

@@ -18,7 +18,24 @@ for (const tenant of [tenantA, tenantB]) {
     url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
     payload: { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'Iv1.abc', client_secret: `secret-${tenant}` },
   })
+  // A user secret, an MFA factor, a used backup code and a failed attempt for each tenant: a row in every tenant table.
+  const userUrl = `/v1/tenants/${tenant}/users/alice`
+  await app.inject({ method: 'PUT', url: `${userUrl}/secrets/api`, payload: { kind: 'api_key', value: `key-${tenant}` } })
+  const generated = await app.inject({ method: 'POST', url: `${userUrl}/mfa/backup-codes/generate` })
+  await app.inject({ method: 'POST', url: `${userUrl}/mfa/backup-codes/bind`, payload: { factor_id: generated.json().factor.id } })
+  await app.inject({ method: 'POST', url: `${userUrl}/mfa/backup-codes/consume`, payload: { code: generated.json().codes[0] } })
+  await app.inject({ method: 'POST', url: `${userUrl}/mfa/backup-codes/consume`, payload: { code: generated.json().codes[0] } })
 }
+const TENANT_TABLES = [
+  'audit_events',
+  'connector_refresh_settings',
+  'data_keys',
+  'mfa_attempts',
+  'mfa_factors',
+  'mfa_used_codes',
+  'token_sets',
+  'user_secrets',
+] as const
 
 const asService = <T>(tenant: string, work: Parameters<typeof inTenantTransaction<T>>[2]) => inTenantTransaction(database.db, tenant, work)
 
@@ -42,20 +59,46 @@ t.test('row-level security is enabled and forced on every table', async (t) => {
     WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'kysely_%' ORDER BY relname`.execute(database.admin)
   t.same(
     tables.rows.map((row) => row.relname),
-    ['audit_events', 'connector_refresh_settings', 'data_keys', 'tenants', 'token_sets'],
+    [...TENANT_TABLES, 'tenants'].sort(),
   )
   t.ok(tables.rows.every((row) => row.relrowsecurity && row.relforcerowsecurity))
 })
 
+t.test("every table's key starts with the tenant, and every reference stays inside its tenant", async (t) => {
+  const keys = await sql<{
+    table: string
+    kind: string
+    columns: string[]
+    referenced: string | null
+    referenced_columns: string[] | null
+  }>`
+    SELECT c.conrelid::regclass::text AS table, c.contype AS kind,
+      array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i) AS columns,
+      c.confrelid::regclass::text AS referenced,
+      array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i) AS referenced_columns
+    FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+    WHERE r.relnamespace = 'public'::regnamespace AND r.relname NOT LIKE 'kysely_%' AND c.contype IN ('p', 'f')`.execute(database.admin)
+  const primary = keys.rows.filter((key) => key.kind === 'p')
+  t.same(primary.map((key) => key.table).sort(), [...TENANT_TABLES, 'tenants'].sort(), 'every table has a primary key')
+  for (const key of primary) t.equal(key.columns[0], 'tenant_id', `${key.table}'s primary key starts with tenant_id`)
+  for (const key of keys.rows.filter((key) => key.kind === 'f')) {
+    t.same(
+      [key.columns[0], key.referenced_columns?.[0]],
+      ['tenant_id', 'tenant_id'],
+      `${key.table} -> ${key.referenced} (${key.columns.join(', ')}) matches tenant to tenant first`,
+    )
+  }
+})
+
 t.test("another tenant's rows are invisible, even without a WHERE clause", async (t) => {
-  for (const table of ['data_keys', 'token_sets', 'audit_events', 'connector_refresh_settings'] as const) {
+  for (const table of TENANT_TABLES) {
     const seen = await asService(tenantA, (trx) =>
       sql<{ tenant_id: string }>`SELECT DISTINCT tenant_id FROM ${sql.table(table)}`.execute(trx),
     )
     t.same(
       seen.rows.map((row) => row.tenant_id),
       [tenantA],
-      table,
+      `${table}: tenant A's own rows and nothing else`,
     )
   }
 })
