@@ -42,6 +42,18 @@ export type RefreshSettingsBody = RequestBody<'putRefreshSettings'>
 export type RefreshSettings = Success<'getRefreshSettings'>
 export type AuditQuery = NonNullable<operations['listAuditEvents']['parameters']['query']>
 export type AuditPage = Success<'listAuditEvents'>
+export interface UserSecretRef extends UserRef {
+  name: string
+}
+export type PutUserSecretBody = RequestBody<'putUserSecret'>
+export type UserSecretMetadata = Success<'putUserSecret'>
+export type UserSecret = Success<'readUserSecret'>
+export type MfaFactor = Success<'bindTotp'>
+export type MfaFactorType = operations['deleteMfaFactor']['parameters']['path']['type']
+export type GeneratedTotp = Success<'generateTotpSecret'>
+export type GeneratedBackupCodes = Success<'generateBackupCodes'>
+export type BackupCodeList = Success<'listBackupCodes'>
+export type ConsumedBackupCode = Success<'consumeBackupCode'>
 
 export interface VaultClientOptions {
   /** Where the vault is, e.g. `https://secret-vault.internal`. */
@@ -71,6 +83,26 @@ export interface VaultClient {
   /** The connector was deleted: its token sets and refresh settings go together. */
   deleteConnector(connector: ConnectorRef): Promise<Success<'deleteConnector'>>
   listAuditEvents(tenantId: string, query?: AuditQuery): Promise<AuditPage>
+  /** A user's named secret (an API key, a password): stored, replaced; the answer carries no value. */
+  putUserSecret(secret: UserSecretRef, body: PutUserSecretBody): Promise<UserSecretMetadata>
+  readUserSecret(secret: UserSecretRef): Promise<UserSecret>
+  /** Metadata only, never a value. */
+  listUserSecrets(user: UserRef): Promise<UserSecretMetadata[]>
+  deleteUserSecret(secret: UserSecretRef): Promise<{ deleted: number }>
+  /** Account API: a TOTP seed for the user's app (returned this once); bind it with a code from the app. */
+  generateTotpSecret(user: UserRef, label: { issuer: string; accountName: string }): Promise<GeneratedTotp>
+  bindTotp(user: UserRef, factorId: string, code: string): Promise<MfaFactor>
+  /** Sign-in: a code the user typed. Refused with mfa.code_invalid, or mfa.locked after too many in a row. */
+  verifyTotp(user: UserRef, code: string): Promise<Success<'verifyTotp'>>
+  generateBackupCodes(user: UserRef): Promise<GeneratedBackupCodes>
+  bindBackupCodes(user: UserRef, factorId: string): Promise<MfaFactor>
+  listBackupCodes(user: UserRef): Promise<BackupCodeList>
+  consumeBackupCode(user: UserRef, code: string): Promise<ConsumedBackupCode>
+  /** Metadata only. */
+  listMfaFactors(user: UserRef): Promise<MfaFactor[]>
+  deleteMfaFactor(user: UserRef, type: MfaFactorType): Promise<{ deleted: number }>
+  /** The user was deleted: everything the vault holds for them goes, in one transaction. */
+  deleteUser(user: UserRef): Promise<Success<'deleteUser'>>
 }
 
 export function createVaultClient(options: VaultClientOptions): VaultClient {
@@ -116,6 +148,8 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
   const userPath = (u: UserRef) => pathParams({ tenantId: u.tenantId, userId: u.userId })
   const connection = '/v1/tenants/{tenantId}/users/{userId}/connections/{connectorType}/{connectorId}' as const
   const connector = '/v1/tenants/{tenantId}/connectors/{connectorType}/{connectorId}' as const
+  const user = '/v1/tenants/{tenantId}/users/{userId}' as const
+  const secretPath = (s: UserSecretRef) => pathParams({ tenantId: s.tenantId, userId: s.userId, name: s.name })
 
   // Every method is async, so that a refused argument is a rejected promise like every other failure.
   return {
@@ -137,6 +171,25 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
     deleteConnector: async (c) => call(http.DELETE(connector, { params: { path: connectorPath(c) } })),
     listAuditEvents: async (tenantId, query = {}) =>
       call(http.GET('/v1/tenants/{tenantId}/audit-events', { params: { path: pathParams({ tenantId }), query } })),
+    putUserSecret: async (s, body) => call(http.PUT(`${user}/secrets/{name}`, { params: { path: secretPath(s) }, body })),
+    readUserSecret: async (s) => call(http.GET(`${user}/secrets/{name}`, { params: { path: secretPath(s) } })),
+    listUserSecrets: async (u) => (await call(http.GET(`${user}/secrets`, { params: { path: userPath(u) } }))).secrets,
+    deleteUserSecret: async (s) => call(http.DELETE(`${user}/secrets/{name}`, { params: { path: secretPath(s) } })),
+    generateTotpSecret: async (u, { issuer, accountName }) =>
+      call(http.POST(`${user}/mfa/totp/generate`, { params: { path: userPath(u) }, body: { issuer, account_name: accountName } })),
+    bindTotp: async (u, factorId, code) =>
+      call(http.POST(`${user}/mfa/totp/bind`, { params: { path: userPath(u) }, body: { factor_id: factorId, code } })),
+    verifyTotp: async (u, code) => call(http.POST(`${user}/mfa/totp/verify`, { params: { path: userPath(u) }, body: { code } })),
+    generateBackupCodes: async (u) => call(http.POST(`${user}/mfa/backup-codes/generate`, { params: { path: userPath(u) } })),
+    bindBackupCodes: async (u, factorId) =>
+      call(http.POST(`${user}/mfa/backup-codes/bind`, { params: { path: userPath(u) }, body: { factor_id: factorId } })),
+    listBackupCodes: async (u) => call(http.GET(`${user}/mfa/backup-codes`, { params: { path: userPath(u) } })),
+    consumeBackupCode: async (u, code) =>
+      call(http.POST(`${user}/mfa/backup-codes/consume`, { params: { path: userPath(u) }, body: { code } })),
+    listMfaFactors: async (u) => (await call(http.GET(`${user}/mfa`, { params: { path: userPath(u) } }))).factors,
+    deleteMfaFactor: async (u, type) =>
+      call(http.DELETE(`${user}/mfa/{type}`, { params: { path: { ...userPath(u), type: pathParams({ type }).type } } })),
+    deleteUser: async (u) => call(http.DELETE(user, { params: { path: userPath(u) } })),
   }
 }
 

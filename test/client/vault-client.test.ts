@@ -6,6 +6,7 @@ import { ALL_SCOPES } from '../../src/auth/scopes.ts'
 import { createVaultClient, VaultClientError, type VaultClientOptions } from '../../src/client/index.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { startOpenIdProvider } from '../support/oidc-provider.ts'
+import { base32Decode, totp } from '../support/reference-totp.ts'
 
 /**
  * The typed client against a running vault over real HTTP, authenticating with client credentials at a
@@ -13,6 +14,7 @@ import { startOpenIdProvider } from '../support/oidc-provider.ts'
  */
 const VAULT = 'urn:secret-vault'
 const TOKEN_TTL_SECONDS = 2
+const ACCOUNT_CENTER = 'secrets:write secrets:read secrets:list mfa:enroll mfa:verify mfa:read users:delete'
 const op = await startOpenIdProvider(t, {
   accessTokenTtlSeconds: TOKEN_TTL_SECONDS,
   vault: { resource: VAULT, scopes: ALL_SCOPES },
@@ -20,6 +22,7 @@ const op = await startOpenIdProvider(t, {
     'identity-core': { scope: 'token_sets:write connectors:write' },
     'account-api': { scope: 'token_sets:read' },
     'admin-console': { scope: 'connections:read audit:read' },
+    'account-center': { scope: ACCOUNT_CENTER },
   },
 })
 const grants: string[] = []
@@ -165,6 +168,44 @@ t.test('errors are typed with the vault codes, request ids and issues', async (t
     token_sets_deleted: 0,
     refresh_settings_deleted: true,
   })
+})
+
+t.test("a user's other secrets: named secrets, TOTP and backup codes, then the user's deletion", async (t) => {
+  const center = clientFor('account-center', ACCOUNT_CENTER)
+  const user = { tenantId: uniqueTenant('client'), userId: 'alice' }
+  const metadata = await center.putUserSecret({ ...user, name: 'openai' }, { kind: 'api_key', value: 'sk-client-value' })
+  t.match(metadata, { name: 'openai', kind: 'api_key', key_version: 1 })
+  t.notOk('value' in metadata, 'a put answers without the value')
+  t.equal((await center.readUserSecret({ ...user, name: 'openai' })).value, 'sk-client-value')
+  t.same(
+    (await center.listUserSecrets(user)).map((secret) => secret.name),
+    ['openai'],
+  )
+
+  const totpEnrolment = await center.generateTotpSecret(user, { issuer: 'Acme', accountName: 'alice@example.com' })
+  const seed = base32Decode(totpEnrolment.secret)
+  t.match(await center.bindTotp(user, totpEnrolment.factor.id, totp(seed, new Date())), { type: 'totp', state: 'bound' })
+  t.match(await center.verifyTotp(user, totp(seed, new Date(), 1)), { verified: true, factor: { type: 'totp' } })
+  const wrong = totp(seed, new Date(), 5)
+  await t.rejects(center.verifyTotp(user, wrong), { code: 'mfa.code_invalid', status: 422 })
+
+  const backup = await center.generateBackupCodes(user)
+  await center.bindBackupCodes(user, backup.factor.id)
+  t.match(await center.consumeBackupCode(user, backup.codes[0]!), { remaining: 9 })
+  t.same(
+    (await center.listBackupCodes(user)).codes.map((entry) => entry.used_at !== null),
+    backup.codes.map((_, index) => index === 0),
+  )
+  t.same((await center.listMfaFactors(user)).map((factor) => factor.type).sort(), ['backup_codes', 'totp'])
+
+  for (let attempt = 0; attempt < 5; attempt++) await center.verifyTotp(user, wrong).catch(() => undefined)
+  const locked = await center.verifyTotp(user, totp(seed, new Date())).catch((e: VaultClientError) => e)
+  t.match(locked, { code: 'mfa.locked', status: 429 }, 'locked after five in a row, the right code too')
+  t.ok((locked as VaultClientError).retryAfterSeconds! > 0, 'with when to try again')
+
+  t.same(await center.deleteMfaFactor(user, 'backup_codes'), { deleted: 1 })
+  t.match(await center.deleteUser(user), { user_secrets_deleted: 1, mfa_factors_deleted: 1 })
+  await t.rejects(center.readUserSecret({ ...user, name: 'openai' }), { code: 'user_secret.not_found', status: 404 })
 })
 
 t.test('a path parameter that would change the route is refused before anything is sent', async (t) => {
