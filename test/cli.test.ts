@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t, { type Test } from 'tap'
@@ -16,11 +16,52 @@ t.test('migrate brings an embedded database up to date, twice without harm', asy
   t.equal(second.code, 0, second.stderr)
 })
 
-t.test('an unknown command exits 2 with usage', async (t) => {
+t.test('an unknown command exits 2, and a typo gets a suggestion', async (t) => {
   const run = await runCli(['frobnicate'], {})
   t.equal(run.code, 2)
-  t.match(run.stderr, 'unknown command: frobnicate')
-  t.match(run.stderr, 'usage: secret-vault')
+  t.match(run.stderr, "unknown command 'frobnicate'")
+  const typo = await runCli(['keys', 'rotat'], {})
+  t.equal(typo.code, 2)
+  t.match(typo.stderr, 'Did you mean rotate?')
+  const option = await runCli(['verify', '--tennant', 'acme'], {})
+  t.equal(option.code, 2)
+  t.match(option.stderr, 'Did you mean --tenant?')
+  const nothing = await runCli([], {})
+  t.equal(nothing.code, 2, 'no command is wrong usage too')
+  t.match(nothing.stderr, 'Usage: secret-vault')
+})
+
+t.test('every command and subcommand answers --help with exit 0, and --version prints the version', async (t) => {
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  const printed = await runCli(['--version'], {})
+  t.same([printed.code, printed.stdout.trim()], [0, version])
+  const top = await runCli(['--help'], {})
+  t.equal(top.code, 0)
+  t.match(top.stdout, /Exit codes:[\s\S]*130/, 'the exit codes are documented')
+  const commands = [
+    ['migrate'],
+    ['db'],
+    ['db', 'bootstrap'],
+    ['token'],
+    ['token', 'mint'],
+    ['keys'],
+    ['keys', 'status'],
+    ['keys', 'rotate'],
+    ['keys', 'reencrypt'],
+    ['keys', 'destroy'],
+    ['keys', 'rotate-root'],
+    ['tenants'],
+    ['tenants', 'shred'],
+    ['verify'],
+  ]
+  for (const command of commands) {
+    const help = await runCli([...command, '--help'], {})
+    t.equal(help.code, 0, `${command.join(' ')} --help`)
+    t.match(help.stdout, `Usage: secret-vault ${command.join(' ')}`)
+    if (command.length === 2 || ['migrate', 'verify'].includes(command[0]!))
+      t.match(help.stdout, `Examples:\n  $ secret-vault ${command.join(' ')}`, `${command.join(' ')} shows examples`)
+  }
+  t.equal((await runCli(['help', 'keys'], {})).code, 0, 'help <command> too')
 })
 
 /** An embedded database the operator commands can open (they never create one). */

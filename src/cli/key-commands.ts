@@ -1,5 +1,3 @@
-import { parseArgs } from 'node:util'
-import { z } from 'zod'
 import { loadConfig } from '../config.ts'
 import { inOperatorTransaction } from '../db/tenant-scope.ts'
 import { destroyDataKey, shredTenant } from '../key-lifecycle/destroy-and-shred.ts'
@@ -10,11 +8,13 @@ import { rotateRootKey } from '../key-lifecycle/rotate-root-key.ts'
 import { verifyTokenSets } from '../key-lifecycle/verify-token-sets.ts'
 import { createLogger } from '../logger.ts'
 import { openRuntime, type Runtime } from '../runtime.ts'
-import { tenantIdSchema } from '../schemas/ids.ts'
-import { bar, createOutput, table } from './output.ts'
+import { createOutput, type OutputFormat, table } from './output.ts'
 
 /** Wrong command-line use: exit code 2. */
 export class UsageError extends Error {}
+
+/** Exit codes every command shares (README's "Operator commands" lists them). */
+export const EXIT = { done: 0, refused: 1, usage: 2, interrupted: 130 } as const
 
 async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env)
@@ -29,41 +29,8 @@ async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T
   }
 }
 
-function tenantOption(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined
-  if (!tenantIdSchema.safeParse(value).success) throw new UsageError(`not a valid tenant id: ${value}`)
-  return value
-}
-
-function positiveInteger(name: string, value: string | undefined, fallback: number | undefined): number | undefined {
-  if (value === undefined) return fallback
-  const parsed = z.coerce.number().int().positive().safeParse(value)
-  if (!parsed.success) throw new UsageError(`--${name} must be a positive integer`)
-  return parsed.data
-}
-
-export async function keysCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args
-  switch (sub) {
-    case 'status':
-      return keysStatus(rest)
-    case 'rotate':
-      return keysRotate(rest)
-    case 'reencrypt':
-      return keysReencrypt(rest)
-    case 'destroy':
-      return keysDestroy(rest)
-    case 'rotate-root':
-      return keysRotateRoot(rest)
-    default:
-      throw new UsageError(`usage: keys status|rotate|reencrypt|destroy|rotate-root (got ${sub ?? 'nothing'})`)
-  }
-}
-
-async function keysStatus(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: { json: { type: 'boolean', default: false }, tenant: { type: 'string' } } })
-  const tenantId = tenantOption(values.tenant)
-  const output = createOutput(values.json)
+export async function keysStatus({ tenant: tenantId, format }: { tenant?: string; format: OutputFormat }): Promise<number> {
+  const output = createOutput(format)
   return withRuntime(async ({ database, keyProvider }) => {
     const rows = await inOperatorTransaction(database.db, (trx) => dataKeyStatus(trx, tenantId))
     const rootKeys = [...new Set([...keyProvider.knownRootKeyIds, ...rows.map((row) => row.root_key_id)])].map((id) => ({
@@ -109,19 +76,21 @@ async function keysStatus(args: string[]): Promise<number> {
         ),
       ].join('\n'),
     )
-    return 0
+    return EXIT.done
   })
 }
 
-async function keysRotate(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: { tenant: { type: 'string' }, all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
-  })
-  const tenantId = tenantOption(values.tenant)
-  if ((tenantId === undefined) === !values.all) throw new UsageError('usage: keys rotate (--tenant T | --all)')
-  const output = createOutput(values.json)
+export async function keysRotate({
+  tenant: tenantId,
+  all,
+  format,
+}: {
+  tenant?: string
+  all: boolean
+  format: OutputFormat
+}): Promise<number> {
+  if ((tenantId === undefined) === !all) throw new UsageError('name one tenant (--tenant T) or all of them (--all)')
+  const output = createOutput(format)
   return withRuntime(async ({ database, keyProvider }) => {
     const tenants = tenantId !== undefined ? [tenantId] : await inOperatorTransaction(database.db, (trx) => tenantIds(trx))
     const rotated: RotationResult[] = []
@@ -129,7 +98,7 @@ async function keysRotate(args: string[]): Promise<number> {
       const result = await rotateDataKey(database.db, keyProvider, tenant)
       if (result === undefined && tenantId !== undefined) {
         process.stderr.write(`secret-vault: tenant ${tenant} has no data key yet\n`)
-        return 1
+        return EXIT.refused
       }
       if (result !== undefined) rotated.push(result)
     }
@@ -138,66 +107,54 @@ async function keysRotate(args: string[]): Promise<number> {
         ? 'no tenant has a data key yet'
         : rotated.map((r) => `${r.tenantId}: data key v${r.from} → v${r.to} (v${r.from} is now decrypt-only)`).join('\n'),
     )
-    return 0
+    return EXIT.done
   })
 }
 
-async function keysReencrypt(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      tenant: { type: 'string' },
-      batch: { type: 'string' },
-      'max-rate': { type: 'string' },
-      parallel: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  })
-  const tenantId = tenantOption(values.tenant)
-  const batchSize = positiveInteger('batch', values.batch, 500)!
-  const maxRate = positiveInteger('max-rate', values['max-rate'], undefined)
-  const parallelism = positiveInteger('parallel', values.parallel, 4)!
-  // A progress bar on a terminal; off a terminal (a job, a pipe) every line is JSON.
-  const output = createOutput(values.json || process.stdout.isTTY !== true)
+export async function keysReencrypt(options: {
+  tenant?: string
+  batch: number
+  maxRate?: number
+  parallel: number
+  format?: OutputFormat
+}): Promise<number> {
+  // A progress bar on a terminal; off a terminal (a job, a pipe) every line is JSON unless asked otherwise.
+  const output = createOutput(options.format ?? (process.stdout.isTTY === true ? 'table' : 'json'))
+  const progress = output.progress('token sets and secrets')
   const abort = new AbortController()
   const stop = () => abort.abort()
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   return withRuntime(async ({ database, keyRing }) => {
     const result = await reencryptTokenSets(database.db, keyRing, {
-      tenantId,
-      batchSize,
-      maxRate,
-      parallelism,
+      tenantId: options.tenant,
+      batchSize: options.batch,
+      maxRate: options.maxRate,
+      parallelism: options.parallel,
       signal: abort.signal,
-      onProgress: ({ done, total, ratePerSecond }) =>
-        output.progress({ done, total, rate_per_second: Math.round(ratePerSecond) }, () => {
-          const eta = ratePerSecond > 0 ? Math.ceil((total - done) / ratePerSecond) : 0
-          return `${bar(done, total)} ${done}/${total} token sets  ${Math.round(ratePerSecond)}/s  ETA ${eta}s`
-        }),
+      onProgress: ({ done, total, ratePerSecond }) => progress.update(done, total, { ratePerSecond }),
     })
-    output.endProgress()
+    progress.stop()
     output.result({ event: 'done', ...result }, () =>
       result.interrupted
-        ? `interrupted after ${result.done} token sets; ${result.remaining} left — run the command again to resume`
-        : `re-encrypted ${result.done} token sets; ${result.remaining} left on older keys`,
+        ? `interrupted after ${result.done} token sets and secrets; ${result.remaining} left — run the command again to resume`
+        : `re-encrypted ${result.done} token sets and secrets; ${result.remaining} left on older keys`,
     )
-    if (result.interrupted) return 130
-    return result.remaining === 0 ? 0 : 1
+    if (result.interrupted) return EXIT.interrupted
+    return result.remaining === 0 ? EXIT.done : EXIT.refused
   })
 }
 
-async function keysDestroy(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: { tenant: { type: 'string' }, version: { type: 'string' }, json: { type: 'boolean', default: false } },
-  })
-  const tenantId = tenantOption(values.tenant)
-  const version = positiveInteger('version', values.version, undefined)
-  if (tenantId === undefined || version === undefined) throw new UsageError('usage: keys destroy --tenant T --version V')
-  const output = createOutput(values.json)
+export async function keysDestroy({
+  tenant: tenantId,
+  version,
+  format,
+}: {
+  tenant: string
+  version: number
+  format: OutputFormat
+}): Promise<number> {
+  const output = createOutput(format)
   return withRuntime(async ({ database }) => {
     const outcome = await destroyDataKey(database.db, tenantId, version)
     const messages = {
@@ -210,47 +167,33 @@ async function keysDestroy(args: string[]): Promise<number> {
         ? `destroyed data key v${version} of ${tenantId}`
         : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets, ${outcome.userSecrets} user secrets, ${outcome.mfaFactors} MFA factors)` : ''}`,
     )
-    return outcome.destroyed ? 0 : 1
+    return outcome.destroyed ? EXIT.done : EXIT.refused
   })
 }
 
-async function keysRotateRoot(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: { to: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
-  })
-  const output = createOutput(values.json)
+export async function keysRotateRoot(options: { to?: string; dryRun: boolean; format: OutputFormat }): Promise<number> {
+  const output = createOutput(options.format)
   return withRuntime(async ({ database, keyProvider }) => {
-    const to = values.to ?? keyProvider.activeRootKeyId
+    const to = options.to ?? keyProvider.activeRootKeyId
+    const progress = output.progress('data keys')
     const result = await rotateRootKey(database.db, keyProvider, {
       to,
-      dryRun: values['dry-run'],
-      onProgress: (done, total) => output.progress({ done, total }, () => `${bar(done, total)} ${done}/${total} data keys`),
+      dryRun: options.dryRun,
+      onProgress: (done, total) => progress.update(done, total),
     })
-    output.endProgress()
+    progress.stop()
     output.result({ to, ...result }, () =>
       result.dryRun
         ? `${result.toRewrap} data keys would be re-wrapped under ${to}`
         : `re-wrapped ${result.rewrapped} data keys under ${to}; no token set was touched`,
     )
-    return 0
+    return EXIT.done
   })
 }
 
-export async function tenantsCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args
-  if (sub !== 'shred') throw new UsageError('usage: tenants shred T --yes')
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    strict: true,
-    options: { yes: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
-  })
-  const tenantId = tenantOption(positionals[0])
-  if (tenantId === undefined || positionals.length !== 1) throw new UsageError('usage: tenants shred T --yes')
-  if (!values.yes) throw new UsageError(`shredding destroys every secret of ${tenantId} for good: add --yes to confirm`)
-  const output = createOutput(values.json)
+export async function tenantsShred(tenantId: string, { yes, format }: { yes: boolean; format: OutputFormat }): Promise<number> {
+  if (!yes) throw new UsageError(`shredding destroys every secret of ${tenantId} for good: add --yes to confirm`)
+  const output = createOutput(format)
   return withRuntime(async ({ database, keyRing }) => {
     const result = await shredTenant(database.db, tenantId)
     keyRing.forgetTenant(tenantId)
@@ -259,19 +202,20 @@ export async function tenantsCommand(args: string[]): Promise<number> {
       () =>
         `shredded ${tenantId}: ${result.tokenSets} token sets, ${result.connectorSettings} connector settings, ${result.userSecrets} user secrets, ${result.mfaFactors} MFA factors and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
     )
-    return 0
+    return EXIT.done
   })
 }
 
-export async function verifyCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: { tenant: { type: 'string' }, sample: { type: 'string' }, json: { type: 'boolean', default: false } },
-  })
-  const tenantId = tenantOption(values.tenant)
-  const sample = positiveInteger('sample', values.sample, undefined)
-  const output = createOutput(values.json)
+export async function verify({
+  tenant: tenantId,
+  sample,
+  format,
+}: {
+  tenant?: string
+  sample?: number
+  format: OutputFormat
+}): Promise<number> {
+  const output = createOutput(format)
   return withRuntime(async ({ database, keyRing }) => {
     const result = await verifyTokenSets(database.db, keyRing, { tenantId, sample })
     output.result(result, () =>
@@ -285,6 +229,6 @@ export async function verifyCommand(args: string[]): Promise<number> {
             ),
           ].join('\n'),
     )
-    return result.failures.length === 0 ? 0 : 1
+    return result.failures.length === 0 ? EXIT.done : EXIT.refused
   })
 }

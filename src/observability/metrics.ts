@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { SERVICE_VERSION } from '../version.ts'
 
 /**
  * The service's Prometheus metrics, on a registry of their own (one per app, so tests can build many).
@@ -32,8 +32,6 @@ type CountReader = () => Promise<Record<string, number>>
 
 /** Counting across tenants reads every tenant's rows: a scrape reuses a count up to this old. */
 export const COUNT_TTL_MS = 60_000
-
-const SERVICE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 /**
  * A gauge of counts across tenants (no tenant label), recounted at a scrape at most every COUNT_TTL_MS. A

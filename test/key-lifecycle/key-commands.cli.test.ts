@@ -85,7 +85,7 @@ t.test('keys status: JSON for machines, a table for people', async (t) => {
 t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) => {
   const rotated = await cli.run(['keys', 'rotate', '--tenant', TENANT, '--json'])
   t.equal(rotated.code, 0, rotated.stderr)
-  t.same(JSON.parse(rotated.stdout), { rotated: [{ tenantId: TENANT, from: 1, to: 2 }] })
+  t.same(JSON.parse(rotated.stdout), { rotated: [{ tenant_id: TENANT, from: 1, to: 2 }] })
   t.same(
     await versions(TENANT),
     {
@@ -104,10 +104,10 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
   t.same(JSON.parse(inUse.stdout), {
     destroyed: false,
     reason: 'in_use',
-    tokenSets: 37,
-    connectorSecrets: 1,
-    userSecrets: 0,
-    mfaFactors: 0,
+    token_sets: 37,
+    connector_secrets: 1,
+    user_secrets: 0,
+    mfa_factors: 0,
   })
   const active = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '2'])
   t.equal(active.code, 1)
@@ -187,7 +187,7 @@ t.test('rotate-root re-wraps every data key and touches no token set', async (t)
   )
   const dry = await cli.run(['keys', 'rotate-root', '--dry-run', '--json'], { env: both })
   t.equal(dry.code, 0, dry.stderr)
-  t.match(JSON.parse(dry.stdout), { to: 'root-2', toRewrap: 2, rewrapped: 0, dryRun: true })
+  t.match(JSON.parse(dry.stdout), { to: 'root-2', to_rewrap: 2, rewrapped: 0, dry_run: true })
   const run = await cli.run(['keys', 'rotate-root', '--json'], { env: both })
   t.equal(run.code, 0, run.stderr)
   t.match(JSON.parse(run.stdout.trim().split('\n').at(-1)!), { to: 'root-2', rewrapped: 2 })
@@ -210,11 +210,11 @@ t.test('tenants shred: refused without --yes, then complete', async (t) => {
   t.equal(shredded.code, 0, shredded.stderr)
   t.same(JSON.parse(shredded.stdout), {
     tenant_id: OTHER,
-    tokenSets: 5,
-    connectorSettings: 1,
-    userSecrets: 0,
-    mfaFactors: 0,
-    dataKeys: 1,
+    token_sets: 5,
+    connector_settings: 1,
+    user_secrets: 0,
+    mfa_factors: 0,
+    data_keys: 1,
     tenant: true,
   })
   const left = await cli.withDatabase((db) =>

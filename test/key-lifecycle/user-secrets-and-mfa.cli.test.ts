@@ -59,7 +59,7 @@ async function keyVersions(tenantId: string) {
 }
 
 t.test('keys status counts user secrets and MFA factors under each data-key version', async (t) => {
-  const status = await cli.run(['keys', 'status', '--tenant', TENANT, '--json'])
+  const status = await cli.run(['keys', 'status', '--tenant', TENANT, '--format', 'json'])
   t.equal(status.code, 0, status.stderr)
   t.match(JSON.parse(status.stdout).data_keys, [
     { tenant_id: TENANT, version: 1, state: 'active', token_sets: 0, user_secrets: 1, mfa_factors: 2 },
@@ -72,7 +72,14 @@ t.test('destroy refuses while they need a version; reencrypt moves them; they st
   t.equal((await cli.run(['keys', 'rotate', '--tenant', TENANT])).code, 0)
   const inUse = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '1', '--json'])
   t.equal(inUse.code, 1)
-  t.same(JSON.parse(inUse.stdout), { destroyed: false, reason: 'in_use', tokenSets: 0, connectorSecrets: 0, userSecrets: 1, mfaFactors: 2 })
+  t.same(JSON.parse(inUse.stdout), {
+    destroyed: false,
+    reason: 'in_use',
+    token_sets: 0,
+    connector_secrets: 0,
+    user_secrets: 1,
+    mfa_factors: 2,
+  })
 
   const reencrypted = await cli.run(['keys', 'reencrypt', '--tenant', TENANT, '--json'])
   t.equal(reencrypted.code, 0, reencrypted.stderr)
@@ -107,7 +114,7 @@ t.test('verify opens them all and names a tampered one by its ids, never its sec
     await sql`UPDATE user_secrets SET kind = 'password' WHERE tenant_id = ${OTHER}`.execute(db.admin)
     return factor.rows[0]!.id
   })
-  const failing = await cli.run(['verify', '--tenant', OTHER, '--json'])
+  const failing = await cli.run(['verify', '--tenant', OTHER, '--format', 'json'])
   t.equal(failing.code, 1)
   t.same(
     JSON.parse(failing.stdout).failures,
@@ -132,7 +139,7 @@ t.test('tenants shred erases user secrets, MFA factors, their used codes and att
   })
   const shredded = await cli.run(['tenants', 'shred', OTHER, '--yes', '--json'])
   t.equal(shredded.code, 0, shredded.stderr)
-  t.match(JSON.parse(shredded.stdout), { tenant_id: OTHER, userSecrets: 1, mfaFactors: 2, dataKeys: 1, tenant: true })
+  t.match(JSON.parse(shredded.stdout), { tenant_id: OTHER, user_secrets: 1, mfa_factors: 2, data_keys: 1, tenant: true })
   const left = await cli.withDatabase((db) =>
     sql<{
       n: number
