@@ -11,7 +11,8 @@ export const openApiInfo = {
     license: { name: 'UNLICENSED' },
     description:
       'Keeps federated OAuth/OIDC token sets safe. The identity core pushes provider token responses; the account ' +
-      'API reads access tokens back. Callers authenticate with OAuth 2.0 client-credentials access tokens (JWT) ' +
+      "API reads access tokens back. It keeps a user's other secrets under the same keys: named secrets (API keys, " +
+      'passwords) and MFA factors (TOTP, backup codes), verified inside the vault. Callers authenticate with OAuth 2.0 client-credentials access tokens (JWT) ' +
       'whose scopes grant least privilege and which may be bound to tenants. Every error is RFC 9457 problem ' +
       'details (application/problem+json) carrying a stable `code` and the `request_id`.',
   },
@@ -19,6 +20,9 @@ export const openApiInfo = {
   tags: [
     { name: 'token sets', description: 'Store, read, list and delete token sets' },
     { name: 'connectors', description: "How the vault refreshes a connector's tokens; deleting a connector" },
+    { name: 'user secrets', description: "A user's named secrets: API keys, passwords, anything else" },
+    { name: 'mfa', description: 'TOTP and backup codes, verified inside the vault' },
+    { name: 'users', description: 'Everything the vault holds for a user' },
     { name: 'audit', description: 'The append-only audit trail' },
     { name: 'operations', description: 'Liveness and readiness' },
   ],
@@ -28,6 +32,15 @@ export const openApiInfo = {
         type: 'oauth2' as const,
         description: 'An access token from the identity platform (client credentials), sent as `Authorization: Bearer <jwt>`.',
         flows: { clientCredentials: { tokenUrl: 'https://identity.example.com/oidc/token', scopes: SCOPE_DESCRIPTIONS } },
+      },
+      // The same token, pasted: what /docs' "Authorize" takes when the token was minted elsewhere.
+      pastedToken: {
+        type: 'http' as const,
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description:
+          'An access token pasted as is: from the identity platform, or on the embedded default from `npm run -s cli -- token mint`. ' +
+          'It needs the scope the operation names.',
       },
     },
   },
@@ -57,7 +70,8 @@ export const openApiTransform: typeof jsonSchemaTransform = (input) => {
   const scope = (input.route.config as { scope?: string } | undefined)?.scope
   // An empty requirement says "public" explicitly (probes, metrics, the reference page).
   if (scope === undefined) return { ...transformed, schema: { ...schema, security: [] } }
-  return { ...transformed, schema: { ...schema, security: [{ bearer: [scope] }] } }
+  const security: Array<Record<string, string[]>> = [{ bearer: [scope] }, { pastedToken: [scope] }]
+  return { ...transformed, schema: { ...schema, security } }
 }
 
 /**

@@ -49,8 +49,13 @@ t.test('every scope, error code and security requirement is in the contract', as
     for (const [method, operation] of Object.entries(item)) {
       const name = `${method.toUpperCase()} ${path}`
       if (path.startsWith('/v1/')) {
-        t.equal(operation.security?.length, 1, `${name} requires a bearer token`)
+        t.same(
+          operation.security?.map((requirement: Record<string, string[]>) => Object.keys(requirement)[0]),
+          ['bearer', 'pastedToken'],
+          `${name} takes a bearer token, from client credentials or pasted`,
+        )
         t.ok(ALL_SCOPES.includes(operation.security[0].bearer[0]), `${name} names its scope`)
+        t.same(operation.security[1].pastedToken, operation.security[0].bearer, `${name}: the same scope either way`)
         t.ok(operation.responses['401'] && operation.responses['403'], `${name} documents 401 and 403`)
       } else {
         t.same(operation.security, [], `${name} is explicitly public`)
@@ -80,4 +85,40 @@ t.test('the service serves an interactive reference at /docs, without a token, f
   const document = await app.inject({ method: 'GET', url: '/docs/json', headers: { authorization: '' } })
   t.equal(document.statusCode, 200)
   t.same(document.json(), parse(committed))
+})
+
+t.test("every example in the contract is a request the server accepts, as /docs' Try it out sends it", async (t) => {
+  const { buildTestApp, openTestDatabase } = await import('./support/helper.ts')
+  const { app, issuer } = await buildTestApp(t, await openTestDatabase(t))
+  const document = parse(committed)
+  const deref = (schema: any) => (schema?.$ref === undefined ? schema : document.components.schemas[schema.$ref.split('/').at(-1)])
+  const authorization = `Bearer ${await issuer.mint()}`
+  const operations = Object.entries(document.paths as Record<string, Record<string, any>>)
+    .filter(([path]) => path.startsWith('/v1/'))
+    .flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ path, method: method.toUpperCase(), operation })))
+  // As a reader tries them: store first, then read and act, deletions last.
+  const rank = (op: { method: string; operation: any }) =>
+    op.operation.operationId === 'pushTokenSet' ? 0 : op.operation.operationId === 'putRefreshSettings' ? 1 : op.method === 'DELETE' ? 3 : 2
+  operations.sort((a, b) => rank(a) - rank(b))
+  t.ok(operations.length >= 20)
+  // What a call may answer when its example names a factor that was never enrolled: the domain's answer, not a refusal of the request.
+  const domainRefusals = new Set(['mfa.factor_not_found', 'mfa.code_invalid', 'mfa.locked', 'token_set.not_found'])
+  for (const { path, method, operation } of operations) {
+    const name = operation.operationId
+    let url = path
+    for (const parameter of (operation.parameters ?? []).filter((p: any) => p.in === 'path')) {
+      const value = parameter.schema.example ?? parameter.schema.enum?.[0]
+      t.ok(value !== undefined, `${name}: path parameter ${parameter.name} has an example`)
+      url = url.replace(`{${parameter.name}}`, encodeURIComponent(value))
+    }
+    const bodySchema = operation.requestBody?.content?.['application/json']?.schema
+    const payload = bodySchema === undefined ? undefined : deref(bodySchema).example
+    if (operation.requestBody?.required) t.ok(payload !== undefined, `${name}: its body has an example`)
+    const res = await app.inject({ method, url, headers: { authorization }, ...(payload === undefined ? {} : { payload }) })
+    const code = res.statusCode >= 400 ? res.json().code : undefined
+    t.ok(res.statusCode < 400 || (res.statusCode < 500 && domainRefusals.has(code)), `${name}: ${res.statusCode} ${code ?? ''}`)
+    if (['pushTokenSet', 'readAccessToken', 'putUserSecret', 'readUserSecret', 'generateTotpSecret'].includes(name)) {
+      t.ok(res.statusCode === 200 || res.statusCode === 201, `${name} succeeds with its example`)
+    }
+  }
 })

@@ -107,6 +107,13 @@ export const putRefreshSettingsBodySchema = z
       })
     }
   })
+  .meta({
+    example: {
+      token_endpoint: 'https://github.com/login/oauth/access_token',
+      client_id: 'Iv1.8a61f9b3a7aba766',
+      client_secret: 'example-client-secret',
+    },
+  })
 
 export const refreshSettingsSchema = z.object({
   tenant_id: z.string(),

@@ -18,10 +18,12 @@ export const factorSchema = z.object({
   codes_used: z.number().int().optional().describe('Backup codes: how many of the set were used'),
 })
 
-export const generateTotpBodySchema = z.strictObject({
-  issuer: clearText(1, 128).describe('Shown by the authenticator app above the code, e.g. the product name'),
-  account_name: clearText(1, 256).describe("The account's label in the app, e.g. the user's email address"),
-})
+export const generateTotpBodySchema = z
+  .strictObject({
+    issuer: clearText(1, 128).describe('Shown by the authenticator app above the code, e.g. the product name'),
+    account_name: clearText(1, 256).describe("The account's label in the app, e.g. the user's email address"),
+  })
+  .meta({ example: { issuer: 'Acme', account_name: 'alice@example.com' } })
 
 export const generatedTotpSchema = z.object({
   factor: factorSchema,
@@ -39,10 +41,13 @@ const backupCodeSchema = z
   .regex(/^[A-Za-z0-9 -]{1,32}$/, 'letters, digits, spaces and hyphens')
   .describe('A backup code as the user typed it: case, spaces and hyphens do not matter')
 
-export const bindTotpBodySchema = z.strictObject({ factor_id: z.uuid(), code: totpCodeSchema })
-export const verifyTotpBodySchema = z.strictObject({ code: totpCodeSchema })
-export const bindBackupCodesBodySchema = z.strictObject({ factor_id: z.uuid() })
-export const consumeBackupCodeBodySchema = z.strictObject({ code: backupCodeSchema })
+const FACTOR_ID_EXAMPLE = '0f8fad5b-d9cb-469f-a165-70867728950e'
+export const bindTotpBodySchema = z
+  .strictObject({ factor_id: z.uuid(), code: totpCodeSchema })
+  .meta({ example: { factor_id: FACTOR_ID_EXAMPLE, code: '123456' } })
+export const verifyTotpBodySchema = z.strictObject({ code: totpCodeSchema }).meta({ example: { code: '123456' } })
+export const bindBackupCodesBodySchema = z.strictObject({ factor_id: z.uuid() }).meta({ example: { factor_id: FACTOR_ID_EXAMPLE } })
+export const consumeBackupCodeBodySchema = z.strictObject({ code: backupCodeSchema }).meta({ example: { code: 'a1b2c-d3e4f' } })
 
 export const acceptedSchema = z.object({ verified: z.literal(true), factor: factorSchema })
 export const generatedBackupCodesSchema = z.object({

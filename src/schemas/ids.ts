@@ -7,9 +7,10 @@ import { z } from 'zod'
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/
 const idDescription = '1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit'
 
-export const tenantIdSchema = z.string().regex(ID).describe(`Tenant id: ${idDescription}`)
-export const userIdSchema = z.string().regex(ID).describe(`User id: ${idDescription}`)
-export const connectorIdSchema = z.string().regex(ID).describe(`Connector id: ${idDescription}`)
+// Examples are what /docs fills in for "Try it out" (otherwise it makes values up from the pattern).
+export const tenantIdSchema = z.string().regex(ID).describe(`Tenant id: ${idDescription}`).meta({ example: 'acme' })
+export const userIdSchema = z.string().regex(ID).describe(`User id: ${idDescription}`).meta({ example: 'alice' })
+export const connectorIdSchema = z.string().regex(ID).describe(`Connector id: ${idDescription}`).meta({ example: 'github' })
 export const connectorTypeSchema = z.enum(['social', 'enterprise_sso'])
 
 export const userParamsSchema = z.object({ tenantId: tenantIdSchema, userId: userIdSchema })

@@ -7,23 +7,38 @@ import { clearText, clearUrl } from '../schemas/text.ts'
  * Wire schemas of the token-set API. Routes validate with them and openapi.yaml is generated from them, so
  * the contract and the code cannot drift apart.
  */
-export const pushTokenSetBodySchema = z.strictObject({
-  target: clearText(1, 128).optional().describe('Social connectors: the provider, e.g. "github". Required for social.'),
-  issuer: clearUrl(2048).optional().describe('Enterprise SSO connectors: the OIDC issuer. Required for enterprise_sso.'),
-  provider_subject: clearText(1, 255).optional().describe("The user's id at the provider"),
-  authorization_server: clearUrl(2048)
-    .optional()
-    .describe(
-      "Where the token response came from: the connector's token endpoint (or, for a connector refreshed through discovery, its issuer), " +
-        'exactly as its refresh settings name it. The refresh token is bound to it and only ever sent there. Without it, it is bound to ' +
-        "what the connector's refresh settings name at the time of the push.",
-    ),
-  issued_at: z.iso
-    .datetime({ offset: true })
-    .optional()
-    .describe('When the identity core received the token response; defaults to now. An older push never overwrites a newer one.'),
-  token_response: tokenResponseSchema,
-})
+export const pushTokenSetBodySchema = z
+  .strictObject({
+    target: clearText(1, 128).optional().describe('Social connectors: the provider, e.g. "github". Required for social.'),
+    issuer: clearUrl(2048).optional().describe('Enterprise SSO connectors: the OIDC issuer. Required for enterprise_sso.'),
+    provider_subject: clearText(1, 255).optional().describe("The user's id at the provider"),
+    authorization_server: clearUrl(2048)
+      .optional()
+      .describe(
+        "Where the token response came from: the connector's token endpoint (or, for a connector refreshed through discovery, its issuer), " +
+          'exactly as its refresh settings name it. The refresh token is bound to it and only ever sent there. Without it, it is bound to ' +
+          "what the connector's refresh settings name at the time of the push.",
+      ),
+    issued_at: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('When the identity core received the token response; defaults to now. An older push never overwrites a newer one.'),
+    token_response: tokenResponseSchema,
+  })
+  .meta({
+    // What /docs sends for "Try it out": GitHub's answer to a code exchange (issued_at defaults to now).
+    example: {
+      target: 'github',
+      authorization_server: 'https://github.com/login/oauth/access_token',
+      token_response: {
+        access_token: 'gho_example',
+        token_type: 'bearer',
+        scope: 'read:user,repo',
+        expires_in: 28800,
+        refresh_token: 'ghr_example',
+      },
+    },
+  })
 
 const connectionSchema = z.object({
   id: z.uuid(),

@@ -9,6 +9,7 @@ const secretNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/)
   .describe("The secret's name, unique per user: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit")
+  .meta({ example: 'openai' })
 
 export const userSecretParamsSchema = userParamsSchema.extend({ name: secretNameSchema })
 
@@ -17,11 +18,13 @@ const labelsSchema = z
   .refine((labels) => Object.keys(labels).length <= 20, 'at most 20 labels')
   .describe('Metadata in the clear (never put a secret here): up to 20 names of 1–64 characters, values up to 256')
 
-export const putUserSecretBodySchema = z.strictObject({
-  kind: z.enum(USER_SECRET_KINDS),
-  value: z.string().min(1).max(8192).describe('The secret, sealed under the tenant data key; returned only by readUserSecret'),
-  labels: labelsSchema.default({}),
-})
+export const putUserSecretBodySchema = z
+  .strictObject({
+    kind: z.enum(USER_SECRET_KINDS),
+    value: z.string().min(1).max(8192).describe('The secret, sealed under the tenant data key; returned only by readUserSecret'),
+    labels: labelsSchema.default({}),
+  })
+  .meta({ example: { kind: 'api_key', value: 'sk-example', labels: { provider: 'openai' } } })
 
 export const userSecretMetadataSchema = z.object({
   tenant_id: z.string(),
