@@ -12,6 +12,7 @@ import { auditRoutes } from './audit/audit.routes.ts'
 import { createAuditService } from './audit/audit.service.ts'
 import { authPlugin } from './auth/auth.plugin.ts'
 import type { Authenticator } from './auth/authenticator.ts'
+import { developmentTokenEndpoint } from './auth/development-token-endpoint.ts'
 import { SERVICE_DEFAULTS } from './config.ts'
 import { connectorRoutes } from './connectors/connector.routes.ts'
 import { createRefreshSettingsService } from './connectors/refresh-settings.service.ts'
@@ -40,6 +41,8 @@ import { userSecretRoutes } from './user-secrets/user-secret.routes.ts'
 import { createUserSecretService } from './user-secrets/user-secret.service.ts'
 import { userRoutes } from './users/user.routes.ts'
 
+export type DevelopmentIssuerOptions = Parameters<typeof developmentTokenEndpoint>[1]
+
 export interface AppDeps {
   db: Kysely<DB>
   /** Its health (from real calls) is reported by readiness; it is never called per probe. */
@@ -56,6 +59,8 @@ export interface AppDeps {
   egress?: EgressOptions
   /** Keep-alive sweeps of idle token sets (see src/token-sets/keep-alive.ts). */
   keepAlive?: KeepAliveOptions
+  /** The embedded default only: its development issuer's token endpoint (client credentials). */
+  developmentIssuer?: DevelopmentIssuerOptions
   now?: () => Date
 }
 
@@ -216,6 +221,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.db, keyProvider: deps.keyProvider })
   await app.register(metricsRoutes, { metrics })
   // The interactive reference, from the same document as openapi.yaml; public like the contract itself.
+  if (deps.developmentIssuer !== undefined) await app.register(developmentTokenEndpoint, deps.developmentIssuer)
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true, displayRequestDuration: true } })
   await app.register(tokenSetRoutes, { prefix: API_PREFIX, tokenSets })
   await app.register(connectorRoutes, { prefix: API_PREFIX, refreshSettings })

@@ -1,5 +1,7 @@
 import { API_PREFIX, buildApp } from './app.ts'
 import { createAuthenticatorFromConfig } from './auth/authenticator-from-config.ts'
+import { readDevelopmentSigningKey } from './auth/development-issuer.ts'
+import { DEVELOPMENT_TOKEN_PATH, ensureDevelopmentClient } from './auth/development-token-endpoint.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { VaultError } from './errors.ts'
 import { listenForKeyEvents } from './key-lifecycle/key-events.ts'
@@ -13,12 +15,24 @@ async function main(): Promise<void> {
     logger.warn({ variable: name, closest }, `${name} is not a secret-vault setting and is ignored (the closest is ${closest})`)
   }
   const runtime = await openRuntime(config, logger, { createEmbedded: true })
+  const authenticator = await createAuthenticatorFromConfig(config, logger)
+  // Without an external issuer the development issuer also answers client credentials, for the typed client.
+  const developmentIssuer =
+    config.auth.issuer === undefined
+      ? {
+          key: readDevelopmentSigningKey(config.dataDir),
+          client: ensureDevelopmentClient(config.dataDir),
+          audience: config.auth.audience,
+          tenantClaim: config.auth.tenantClaim,
+        }
+      : undefined
   const app = await buildApp({
     db: runtime.database.db,
     keyProvider: runtime.keyProvider,
     keyRing: runtime.keyRing,
     // Only the server verifies callers; operator commands run with database and key-provider access.
-    authenticator: await createAuthenticatorFromConfig(config, logger),
+    authenticator,
+    developmentIssuer,
     metrics: runtime.metrics,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -70,6 +84,13 @@ async function main(): Promise<void> {
     },
     `secret-vault listening on ${address} (API under ${address}${API_PREFIX}, contract in openapi.yaml)`,
   )
+  if (developmentIssuer !== undefined) {
+    // Printed, not logged: a development credential of the embedded default, for the typed client (docs/client.md).
+    const { clientId, clientSecret } = developmentIssuer.client
+    process.stdout.write(
+      `development client (embedded default only): tokenEndpoint ${address}${DEVELOPMENT_TOKEN_PATH} clientId ${clientId} clientSecret ${clientSecret}\n`,
+    )
+  }
 }
 
 main().catch((error: unknown) => {

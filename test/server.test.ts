@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import { createVaultClient } from '../src/client/index.ts'
 import { startServerProcess } from './support/server-process.ts'
 
 const root = path.resolve(import.meta.dirname, '..')
@@ -47,4 +48,59 @@ t.test('npm start serves on the embedded default with a loudly announced develop
   t.equal(code, 0, 'a clean shutdown on SIGTERM')
   t.match(server.output(), 'shutting down')
   t.notMatch(server.output(), 'gho_process', 'the token never reached the log')
+})
+
+t.test('the typed client works against a fresh npm start with the development client it prints', async (t) => {
+  const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'vault-server-')), 'data')
+  const server = await startServerProcess(t, { VAULT_DATA_DIR: dataDir })
+  let printed: RegExpExecArray | null = null
+  for (let i = 0; i < 100 && printed === null; i++) {
+    printed = /development client \(embedded default only\): tokenEndpoint (\S+) clientId (\S+) clientSecret (\S+)/.exec(server.output())
+    if (printed === null) await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.ok(printed, 'npm start prints the development client')
+  const [, tokenEndpoint, clientId, clientSecret] = printed!
+  t.equal(tokenEndpoint, `${server.address}/dev/oauth/token`)
+  const vault = createVaultClient({
+    baseUrl: server.address,
+    credentials: {
+      tokenEndpoint: tokenEndpoint!,
+      clientId: clientId!,
+      clientSecret: clientSecret!,
+      scope: 'token_sets:write token_sets:read',
+    },
+    allowInsecureRequests: true,
+  })
+  const connection = { tenantId: 'demo', userId: 'alice', connectorType: 'social' as const, connectorId: 'github' }
+  t.match(await vault.pushTokenSet(connection, { target: 'github', token_response: { access_token: 'gho_typed', scope: 'repo' } }), {
+    result: 'created',
+  })
+  t.match(await vault.readAccessToken(connection), { access_token: 'gho_typed' })
+  await t.rejects(vault.listConnections(connection), { code: 'auth.insufficient_scope' }, 'only the scopes it asked for')
+
+  const form = (body: Record<string, string>) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body).toString(),
+  })
+  const wrong = await fetch(tokenEndpoint!, form({ grant_type: 'client_credentials', client_id: clientId!, client_secret: 'guess' }))
+  t.same([wrong.status, ((await wrong.json()) as { error: string }).error], [401, 'invalid_client'])
+  const grant = await fetch(tokenEndpoint!, form({ grant_type: 'password', client_id: clientId!, client_secret: clientSecret! }))
+  t.same([grant.status, ((await grant.json()) as { error: string }).error], [400, 'unsupported_grant_type'])
+  const scope = await fetch(
+    tokenEndpoint!,
+    form({ grant_type: 'client_credentials', client_id: clientId!, client_secret: clientSecret!, scope: 'admin' }),
+  )
+  t.same([scope.status, ((await scope.json()) as { error: string }).error], [400, 'invalid_scope'])
+
+  const again = await startServerProcess(t, { VAULT_DATA_DIR: dataDir }).catch(() => undefined)
+  t.notOk(again, 'one owner of the data directory at a time')
+  server.child.kill('SIGTERM')
+  await once(server.child, 'exit')
+  const restarted = await startServerProcess(t, { VAULT_DATA_DIR: dataDir })
+  for (let i = 0; i < 100 && !restarted.output().includes('clientSecret'); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.match(restarted.output(), `clientSecret ${clientSecret}`, 'the same client after a restart')
+  t.notMatch(server.output() + restarted.output(), 'gho_typed', 'the token never reached the log')
+  restarted.child.kill('SIGTERM')
+  await once(restarted.child, 'exit')
 })
