@@ -31,7 +31,7 @@ op.provider.on('grant.success', (ctx) => {
 })
 
 const database = await openTestDatabase(t)
-const { app } = await buildTestApp(t, database, {
+const { app, clock } = await buildTestApp(t, database, {
   authenticator: createAuthenticator({
     keys: createRemoteJWKSet(new URL(`${op.issuer}/jwks`)),
     issuer: op.issuer,
@@ -182,11 +182,13 @@ t.test("a user's other secrets: named secrets, TOTP and backup codes, then the u
     ['openai'],
   )
 
+  // Codes are computed for the vault's clock (the test app's, set here), whatever time the earlier tests took.
+  clock.now = new Date()
   const totpEnrolment = await center.generateTotpSecret(user, { issuer: 'Acme', accountName: 'alice@example.com' })
   const seed = base32Decode(totpEnrolment.secret)
-  t.match(await center.bindTotp(user, totpEnrolment.factor.id, totp(seed, new Date())), { type: 'totp', state: 'bound' })
-  t.match(await center.verifyTotp(user, totp(seed, new Date(), 1)), { verified: true, factor: { type: 'totp' } })
-  const wrong = totp(seed, new Date(), 5)
+  t.match(await center.bindTotp(user, totpEnrolment.factor.id, totp(seed, clock.now)), { type: 'totp', state: 'bound' })
+  t.match(await center.verifyTotp(user, totp(seed, clock.now, 1)), { verified: true, factor: { type: 'totp' } })
+  const wrong = totp(seed, clock.now, 5)
   await t.rejects(center.verifyTotp(user, wrong), { code: 'mfa.code_invalid', status: 422 })
 
   const backup = await center.generateBackupCodes(user)
@@ -199,7 +201,7 @@ t.test("a user's other secrets: named secrets, TOTP and backup codes, then the u
   t.same((await center.listMfaFactors(user)).map((factor) => factor.type).sort(), ['backup_codes', 'totp'])
 
   for (let attempt = 0; attempt < 5; attempt++) await center.verifyTotp(user, wrong).catch(() => undefined)
-  const locked = await center.verifyTotp(user, totp(seed, new Date())).catch((e: VaultClientError) => e)
+  const locked = await center.verifyTotp(user, totp(seed, clock.now)).catch((e: VaultClientError) => e)
   t.match(locked, { code: 'mfa.locked', status: 429 }, 'locked after five in a row, the right code too')
   t.ok((locked as VaultClientError).retryAfterSeconds! > 0, 'with when to try again')
 

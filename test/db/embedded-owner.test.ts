@@ -54,7 +54,7 @@ t.test('a shred beside a running server is refused; after the server stops it sh
   t.match(status.data_keys, [{ tenant_id: 'acme', version: 1, state: 'active' }], 'the refused rotation changed nothing')
   const shredded = await cli(['tenants', 'shred', 'acme', '--yes', '--json'], env)
   t.equal(shredded.code, 0, shredded.stderr)
-  t.match(JSON.parse(shredded.stdout), { tenant_id: 'acme', tokenSets: 1, dataKeys: 1 })
+  t.match(JSON.parse(shredded.stdout), { tenant_id: 'acme', token_sets: 1, data_keys: 1 })
 
   server = await startServerProcess(t, env)
   const read = await fetch(tokenUrl(server.address), { headers })
