@@ -10,6 +10,8 @@
 FROM node:24-slim AS dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The lockfile names the client package's workspace; its manifest is all npm ci needs of it.
+COPY packages/client/package.json ./packages/client/
 # Production dependencies only; the pinned node@24 dev dependency is not needed on a Node 24 image.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 

@@ -8,7 +8,7 @@ export const openApiInfo = {
   info: {
     title: 'secret-vault',
     version: '1.0.0',
-    license: { name: 'UNLICENSED' },
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     description:
       'Keeps federated OAuth/OIDC token sets safe. The identity core pushes provider token responses; the account ' +
       "API reads access tokens back. It keeps a user's other secrets under the same keys: named secrets (API keys, " +

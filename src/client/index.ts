@@ -1,5 +1,5 @@
 /**
- * The typed client for secret-vault: `import { createVaultClient } from 'secret-vault/client'`.
+ * The typed client for secret-vault: `import { createVaultClient } from '@secret-vault/client'`.
  *
  * It authenticates with the caller's client credentials at the identity platform, caches the access token
  * and renews it before it expires (one fetch however many calls wait), retries a call once when the vault

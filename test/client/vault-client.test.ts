@@ -295,35 +295,3 @@ t.test('bad client credentials and an unreachable vault or platform are client e
     })
   }
 })
-
-t.test('the package exports the client as JavaScript with declarations (secret-vault/client)', async (t) => {
-  const { execFile } = await import('node:child_process')
-  const { promisify } = await import('node:util')
-  const { readFileSync, existsSync } = await import('node:fs')
-  const root = new URL('../../', import.meta.url)
-  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
-  t.same(pkg.exports['./client'], { types: './dist/client/index.d.ts', default: './dist/client/index.js' })
-  // Built where Node resolves the package's own dependencies, as `npm pack` (prepack) builds it.
-  const outDir = new URL('.tap/client-build/', root)
-  await promisify(execFile)('node_modules/.bin/tsc', ['-p', 'tsconfig.client.json', '--outDir', outDir.pathname], { cwd: root })
-  t.ok(existsSync(new URL('index.d.ts', outDir)), 'declarations')
-  const built = await import(new URL('index.js', outDir).href)
-  t.type(built.createVaultClient, 'function')
-  t.type(built.VaultClientError, 'function')
-  const client = built.createVaultClient({
-    baseUrl,
-    credentials: {
-      issuer: op.issuer,
-      clientId: 'admin-console',
-      clientSecret: op.clients['admin-console']!.secret,
-      scope: 'connections:read',
-      resource: VAULT,
-    },
-    allowInsecureRequests: true,
-  })
-  t.same(
-    await client.listConnections({ tenantId: uniqueTenant('built'), userId: 'nobody' }),
-    [],
-    'the built JavaScript works against the vault',
-  )
-})
