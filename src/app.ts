@@ -30,6 +30,7 @@ import { mfaRoutes } from './mfa/mfa.routes.ts'
 import { createMfaService } from './mfa/mfa.service.ts'
 import { createProviderClient } from './oauth/provider-client.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
+import { traceRequests } from './observability/tracing.ts'
 import { openApiInfo, openApiTransform, openApiTransformObject } from './openapi.ts'
 import { countConnectionsByHealth } from './token-sets/connection-counts.ts'
 import { createKeepAlive, type KeepAlive, type KeepAliveOptions } from './token-sets/keep-alive.ts'
@@ -146,6 +147,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler)
   await app.register(sensible)
   await app.register(swagger, { openapi: openApiInfo, transform: openApiTransform, transformObject: openApiTransformObject })
+  traceRequests(app)
   installErrorHandling(app)
   // Only JSON bodies: Fastify's default text/plain parser would turn a wrong media type into a 400.
   app.removeContentTypeParser('text/plain')

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
+import { traceIds } from './observability/tracing.ts'
 
 /**
  * Paths that could ever hold a secret are censored, whatever logs them. Request and reply bodies are never
@@ -23,6 +24,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { service: 'secret-vault' },
+    // With tracing on, each line carries the trace and span it was written in.
+    mixin: traceIds,
   }
   return destination === undefined ? pino(options) : pino(options, destination)
 }

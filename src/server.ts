@@ -6,9 +6,12 @@ import { ConfigError, loadConfig } from './config.ts'
 import { VaultError } from './errors.ts'
 import { listenForKeyEvents } from './key-lifecycle/key-events.ts'
 import { createLogger } from './logger.ts'
+import { startTracing } from './observability/tracing.ts'
 import { openRuntime } from './runtime.ts'
 
 async function main(): Promise<void> {
+  // Before anything else, so every span has its provider (a no-op unless OTEL_* variables turn it on).
+  const tracing = startTracing(process.env)
   const config = loadConfig(process.env)
   const logger = createLogger(config.logLevel)
   for (const { name, closest } of config.ignoredVariables) {
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
       .close()
       .then(() => keyEvents?.close())
       .then(() => runtime.close())
+      .then(() => tracing?.shutdown())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed')

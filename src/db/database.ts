@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
+import { Kysely, type LogEvent, PGliteDialect, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { ConfigError } from '../config.ts'
+import { recordFinishedSpan, statementSummary, tracingStarted } from '../observability/tracing.ts'
 import { takeEmbeddedOwnership } from './embedded-owner.ts'
 import type { DB } from './schema.ts'
 
@@ -26,13 +27,22 @@ export interface Database {
 // int8 (count(*), sums) as a JS number: counts here stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10))
 
+/** Each statement as a span: its operation and the table or function it names, never its text or values. */
+function traceStatement(event: LogEvent): void {
+  const { operation, summary } = statementSummary(event.query.sql)
+  const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.summary': summary }
+  recordFinishedSpan(summary, attributes, event.queryDurationMillis, event.level === 'error' ? event.error : undefined)
+}
+
+const statementTracing = () => (tracingStarted() ? { log: traceStatement } : {})
+
 /** Opens the store: a PostgreSQL server through a pg pool, or the embedded PGlite in a data directory. */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: target.url, max: target.poolMax })
     // A broken idle connection must not crash the process; the pool replaces it.
     pool.on('error', () => {})
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), ...statementTracing() })
     return { kind: 'postgres', db, close: () => db.destroy() }
   }
   if (target.dataDir !== undefined && target.mustExist === true && !existsSync(target.dataDir)) {
@@ -52,7 +62,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     await owner?.release()
     throw error
   }
-  const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) })
+  const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }), ...statementTracing() })
   const close = async () => {
     await db.destroy()
     // kysely only closes an instance it has started using: close one that was never queried too.

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { isVaultError } from '../errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
+import { inSpan } from '../observability/tracing.ts'
 import type { KeyProvider } from './key-provider.ts'
 
 /** How the key provider answered its last real call; nothing is asked just to find out. */
@@ -56,7 +57,11 @@ export function instrumentKeyProvider(
   function counted<A extends unknown[], R>(operation: string, call: (...args: A) => Promise<R>) {
     return async (...args: A): Promise<R> => {
       try {
-        const result = await call(...args)
+        const result = await inSpan(
+          `key_provider ${operation}`,
+          { 'secret_vault.key_provider': provider.name, 'rpc.method': operation },
+          () => call(...args),
+        )
         metrics.keyProviderCalls.inc({ operation, outcome: 'success' })
         observe('ok', undefined)
         return result

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache'
 import * as oauth from 'oauth4webapi'
 import type { ClientAuthMethod } from '../db/schema.ts'
 import { type EgressPolicy, type EgressRule, egressRefusal } from '../egress/egress-policy.ts'
+import { inSpan } from '../observability/tracing.ts'
 import { type TokenResponse, tokenResponseSchema } from './token-response.ts'
 
 /** Everything one refresh_token grant needs, secrets opened just for it. */
@@ -87,7 +88,7 @@ export function createProviderClient({ timeoutMs, egress, discoveryTtlMs = 60 * 
     fetchMethod: async (issuer) => {
       admit(issuer)
       const issuerUrl = new URL(issuer)
-      const response = await send(() => oauth.discoveryRequest(issuerUrl, { ...httpOptions(), algorithm: 'oidc' }))
+      const response = await send('discovery', issuerUrl, () => oauth.discoveryRequest(issuerUrl, { ...httpOptions(), algorithm: 'oidc' }))
       if (isTransient(response)) throw new ProviderFailure({ kind: 'unavailable', reason: `discovery_http_${response.status}` })
       try {
         return await oauth.processDiscoveryResponse(issuerUrl, response)
@@ -114,7 +115,7 @@ export function createProviderClient({ timeoutMs, egress, discoveryTtlMs = 60 * 
     async refresh(grant) {
       try {
         const server = await authorizationServer(grant)
-        const response = await send(() =>
+        const response = await send('refresh_token', new URL(server.token_endpoint!), () =>
           oauth.refreshTokenGrantRequest(server, { client_id: grant.clientId }, clientAuthentication(grant), grant.refreshToken, {
             ...httpOptions(),
             additionalParameters: grant.extraParams,
@@ -145,10 +146,17 @@ function isTransient(response: Response): boolean {
   return response.status >= 500 || response.status === 429
 }
 
-/** Runs one HTTP exchange; network failures and timeouts become "unavailable". */
-async function send(request: () => Promise<Response>): Promise<Response> {
+/**
+ * Runs one HTTP exchange, in a span that names the exchange and the provider's host (never the URL's path or
+ * query, the request or the answer); network failures and timeouts become "unavailable".
+ */
+async function send(exchange: 'discovery' | 'refresh_token', url: URL, request: () => Promise<Response>): Promise<Response> {
   try {
-    return await request()
+    return await inSpan(`oauth ${exchange}`, { 'server.address': url.hostname, 'secret_vault.oauth.exchange': exchange }, async (span) => {
+      const response = await request()
+      span.setAttribute('http.response.status_code', response.status)
+      return response
+    })
   } catch (error) {
     if (error instanceof ProviderFailure) throw error
     const refused = egressRefusal(error)
