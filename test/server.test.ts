@@ -85,6 +85,18 @@ t.test('the typed client works against a fresh npm start with the development cl
   })
   const wrong = await fetch(tokenEndpoint!, form({ grant_type: 'client_credentials', client_id: clientId!, client_secret: 'guess' }))
   t.same([wrong.status, ((await wrong.json()) as { error: string }).error], [401, 'invalid_client'])
+  const garbled = await fetch(tokenEndpoint!, {
+    ...form({ grant_type: 'client_credentials' }),
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from('dev-client:%E0%A4%A').toString('base64')}`,
+    },
+  })
+  t.same(
+    [garbled.status, ((await garbled.json()) as { error: string }).error],
+    [401, 'invalid_client'],
+    'credentials that are not form-encoded',
+  )
   const grant = await fetch(tokenEndpoint!, form({ grant_type: 'password', client_id: clientId!, client_secret: clientSecret! }))
   t.same([grant.status, ((await grant.json()) as { error: string }).error], [400, 'unsupported_grant_type'])
   const scope = await fetch(

@@ -41,7 +41,12 @@ function clientCredentials(authorization: string | undefined, form: Record<strin
     const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     if (colon < 0) return {}
-    return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) }
+    try {
+      return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) }
+    } catch {
+      // Not form-encoded (a stray %): no credentials, so invalid_client rather than a 500.
+      return {}
+    }
   }
   return { id: form.client_id, secret: form.client_secret }
 }

@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely'
 import type { ClientAuthMethod, ConnectorRefreshSettingsTable, ConnectorType, RefreshPolicy } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
-import type { WrappedDataKey } from '../keys/data-key.repository.ts'
+import { type WrappedDataKey, withDataKey } from '../keys/data-key.repository.ts'
 
 export interface ConnectorKey {
   tenantId: string
@@ -83,9 +83,7 @@ export async function findRefreshSettingsWithSecret(
     .where('connector_refresh_settings.connector_type', '=', key.connectorType)
     .where('connector_refresh_settings.connector_id', '=', key.connectorId)
     .executeTakeFirst()
-  if (row === undefined) return undefined
-  const { root_key_id, wrapped_key, ...settings } = row
-  return { ...settings, dataKey: { tenantId: row.tenant_id, version: row.key_version, rootKeyId: root_key_id, wrappedKey: wrapped_key } }
+  return row && withDataKey(row)
 }
 
 export async function deleteRefreshSettings(trx: TenantTransaction, key: ConnectorKey): Promise<boolean> {

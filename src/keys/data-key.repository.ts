@@ -8,6 +8,17 @@ export interface WrappedDataKey {
   wrappedKey: Uint8Array
 }
 
+/**
+ * A row read joined to its data key (selecting `dk.root_key_id` and `dk.wrapped_key`): the row, and the
+ * wrapped key that opens its sealed secret.
+ */
+export function withDataKey<Row extends { tenant_id: string; key_version: number; root_key_id: string; wrapped_key: Uint8Array }>(
+  row: Row,
+): Omit<Row, 'root_key_id' | 'wrapped_key'> & { dataKey: WrappedDataKey } {
+  const { root_key_id, wrapped_key, ...rest } = row
+  return { ...rest, dataKey: { tenantId: row.tenant_id, version: row.key_version, rootKeyId: root_key_id, wrappedKey: wrapped_key } }
+}
+
 /** The tenant's active data key; `lock` holds it for the transaction, so two rotations serialise. */
 export async function findActiveDataKey(
   trx: TenantTransaction,

@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely'
 import type { MfaFactorsTable, MfaFactorType } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
-import type { WrappedDataKey } from '../keys/data-key.repository.ts'
+import { type WrappedDataKey, withDataKey } from '../keys/data-key.repository.ts'
 
 export type FactorRow = Omit<Selectable<MfaFactorsTable>, 'secret_sealed'>
 export type FactorWithSecret = FactorRow & { secret_sealed: Uint8Array; dataKey: WrappedDataKey }
@@ -19,18 +19,27 @@ const columns = [
   'mfa_factors.last_used_at',
 ] as const
 
+/** The user's factor of this type in `state`, if any (one of each: the unique index). */
+async function deleteFactorIn(
+  trx: TenantTransaction,
+  { tenant_id, user_id, type }: Pick<MfaFactorsTable, 'tenant_id' | 'user_id' | 'type'>,
+  state: 'pending' | 'bound',
+): Promise<void> {
+  await trx
+    .deleteFrom('mfa_factors')
+    .where('tenant_id', '=', tenant_id)
+    .where('user_id', '=', user_id)
+    .where('type', '=', type)
+    .where('state', '=', state)
+    .execute()
+}
+
 /** A new pending factor replaces the user's pending one of its type, if any (the bound one stays). */
 export async function insertPendingFactor(
   trx: TenantTransaction,
   factor: Pick<MfaFactorsTable, 'tenant_id' | 'id' | 'user_id' | 'type' | 'key_version'> & { expires_at: Date; secret_sealed: Buffer },
 ): Promise<FactorRow> {
-  await trx
-    .deleteFrom('mfa_factors')
-    .where('tenant_id', '=', factor.tenant_id)
-    .where('user_id', '=', factor.user_id)
-    .where('type', '=', factor.type)
-    .where('state', '=', 'pending')
-    .execute()
+  await deleteFactorIn(trx, factor, 'pending')
   return trx
     .insertInto('mfa_factors')
     .values({ ...factor, state: 'pending' })
@@ -58,20 +67,12 @@ export async function lockFactor(
     .where('mfa_factors.state', '=', where.state)
   if (where.state === 'pending') query = query.where('mfa_factors.id', '=', where.id)
   const row = await query.forUpdate('mfa_factors').executeTakeFirst()
-  if (row === undefined) return undefined
-  const { root_key_id, wrapped_key, ...factor } = row
-  return { ...factor, dataKey: { tenantId: row.tenant_id, version: row.key_version, rootKeyId: root_key_id, wrappedKey: wrapped_key } }
+  return row && withDataKey(row)
 }
 
 /** Makes a pending factor the user's bound one of its type, replacing the old one (its used codes go with it). */
 export async function bindFactor(trx: TenantTransaction, pending: FactorRow, secretSealed: Buffer, at: Date): Promise<FactorRow> {
-  await trx
-    .deleteFrom('mfa_factors')
-    .where('tenant_id', '=', pending.tenant_id)
-    .where('user_id', '=', pending.user_id)
-    .where('type', '=', pending.type)
-    .where('state', '=', 'bound')
-    .execute()
+  await deleteFactorIn(trx, pending, 'bound')
   return trx
     .updateTable('mfa_factors')
     .set({ state: 'bound', expires_at: null, bound_at: at, secret_sealed: secretSealed })

@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely'
 import type { UserSecretKind, UserSecretsTable } from '../db/schema.ts'
 import type { TenantTransaction } from '../db/tenant-scope.ts'
-import type { WrappedDataKey } from '../keys/data-key.repository.ts'
+import { type WrappedDataKey, withDataKey } from '../keys/data-key.repository.ts'
 
 export interface UserSecretKey {
   tenantId: string
@@ -52,9 +52,7 @@ export async function findUserSecretWithValue(
     .where('user_secrets.user_id', '=', key.userId)
     .where('user_secrets.name', '=', key.name)
     .executeTakeFirst()
-  if (row === undefined) return undefined
-  const { root_key_id, wrapped_key, ...secret } = row
-  return { ...secret, dataKey: { tenantId: row.tenant_id, version: row.key_version, rootKeyId: root_key_id, wrappedKey: wrapped_key } }
+  return row && withDataKey(row)
 }
 
 export async function listUserSecrets(trx: TenantTransaction, tenantId: string, userId: string): Promise<UserSecretRow[]> {
