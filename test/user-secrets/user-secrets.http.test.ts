@@ -57,7 +57,7 @@ t.test("a sealed value moved to another row, edited, or re-kinded behind the vau
     WHERE tenant_id = ${tenant} AND user_id = 'alice' AND name = 'a'`.execute(database.admin)
   await sql`UPDATE user_secrets SET value_sealed = (SELECT value_sealed FROM user_secrets WHERE tenant_id = ${tenant} AND user_id = 'alice' AND name = 'c')
     WHERE tenant_id = ${tenant} AND user_id = 'bob' AND name = 'a'`.execute(database.admin)
-  await sql`UPDATE user_secrets SET value_sealed = overlay(value_sealed placing '\\xff'::bytea from 50 for 1)
+  await sql`UPDATE user_secrets SET value_sealed = set_byte(value_sealed, 49, get_byte(value_sealed, 49) # 255)
     WHERE tenant_id = ${tenant} AND name = 'c'`.execute(database.admin)
   await sql`UPDATE user_secrets SET kind = 'password' WHERE tenant_id = ${tenant} AND name = 'd'`.execute(database.admin)
   for (const [name, user, what] of [
