@@ -41,6 +41,9 @@ import { createTokenSetService } from './token-sets/token-set.service.ts'
 import { userSecretRoutes } from './user-secrets/user-secret.routes.ts'
 import { createUserSecretService } from './user-secrets/user-secret.service.ts'
 import { userRoutes } from './users/user.routes.ts'
+import { webhookRoutes } from './webhooks/webhook.routes.ts'
+import { createWebhookService } from './webhooks/webhook.service.ts'
+import { createWebhookDelivery, type WebhookDelivery, type WebhookDeliveryOptions } from './webhooks/webhook-delivery.ts'
 
 export type DevelopmentIssuerOptions = Parameters<typeof developmentTokenEndpoint>[1]
 
@@ -60,6 +63,8 @@ export interface AppDeps {
   egress?: EgressOptions
   /** Keep-alive sweeps of idle token sets (see src/token-sets/keep-alive.ts). */
   keepAlive?: KeepAliveOptions
+  /** Webhook delivery by this replica (see src/webhooks/webhook-delivery.ts). */
+  webhooks?: WebhookDeliveryOptions
   /** The embedded default only: its development issuer's token endpoint (client credentials). */
   developmentIssuer?: DevelopmentIssuerOptions
   now?: () => Date
@@ -90,6 +95,12 @@ export const DEFAULT_KEEP_ALIVE: KeepAliveOptions = {
   intervalMs: SERVICE_DEFAULTS.keepAliveIntervalSeconds * 1000,
   batch: SERVICE_DEFAULTS.keepAliveBatch,
 }
+export const DEFAULT_WEBHOOKS: WebhookDeliveryOptions = {
+  pollIntervalMs: SERVICE_DEFAULTS.webhookPollMs,
+  batch: SERVICE_DEFAULTS.webhookBatch,
+  timeoutMs: SERVICE_DEFAULTS.webhookTimeoutMs,
+  retryPeriodMs: SERVICE_DEFAULTS.webhookRetryHours * 3_600_000,
+}
 
 /** Load shedding: past these, API requests get 503 service.unavailable with Retry-After (0 disables one). */
 export interface OverloadOptions {
@@ -115,6 +126,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** This replica's keep-alive sweeps; tests and operators may run one now. */
     keepAlive: KeepAlive
+    /** This replica's webhook deliveries; tests may deliver what is due now. */
+    webhookDelivery: WebhookDelivery
   }
 }
 
@@ -210,8 +223,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   app.decorate('keepAlive', keepAlive)
   app.addHook('onReady', async () => keepAlive.start())
-  // Before anything closes (the egress policy, then the pool): a sweep in progress finishes its refresh.
-  app.addHook('preClose', () => keepAlive.stop())
+  const webhookDelivery = createWebhookDelivery({
+    db: deps.db,
+    keyRing: deps.keyRing,
+    egress,
+    now,
+    logger: deps.logger,
+    ...(deps.webhooks ?? DEFAULT_WEBHOOKS),
+    onAttempt: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+  })
+  app.decorate('webhookDelivery', webhookDelivery)
+  app.addHook('onReady', async () => webhookDelivery.start())
+  // Before anything closes (the egress policy, then the pool): a sweep in progress finishes its refresh,
+  // a delivery in flight records its outcome.
+  app.addHook('preClose', () => Promise.all([keepAlive.stop(), webhookDelivery.stop()]).then(() => undefined))
   metrics.observeConnections(() => countConnectionsByHealth(deps.db))
   metrics.observeDataKeys(async () => Object.fromEntries((await countDataKeys(deps.db)).map(({ state, count }) => [state, count])))
   const refreshSettings = createRefreshSettingsService({
@@ -230,6 +255,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(userSecretRoutes, { prefix: API_PREFIX, userSecrets: createUserSecretService({ db: deps.db, keyRing: deps.keyRing }) })
   await app.register(mfaRoutes, { prefix: API_PREFIX, mfa: createMfaService({ db: deps.db, keyRing: deps.keyRing, now }) })
   await app.register(userRoutes, { prefix: API_PREFIX, db: deps.db })
+  await app.register(webhookRoutes, {
+    prefix: API_PREFIX,
+    webhooks: createWebhookService({ db: deps.db, keyRing: deps.keyRing, egress, now }),
+  })
   await app.register(auditRoutes, { prefix: API_PREFIX, audit })
   return app
 }

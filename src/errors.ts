@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   'mfa.factor_not_found',
   'mfa.code_invalid',
   'mfa.locked',
+  'webhook.not_found',
   // keys and crypto
   'crypto.integrity',
   'key.unavailable',
@@ -76,6 +77,7 @@ const statusByCode: Record<ErrorCode, number> = {
   'mfa.factor_not_found': 404,
   'mfa.code_invalid': 422,
   'mfa.locked': 429,
+  'webhook.not_found': 404,
   'crypto.integrity': 500,
   'key.unavailable': 503,
   'key.unknown_root_key': 500,
@@ -117,6 +119,7 @@ export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   'mfa.code_invalid':
     'The code is wrong, outside the accepted window, or already used; it counts towards the lockout. Which of these is never said',
   'mfa.locked': "Too many codes in a row failed: the user's MFA is locked until Retry-After, whatever the code",
+  'webhook.not_found': 'The tenant has no webhook endpoint with this id',
   'crypto.integrity': 'A stored secret failed its integrity check (tampered or moved)',
   'key.unavailable': 'The key provider cannot be reached right now; retry',
   'key.unknown_root_key': 'A data key is wrapped by a root key that is not configured',

@@ -18,6 +18,7 @@ export const SCOPES = {
   mfaVerify: 'mfa:verify',
   mfaRead: 'mfa:read',
   usersDelete: 'users:delete',
+  webhooksManage: 'webhooks:manage',
 } as const
 
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES]
@@ -36,4 +37,6 @@ export const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   'mfa:verify': "Verify a TOTP code, consume a backup code, list a user's factors (metadata only)",
   'mfa:read': "Read a user's backup codes back, each with when it was used (Account Center)",
   'users:delete': 'Delete everything the vault holds for a user (identity core, when the user is deleted)',
+  'webhooks:manage':
+    "Register, list, rotate and delete a tenant's webhook endpoints and see their deliveries; a signing secret is shown once",
 }

@@ -49,6 +49,7 @@ export async function keysStatus({ tenant: tenantId, format }: { tenant?: string
       connector_secrets: row.connector_secrets,
       user_secrets: row.user_secrets,
       mfa_factors: row.mfa_factors,
+      webhook_endpoints: row.webhook_secrets,
       created_at: row.created_at.toISOString(),
       retired_at: row.retired_at?.toISOString() ?? null,
     }))
@@ -62,7 +63,7 @@ export async function keysStatus({ tenant: tenantId, format }: { tenant?: string
         ),
         '',
         table(
-          ['TENANT', 'VERSION', 'STATE', 'TOKEN SETS', 'CONNECTORS', 'USER SECRETS', 'MFA FACTORS', 'ROOT KEY'],
+          ['TENANT', 'VERSION', 'STATE', 'TOKEN SETS', 'CONNECTORS', 'USER SECRETS', 'MFA FACTORS', 'WEBHOOKS', 'ROOT KEY'],
           dataKeys.map((k) => [
             k.tenant_id,
             k.version,
@@ -71,6 +72,7 @@ export async function keysStatus({ tenant: tenantId, format }: { tenant?: string
             k.connector_secrets,
             k.user_secrets,
             k.mfa_factors,
+            k.webhook_endpoints,
             k.root_key_id,
           ]),
         ),
@@ -165,7 +167,7 @@ export async function keysDestroy({
     output.result(outcome, () =>
       outcome.destroyed
         ? `destroyed data key v${version} of ${tenantId}`
-        : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets, ${outcome.userSecrets} user secrets, ${outcome.mfaFactors} MFA factors)` : ''}`,
+        : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets, ${outcome.userSecrets} user secrets, ${outcome.mfaFactors} MFA factors, ${outcome.webhookEndpoints} webhook endpoints)` : ''}`,
     )
     return outcome.destroyed ? EXIT.done : EXIT.refused
   })
@@ -200,7 +202,7 @@ export async function tenantsShred(tenantId: string, { yes, format }: { yes: boo
     output.result(
       { tenant_id: tenantId, ...result },
       () =>
-        `shredded ${tenantId}: ${result.tokenSets} token sets, ${result.connectorSettings} connector settings, ${result.userSecrets} user secrets, ${result.mfaFactors} MFA factors and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
+        `shredded ${tenantId}: ${result.tokenSets} token sets, ${result.connectorSettings} connector settings, ${result.userSecrets} user secrets, ${result.mfaFactors} MFA factors, ${result.webhookEndpoints} webhook endpoints and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
     )
     return EXIT.done
   })
@@ -220,9 +222,9 @@ export async function verify({
     const result = await verifyTokenSets(database.db, keyRing, { tenantId, sample })
     output.result(result, () =>
       result.failures.length === 0
-        ? `verified ${result.checked} token sets, ${result.connectors_checked} connector secrets, ${result.user_secrets_checked} user secrets and ${result.mfa_factors_checked} MFA factors: every secret opens`
+        ? `verified ${result.checked} token sets, ${result.connectors_checked} connector secrets, ${result.user_secrets_checked} user secrets, ${result.mfa_factors_checked} MFA factors and ${result.webhook_endpoints_checked} webhook endpoints: every secret opens`
         : [
-            `${result.failures.length} integrity failure(s) in ${result.checked} token sets, ${result.connectors_checked} connector secrets, ${result.user_secrets_checked} user secrets and ${result.mfa_factors_checked} MFA factors:`,
+            `${result.failures.length} integrity failure(s) in ${result.checked} token sets, ${result.connectors_checked} connector secrets, ${result.user_secrets_checked} user secrets, ${result.mfa_factors_checked} MFA factors and ${result.webhook_endpoints_checked} webhook endpoints:`,
             table(
               ['TENANT', 'RECORD', 'FIELD', 'CODE'],
               result.failures.map((f) => [f.tenant_id, f.token_set_id, f.field, f.code]),

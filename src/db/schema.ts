@@ -56,6 +56,8 @@ export interface TokenSetsTable {
   last_refresh_error: string | null
   /** No refresh attempt before this (backoff, the provider's Retry-After), whichever replica asks. */
   next_refresh_at: Date | null
+  /** Written by refreshes only: how the event trigger tells a refresh from a push. */
+  last_refreshed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
@@ -156,7 +158,53 @@ export interface MfaAttemptsTable {
   updated_at: UpdatedAt
 }
 
+export interface EventsTable {
+  tenant_id: string
+  id: Generated<string>
+  type: string
+  occurred_at: CreatedAt
+  /** Ids, states, scopes, times and reason codes: never a token, never a secret. */
+  data: ColumnType<Record<string, unknown>, string, never>
+}
+
+export interface WebhookEndpointsTable {
+  tenant_id: string
+  id: string
+  url: string
+  /** Empty: every type. */
+  event_types: string[]
+  description: string
+  key_version: number
+  /** The signing secrets, bound to tenant, id, url, event types and key version (see webhooks/signing-secrets.ts). */
+  secrets_sealed: Bytes
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'dead'
+
+export interface WebhookDeliveriesTable {
+  tenant_id: string
+  id: Generated<string>
+  endpoint_id: string
+  event_id: string
+  state: ColumnType<WebhookDeliveryState, WebhookDeliveryState | undefined, WebhookDeliveryState>
+  attempts: ColumnType<number, number | undefined, number>
+  /** Null until the first attempt fails: due at once. */
+  next_attempt_at: Date | null
+  lease_until: Date | null
+  first_attempt_at: Date | null
+  last_attempt_at: Date | null
+  last_status: number | null
+  last_error: string | null
+  delivered_at: Date | null
+  created_at: CreatedAt
+}
+
 export interface DB {
+  events: EventsTable
+  webhook_endpoints: WebhookEndpointsTable
+  webhook_deliveries: WebhookDeliveriesTable
   audit_events: AuditEventsTable
   user_secrets: UserSecretsTable
   mfa_factors: MfaFactorsTable

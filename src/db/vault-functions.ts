@@ -287,3 +287,46 @@ export async function claimMfaAttempt(
 export async function clearMfaAttempts(trx: Kysely<DB>, tenantId: string, userId: string): Promise<void> {
   await sql`SELECT vault_clear_mfa_attempts(${tenantId}, ${userId})`.execute(trx)
 }
+
+/**
+ * vault_emit_event, in the caller's transaction: an event the TypeScript side originates (connection events
+ * come from the token_sets trigger). Its id, or null when no endpoint subscribes (nothing was stored).
+ */
+export async function emitEvent(
+  trx: Kysely<DB>,
+  event: { tenantId: string; type: string; data: Record<string, unknown>; endpointId?: string },
+): Promise<string | null> {
+  const result = await sql<{ id: string | null }>`
+    SELECT vault_emit_event(${event.tenantId}, ${event.type}, ${JSON.stringify(event.data)}::jsonb, ${event.endpointId ?? null}::uuid) AS id`.execute(
+    trx,
+  )
+  return result.rows[0]!.id
+}
+
+/** One claimed attempt of one delivery, with what it needs (vault_claim_webhook_deliveries). */
+export interface ClaimedDeliveryRow {
+  tenant_id: string
+  id: string
+  /** This attempt's number: the delivery is finished under it. */
+  attempts: number
+  /** By the attempting replicas' clocks: the retry period counts from here. */
+  first_attempt_at: Date
+  endpoint_id: string
+  url: string
+  event_types: string[]
+  key_version: number
+  secrets_sealed: Uint8Array
+  root_key_id: string
+  wrapped_key: Uint8Array
+  event_id: string
+  event_type: string
+  event_data: Record<string, unknown>
+  occurred_at: Date
+}
+
+/** vault_claim_webhook_deliveries: up to `limit` due deliveries across tenants, each leased for one attempt. */
+export async function claimWebhookDeliveries(db: Kysely<DB>, at: Date, leaseSeconds: number, limit: number): Promise<ClaimedDeliveryRow[]> {
+  const result = await sql<ClaimedDeliveryRow>`
+    SELECT * FROM vault_claim_webhook_deliveries(${at}, ${leaseSeconds}, ${limit})`.execute(db)
+  return result.rows
+}

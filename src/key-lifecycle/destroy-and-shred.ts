@@ -14,6 +14,7 @@ export type DestroyOutcome =
       connectorSecrets?: number
       userSecrets?: number
       mfaFactors?: number
+      webhookEndpoints?: number
     }
 
 /**
@@ -35,6 +36,7 @@ export async function destroyDataKey(db: Kysely<DB>, tenantId: string, version: 
         connectorSecrets: inUse.connector_secrets,
         userSecrets: inUse.user_secrets,
         mfaFactors: inUse.mfa_factors,
+        webhookEndpoints: inUse.webhook_secrets,
       }
     }
     await deleteDataKey(trx, tenantId, version)
@@ -47,7 +49,7 @@ export type { ShredResult }
 
 /**
  * Crypto-shreds a tenant: its token sets, its connectors' client secrets, its users' secrets and MFA
- * factors, and every data key that could open them are deleted together. The audit trail keeps the
+ * factors, its webhook endpoints and undelivered events, and every data key that could open them are deleted together. The audit trail keeps the
  * record of it.
  */
 export async function shredTenant(db: Kysely<DB>, tenantId: string): Promise<ShredResult> {

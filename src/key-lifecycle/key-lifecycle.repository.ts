@@ -6,6 +6,7 @@ import {
   countSealedByVersion,
   countSealedUnder,
   deleteSealedOfTenant,
+  noSealedRecords,
   SEALED_RECORD_TABLES,
   type SealedRecordTable,
 } from './sealed-records.ts'
@@ -21,6 +22,7 @@ export interface DataKeyStatusRow {
   connector_secrets: number
   user_secrets: number
   mfa_factors: number
+  webhook_secrets: number
 }
 
 export async function dataKeyStatus(trx: OperatorTransaction, tenantId: string | undefined): Promise<DataKeyStatusRow[]> {
@@ -28,7 +30,7 @@ export async function dataKeyStatus(trx: OperatorTransaction, tenantId: string |
   const rows = await tokenSetsByVersion(trx, tenantId)
   return rows.map((row) => ({
     ...row,
-    ...(records.get(`${row.tenant_id}/${row.version}`) ?? { connector_secrets: 0, user_secrets: 0, mfa_factors: 0 }),
+    ...(records.get(`${row.tenant_id}/${row.version}`) ?? noSealedRecords()),
   }))
 }
 
@@ -214,6 +216,7 @@ export interface ShredResult {
   connectorSettings: number
   userSecrets: number
   mfaFactors: number
+  webhookEndpoints: number
   dataKeys: number
   tenant: boolean
 }
@@ -225,6 +228,9 @@ export async function deleteTenant(trx: OperatorTransaction, tenantId: string): 
   // An MFA factor's used codes go with it (ON DELETE CASCADE); its user's attempt counts hold no secret.
   for (const table of SEALED_RECORD_TABLES) records[table.name] = await deleteSealedOfTenant(trx, table, tenantId)
   await trx.deleteFrom('mfa_attempts').where('tenant_id', '=', tenantId).execute()
+  // The endpoints took their deliveries with them; the events (the connection.deleted of the token sets
+  // above among them) could not be signed any more.
+  await trx.deleteFrom('events').where('tenant_id', '=', tenantId).execute()
   const dataKeys = await trx.deleteFrom('data_keys').where('tenant_id', '=', tenantId).executeTakeFirst()
   const tenant = await trx.deleteFrom('tenants').where('tenant_id', '=', tenantId).executeTakeFirst()
   return {
@@ -232,6 +238,7 @@ export async function deleteTenant(trx: OperatorTransaction, tenantId: string): 
     connectorSettings: records.connector_secrets,
     userSecrets: records.user_secrets,
     mfaFactors: records.mfa_factors,
+    webhookEndpoints: records.webhook_secrets,
     dataKeys: Number(dataKeys.numDeletedRows),
     tenant: Number(tenant.numDeletedRows) === 1,
   }

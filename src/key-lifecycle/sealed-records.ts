@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { CONNECTOR_CLIENT_SECRET } from '../crypto/connector-secret-sealing.ts'
 import { MFA_FACTOR, type RecordKind, USER_SECRET } from '../crypto/record-binding.ts'
 import type { OperatorTransaction } from '../db/tenant-scope.ts'
+import { WEBHOOK_SIGNING_SECRETS } from '../webhooks/signing-secrets.ts'
 
 /**
  * Every table that holds one sealed secret per row under a tenant's data key, beside token sets (which
@@ -11,15 +12,15 @@ import type { OperatorTransaction } from '../db/tenant-scope.ts'
  */
 export interface SealedRecordTable {
   /** How reports and commands name them. */
-  readonly name: 'connector_secrets' | 'user_secrets' | 'mfa_factors'
-  readonly table: 'connector_refresh_settings' | 'user_secrets' | 'mfa_factors'
+  readonly name: 'connector_secrets' | 'user_secrets' | 'mfa_factors' | 'webhook_secrets'
+  readonly table: 'connector_refresh_settings' | 'user_secrets' | 'mfa_factors' | 'webhook_endpoints'
   /** The primary key after tenant_id. */
   readonly key: readonly string[]
   readonly sealedColumn: string
   // biome-ignore lint/suspicious/noExplicitAny: each kind binds its own table's row, read whole
   readonly kind: RecordKind<any>
   /** The field verify reports a failure on. */
-  readonly field: 'client_secret' | 'value' | 'secret'
+  readonly field: 'client_secret' | 'value' | 'secret' | 'signing_secrets'
   /** How verify names a row: its ids, never a secret. */
   id(row: SealedRow): string
 }
@@ -54,7 +55,21 @@ export const SEALED_RECORD_TABLES: readonly SealedRecordTable[] = [
     field: 'secret',
     id: (row) => `mfa_factor:${row.id}`,
   },
+  {
+    name: 'webhook_secrets',
+    table: 'webhook_endpoints',
+    key: ['id'],
+    sealedColumn: 'secrets_sealed',
+    kind: WEBHOOK_SIGNING_SECRETS,
+    field: 'signing_secrets',
+    id: (row) => `webhook:${row.id}`,
+  },
 ]
+
+/** No row of any kind: where a count starts. */
+export function noSealedRecords(): Record<SealedRecordTable['name'], number> {
+  return Object.fromEntries(SEALED_RECORD_TABLES.map(({ name }) => [name, 0])) as Record<SealedRecordTable['name'], number>
+}
 
 const tenantFilter = (alias: string, tenantId: string | undefined) =>
   tenantId === undefined ? sql`` : sql`AND ${sql.ref(`${alias}.tenant_id`)} = ${tenantId}`
@@ -86,7 +101,7 @@ export async function countSealedByVersion(
       WHERE true ${tenantFilter('r', tenantId)} GROUP BY 1, 2`.execute(trx)
     for (const row of result.rows) {
       const at = `${row.tenant_id}/${row.key_version}`
-      const entry = counts.get(at) ?? { connector_secrets: 0, user_secrets: 0, mfa_factors: 0 }
+      const entry = counts.get(at) ?? noSealedRecords()
       entry[name] = row.n
       counts.set(at, entry)
     }

@@ -23,6 +23,7 @@ export interface VerifyResult {
   connectors_checked: number
   user_secrets_checked: number
   mfa_factors_checked: number
+  webhook_endpoints_checked: number
   failures: VerifyFailure[]
 }
 
@@ -95,6 +96,7 @@ export async function verifyTokenSets(
     connectors_checked: records.connector_secrets!,
     user_secrets_checked: records.user_secrets!,
     mfa_factors_checked: records.mfa_factors!,
+    webhook_endpoints_checked: records.webhook_secrets!,
     failures,
   }
 }

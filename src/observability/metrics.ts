@@ -20,6 +20,8 @@ export interface Metrics {
   tokenRefreshes: Counter<'outcome'>
   /** Keep-alive refreshes, by outcome: a refresh's, or not_due, busy, skipped, error. */
   keepAliveRefreshes: Counter<'outcome'>
+  /** Webhook delivery attempts, by outcome: delivered, failed (retried later), dead (given up). */
+  webhookDeliveries: Counter<'outcome'>
   /** Registers the data-key cache's current size, read at each scrape. */
   observeDataKeyCacheSize(read: () => number): void
   /** Registers the count of every tenant's connections by health; read at a scrape, at most every COUNT_TTL_MS. */
@@ -156,6 +158,12 @@ export function createMetrics({ countTtlMs = COUNT_TTL_MS }: { countTtlMs?: numb
     keepAliveRefreshes: new Counter({
       name: 'secret_vault_keep_alive_refreshes_total',
       help: 'Keep-alive refreshes of idle token sets, by outcome (refreshed and the other refresh outcomes; not_due, busy, skipped, error)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'secret_vault_webhook_deliveries_total',
+      help: 'Webhook delivery attempts, by outcome (delivered; failed, retried later; dead, given up)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

@@ -162,6 +162,8 @@ export async function updateRefreshedTokenSet(
       last_refresh_failure_at: null,
       last_refresh_error: null,
       next_refresh_at: null,
+      // Only a refresh writes it: the event trigger reads it to tell connection.refreshed from a push.
+      last_refreshed_at: sql<Date>`now()`,
       updated_at: sql<Date>`now()`,
     })
     .where('tenant_id', '=', tenantId)

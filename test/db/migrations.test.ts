@@ -71,11 +71,16 @@ t.test('the database holds exactly the functions this release calls, each once, 
     SELECT proname, prosrc FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY proname`.execute(database.admin)
   const sources = latestFunctionSources()
   const wrapper = readFileSync(path.resolve(import.meta.dirname, '../../src/db/vault-functions.ts'), 'utf8')
-  const called = [...new Set([...wrapper.matchAll(/\b(vault_\w+)\(/g)].map((m) => m[1]!))].sort()
+  const triggers = await sql<{ proname: string }>`
+    SELECT p.proname FROM pg_trigger tg JOIN pg_proc p ON p.oid = tg.tgfoid WHERE NOT tg.tgisinternal`.execute(database.admin)
+  // What the wrapper calls and what triggers run, and every function those sources call in turn.
+  const callsIn = (text: string) => [...text.matchAll(/\b(vault_\w+)\(/g)].map((m) => m[1]!)
+  const called = new Set([...callsIn(wrapper), ...triggers.rows.map((row) => row.proname)])
+  for (const name of called) for (const inner of callsIn(sources.get(name) ?? '')) called.add(inner)
   t.same(
     functions.rows.map((row) => row.proname),
-    called,
-    'the functions the wrapper calls, each once: no superseded function is left behind',
+    [...called].sort(),
+    'the functions the wrapper calls and the triggers run, each once: no superseded function is left behind',
   )
   for (const row of functions.rows) {
     const body = /AS \$\$([\s\S]*)\$\$/.exec(sources.get(row.proname) ?? '')?.[1]

@@ -148,7 +148,14 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
 t.test('verify: every secret opens; a tampered one is reported by id, without secrets', async (t) => {
   const clean = await cli.run(['verify', '--json'])
   t.equal(clean.code, 0, clean.stderr)
-  t.same(JSON.parse(clean.stdout), { checked: 42, connectors_checked: 2, user_secrets_checked: 0, mfa_factors_checked: 0, failures: [] })
+  t.same(JSON.parse(clean.stdout), {
+    checked: 42,
+    connectors_checked: 2,
+    user_secrets_checked: 0,
+    mfa_factors_checked: 0,
+    webhook_endpoints_checked: 0,
+    failures: [],
+  })
   const sample = await cli.run(['verify', '--sample', '3', '--json'])
   t.equal(JSON.parse(sample.stdout).checked, 3)
 

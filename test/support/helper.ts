@@ -4,7 +4,14 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { createLocalJWKSet } from 'jose'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
-import { buildApp, DEFAULT_REFRESH, type EgressOptions, type OverloadOptions, type RefreshOptions } from '../../src/app.ts'
+import {
+  buildApp,
+  DEFAULT_REFRESH,
+  DEFAULT_WEBHOOKS,
+  type EgressOptions,
+  type OverloadOptions,
+  type RefreshOptions,
+} from '../../src/app.ts'
 import { type Authenticator, createAuthenticator } from '../../src/auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { instrumentKeyProvider, type ObservedKeyProvider } from '../../src/keys/instrumented-key-provider.ts'
@@ -12,6 +19,7 @@ import type { KeyProvider } from '../../src/keys/key-provider.ts'
 import { createLocalKeyProvider, type LocalRootKey } from '../../src/keys/local-key-provider.ts'
 import { createLogger } from '../../src/logger.ts'
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts'
+import type { WebhookDeliveryOptions } from '../../src/webhooks/webhook-delivery.ts'
 import { createTestDatabase, type TestDatabase } from './test-database.ts'
 import { createTestIssuer, type TestIssuer } from './test-issuer.ts'
 
@@ -111,6 +119,7 @@ export async function buildTestApp(
     overload?: OverloadOptions
     refresh?: Partial<RefreshOptions>
     egress?: Partial<EgressOptions>
+    webhooks?: Partial<WebhookDeliveryOptions>
   } = {},
 ): Promise<TestContext> {
   const logs: string[] = []
@@ -147,6 +156,8 @@ export async function buildTestApp(
     // Test providers listen on plain http on loopback and answer at once: the egress policy admits exactly that.
     refresh: { ...DEFAULT_REFRESH, timeoutMs: 2000, lockTimeoutMs: 5000, ...options.refresh },
     egress: { allow: ['127.0.0.1'], allowInsecureHttp: true, ...options.egress },
+    // Tests deliver by hand (app.webhookDelivery.deliverDue()) unless they ask for polling.
+    webhooks: { ...DEFAULT_WEBHOOKS, pollIntervalMs: 0, timeoutMs: 2000, ...options.webhooks },
   })
   t.teardown(() => app.close())
   const client = withDefaultAuthorization(app, `Bearer ${await issuer.mint({}, { expiresIn: 3600 })}`)

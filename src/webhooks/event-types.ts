@@ -1,0 +1,19 @@
+/**
+ * The events the vault sends. Connection events are recorded by the database, in the transaction of the
+ * change (db/functions/vault_connection_events); webhook.test by the test route. Payloads carry ids,
+ * states, scopes, times and reason codes, never a token or a secret.
+ */
+export const EVENT_TYPES = {
+  'connection.created': 'A connection was stored for the first time (its first push)',
+  'connection.updated': 'A push replaced a connection’s tokens: the user signed in again, re-consented, or changed scope',
+  'connection.refreshed': 'The vault refreshed a connection’s access token at the provider',
+  'connection.refresh_failing':
+    'A refresh failed for a reason other than a revoked grant, the first of a streak; `refresh_failure` says how (sent once per streak)',
+  'connection.reauth_required': 'The provider revoked the grant or the refresh token expired: the user has to connect again',
+  'connection.recovered': 'A failing streak ended with a successful refresh or a push, or a push reconnected a reauth_required connection',
+  'connection.deleted': 'A connection was deleted (unlink, user deleted, connector deleted, or a tenant shredded)',
+  'webhook.test': 'Sent on request to one endpoint, to check that it receives and verifies deliveries',
+} as const
+
+export type EventType = keyof typeof EVENT_TYPES
+export const EVENT_TYPE_NAMES = Object.keys(EVENT_TYPES) as [EventType, ...EventType[]]
