@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { runCli } from '../support/cli-process.ts'
 import { startFakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
 import { startServerProcess } from '../support/server-process.ts'
 import { databaseUrl, TEST_DATABASE_URL, TEST_LOGINS, withAdminClient } from '../support/test-database.ts'
 import { createTestIssuer } from '../support/test-issuer.ts'
+import { startWebhookReceiver } from '../support/webhook-receiver.ts'
 
 /**
  * The documented deployment on a PostgreSQL server, step by step as README.md gives it, each step as the
@@ -71,6 +73,7 @@ for (const pass of passes) {
         VAULT_REFRESH_ALLOW_INSECURE_HTTP: 'true',
         VAULT_EGRESS_ALLOW: '127.0.0.1',
         VAULT_KEEP_ALIVE_INTERVAL_SECONDS: '1',
+        VAULT_WEBHOOK_POLL_MS: '100',
       }
       const server = await startServerProcess(t, serviceEnv)
       const headers = { authorization: `Bearer ${await issuer.mint({}, { expiresIn: 600 })}`, 'content-type': 'application/json' }
@@ -139,6 +142,40 @@ for (const pass of passes) {
       )
       t.match(scraped, /secret_vault_keep_alive_refreshes_total\{outcome="refreshed"\} 1\n/)
       t.match(scraped, /secret_vault_connections\{health="active"\} 3\n/, 'the gauge, counted as the service login')
+
+      // Webhooks, polled by both processes: every event delivered, each once between them, signed.
+      const receiver = await startWebhookReceiver(t)
+      const hook = await fetch(`${server.address}/v1/tenants/acme/webhooks`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ url: receiver.url, event_types: ['connection.created'] }),
+      })
+      t.equal(hook.status, 201, await hook.clone().text())
+      const { secret } = (await hook.json()) as { secret: string }
+      const newcomers = ['dave', 'erin', 'frank', 'gina', 'hank', 'ines']
+      for (const [i, user] of newcomers.entries()) {
+        const via = i % 2 === 0 ? server : second
+        const res = await fetch(`${via.address}/v1/tenants/acme/users/${user}/connections/social/github/token-set`, {
+          method: 'PUT',
+          headers,
+          body: JSON.stringify({ target: 'github', token_response: { access_token: `gho_${user}`, expires_in: 3600 } }),
+        })
+        t.equal(res.status, 201)
+      }
+      for (let i = 0; i < 100 && receiver.received.length < newcomers.length; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      t.equal(receiver.received.length, newcomers.length, 'every event arrived once: no replica sent one twice')
+      const verifier = new Webhook(secret)
+      t.same(
+        receiver.received
+          .map((d) => (verifier.verify(d.body, d.headers as Record<string, string>) as { data: { user_id: string } }).data.user_id)
+          .sort(),
+        newcomers,
+      )
+      const delivered = (await Promise.all([server, second].map((one) => fetch(`${one.address}/metrics`).then((res) => res.text()))))
+        .map((text) => Number(/secret_vault_webhook_deliveries_total\{outcome="delivered"\} (\d+)/.exec(text)?.[1] ?? 0))
+        .reduce((a, b) => a + b)
+      t.equal(delivered, newcomers.length, 'the two processes delivered them between them')
       second.child.kill('SIGTERM')
 
       // 4. The operator, as a member of secret_vault_operator only, while the service runs.
@@ -158,8 +195,8 @@ for (const pass of passes) {
       }
       const status = JSON.parse((await cli(['keys', 'status', '--json'], operatorEnv)).stdout)
       t.match(status.data_keys, [
-        { tenant_id: 'acme', version: 1, state: 'decrypt_only', token_sets: 0 },
-        { tenant_id: 'acme', version: 2, state: 'active', token_sets: 3 },
+        { tenant_id: 'acme', version: 1, state: 'decrypt_only', token_sets: 0, webhook_endpoints: 0 },
+        { tenant_id: 'acme', version: 2, state: 'active', token_sets: 9, webhook_endpoints: 1 },
       ])
       t.match(
         await (await fetch(`${connection}/access-token`, { headers })).json(),

@@ -249,3 +249,19 @@ t.test('failures before an answer have their own codes; a redirect is not follow
   t.match(await last(), { last_error: 'redirect', last_status: 302 })
   t.equal(receiver.received.length, 2, 'the redirect was not followed')
 })
+
+t.test('two replicas polling at once deliver each event once', async (t) => {
+  const tenant = uniqueTenant('replicas')
+  const second = await buildTestApp(t, database, { provider: ctx.provider })
+  second.clock.now = clock.now
+  const receiver = await startWebhookReceiver(t)
+  receiver.answer = () => ({ status: 200, delayMs: 50 })
+  await registerWebhook(tenant, receiver.url)
+  const users = Array.from({ length: 12 }, (_, i) => `user-${i}`)
+  for (const user of users) await push(app, { tenant, user }, githubPush(`gho_${user}`))
+  const outcomes = await Promise.all([deliverDue(), second.app.server.webhookDelivery.deliverDue(), deliverDue()])
+  t.equal(outcomes.flat().length, users.length, 'each claimed by one poll')
+  t.ok(outcomes.flat().every((outcome) => outcome === 'delivered'))
+  t.equal(new Set(receiver.received.map((d) => d.headers['webhook-id'])).size, users.length)
+  t.equal(receiver.received.length, users.length, 'none twice')
+})
