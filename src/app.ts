@@ -32,8 +32,10 @@ import { createProviderClient } from './oauth/provider-client.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { traceRequests } from './observability/tracing.ts'
 import { openApiInfo, openApiTransform, openApiTransformObject } from './openapi.ts'
+import type { OutboxOptions } from './outbox/outbox-worker.ts'
 import { countConnectionsByHealth } from './token-sets/connection-counts.ts'
 import { createKeepAlive, type KeepAlive, type KeepAliveOptions } from './token-sets/keep-alive.ts'
+import { createRefreshTokenRevocation, type RefreshTokenRevocation } from './token-sets/revoke-refresh-tokens.ts'
 import { createTokenRefresher } from './token-sets/token-refresh.ts'
 import { deleteTokenSetsOfConnector } from './token-sets/token-set.repository.ts'
 import { tokenSetRoutes } from './token-sets/token-set.routes.ts'
@@ -43,7 +45,7 @@ import { createUserSecretService } from './user-secrets/user-secret.service.ts'
 import { userRoutes } from './users/user.routes.ts'
 import { webhookRoutes } from './webhooks/webhook.routes.ts'
 import { createWebhookService } from './webhooks/webhook.service.ts'
-import { createWebhookDelivery, type WebhookDelivery, type WebhookDeliveryOptions } from './webhooks/webhook-delivery.ts'
+import { createWebhookDelivery, type WebhookDelivery } from './webhooks/webhook-delivery.ts'
 
 export type DevelopmentIssuerOptions = Parameters<typeof developmentTokenEndpoint>[1]
 
@@ -63,8 +65,8 @@ export interface AppDeps {
   egress?: EgressOptions
   /** Keep-alive sweeps of idle token sets (see src/token-sets/keep-alive.ts). */
   keepAlive?: KeepAliveOptions
-  /** Webhook delivery by this replica (see src/webhooks/webhook-delivery.ts). */
-  webhooks?: WebhookDeliveryOptions
+  /** How this replica works off the outbox: webhook deliveries and refresh-token revocations (see src/outbox). */
+  outbox?: OutboxOptions
   /** The embedded default only: its development issuer's token endpoint (client credentials). */
   developmentIssuer?: DevelopmentIssuerOptions
   now?: () => Date
@@ -95,11 +97,11 @@ export const DEFAULT_KEEP_ALIVE: KeepAliveOptions = {
   intervalMs: SERVICE_DEFAULTS.keepAliveIntervalSeconds * 1000,
   batch: SERVICE_DEFAULTS.keepAliveBatch,
 }
-export const DEFAULT_WEBHOOKS: WebhookDeliveryOptions = {
-  pollIntervalMs: SERVICE_DEFAULTS.webhookPollMs,
-  batch: SERVICE_DEFAULTS.webhookBatch,
-  timeoutMs: SERVICE_DEFAULTS.webhookTimeoutMs,
-  retryPeriodMs: SERVICE_DEFAULTS.webhookRetryHours * 3_600_000,
+export const DEFAULT_OUTBOX: OutboxOptions = {
+  pollIntervalMs: SERVICE_DEFAULTS.outboxPollMs,
+  batch: SERVICE_DEFAULTS.outboxBatch,
+  timeoutMs: SERVICE_DEFAULTS.outboxTimeoutMs,
+  retryPeriodMs: SERVICE_DEFAULTS.outboxRetryHours * 3_600_000,
 }
 
 /** Load shedding: past these, API requests get 503 service.unavailable with Retry-After (0 disables one). */
@@ -128,6 +130,8 @@ declare module 'fastify' {
     keepAlive: KeepAlive
     /** This replica's webhook deliveries; tests may deliver what is due now. */
     webhookDelivery: WebhookDelivery
+    /** This replica's revocations of refresh tokens left behind; tests may revoke what is due now. */
+    revocations: RefreshTokenRevocation
   }
 }
 
@@ -202,10 +206,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const egress = createEgressPolicy({ ...(deps.egress ?? DEFAULT_EGRESS), connectTimeoutMs: refresh.timeoutMs })
   app.addHook('onClose', () => egress.close())
   const now = deps.now ?? (() => new Date())
+  const provider = createProviderClient({ timeoutMs: refresh.timeoutMs, egress })
   const refresher = createTokenRefresher({
     db: deps.db,
     keyRing: deps.keyRing,
-    provider: createProviderClient({ timeoutMs: refresh.timeoutMs, egress }),
+    provider,
     marginMs: refresh.marginMs,
     lockTimeoutMs: refresh.lockTimeoutMs,
     readWaitMs: refresh.readWaitMs,
@@ -223,20 +228,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   app.decorate('keepAlive', keepAlive)
   app.addHook('onReady', async () => keepAlive.start())
+  const outbox = deps.outbox ?? DEFAULT_OUTBOX
   const webhookDelivery = createWebhookDelivery({
     db: deps.db,
     keyRing: deps.keyRing,
     egress,
     now,
     logger: deps.logger,
-    ...(deps.webhooks ?? DEFAULT_WEBHOOKS),
+    ...outbox,
     onAttempt: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
   })
+  const revocations = createRefreshTokenRevocation({
+    db: deps.db,
+    keyRing: deps.keyRing,
+    provider,
+    now,
+    logger: deps.logger,
+    ...outbox,
+    onAttempt: (outcome) => metrics.tokenRevocations.inc({ outcome }),
+  })
   app.decorate('webhookDelivery', webhookDelivery)
-  app.addHook('onReady', async () => webhookDelivery.start())
+  app.decorate('revocations', revocations)
+  app.addHook('onReady', async () => {
+    webhookDelivery.start()
+    revocations.start()
+  })
   // Before anything closes (the egress policy, then the pool): a sweep in progress finishes its refresh,
-  // a delivery in flight records its outcome.
-  app.addHook('preClose', () => Promise.all([keepAlive.stop(), webhookDelivery.stop()]).then(() => undefined))
+  // a delivery or revocation in flight records its outcome.
+  app.addHook('preClose', () => Promise.all([keepAlive.stop(), webhookDelivery.stop(), revocations.stop()]).then(() => undefined))
   metrics.observeConnections(() => countConnectionsByHealth(deps.db))
   metrics.observeDataKeys(async () => Object.fromEntries((await countDataKeys(deps.db)).map(({ state, count }) => [state, count])))
   const refreshSettings = createRefreshSettingsService({

@@ -23,10 +23,10 @@ export const SERVICE_DEFAULTS = {
   refreshReadWaitMs: 2000,
   keepAliveIntervalSeconds: 300,
   keepAliveBatch: 50,
-  webhookPollMs: 1000,
-  webhookBatch: 20,
-  webhookTimeoutMs: 10_000,
-  webhookRetryHours: 24,
+  outboxPollMs: 1000,
+  outboxBatch: 20,
+  outboxTimeoutMs: 10_000,
+  outboxRetryHours: 24,
   maxEventLoopDelayMs: 1000,
   // Off by default: a busy loop is not an overloaded one. Event-loop delay says requests are waiting.
   maxEventLoopUtilization: 0,
@@ -105,11 +105,12 @@ export const configSchema = z
     // Keep-alive sweeps find nothing unless a connector's refresh policy names keep_alive_idle_seconds.
     VAULT_KEEP_ALIVE_INTERVAL_SECONDS: integer(SERVICE_DEFAULTS.keepAliveIntervalSeconds, 0, 86_400),
     VAULT_KEEP_ALIVE_BATCH: integer(SERVICE_DEFAULTS.keepAliveBatch, 1, 10_000),
-    // Webhook deliveries: polled by every replica; a delivery still failing after the retry period is dead.
-    VAULT_WEBHOOK_POLL_MS: integer(SERVICE_DEFAULTS.webhookPollMs, 0, 60_000),
-    VAULT_WEBHOOK_BATCH: integer(SERVICE_DEFAULTS.webhookBatch, 1, 1000),
-    VAULT_WEBHOOK_TIMEOUT_MS: integer(SERVICE_DEFAULTS.webhookTimeoutMs, 100, 60_000),
-    VAULT_WEBHOOK_RETRY_HOURS: integer(SERVICE_DEFAULTS.webhookRetryHours, 1, 168),
+    // The outbox (webhook deliveries, refresh-token revocations): polled by every replica; a job still
+    // failing after the retry period is given up.
+    VAULT_OUTBOX_POLL_MS: integer(SERVICE_DEFAULTS.outboxPollMs, 0, 60_000),
+    VAULT_OUTBOX_BATCH: integer(SERVICE_DEFAULTS.outboxBatch, 1, 1000),
+    VAULT_OUTBOX_TIMEOUT_MS: integer(SERVICE_DEFAULTS.outboxTimeoutMs, 100, 60_000),
+    VAULT_OUTBOX_RETRY_HOURS: integer(SERVICE_DEFAULTS.outboxRetryHours, 1, 168),
     // Only "true" turns it on: a typo must not open plain http for client secrets.
     VAULT_REFRESH_ALLOW_INSECURE_HTTP: z
       .enum(['true', 'false'])
@@ -233,7 +234,7 @@ export interface Config {
     readonly intervalMs: number
     readonly batch: number
   }
-  readonly webhooks: {
+  readonly outbox: {
     readonly pollIntervalMs: number
     readonly batch: number
     readonly timeoutMs: number
@@ -391,11 +392,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       readWaitMs: e.VAULT_REFRESH_READ_WAIT_MS,
     },
     keepAlive: { intervalMs: e.VAULT_KEEP_ALIVE_INTERVAL_SECONDS * 1000, batch: e.VAULT_KEEP_ALIVE_BATCH },
-    webhooks: {
-      pollIntervalMs: e.VAULT_WEBHOOK_POLL_MS,
-      batch: e.VAULT_WEBHOOK_BATCH,
-      timeoutMs: e.VAULT_WEBHOOK_TIMEOUT_MS,
-      retryPeriodMs: e.VAULT_WEBHOOK_RETRY_HOURS * 3_600_000,
+    outbox: {
+      pollIntervalMs: e.VAULT_OUTBOX_POLL_MS,
+      batch: e.VAULT_OUTBOX_BATCH,
+      timeoutMs: e.VAULT_OUTBOX_TIMEOUT_MS,
+      retryPeriodMs: e.VAULT_OUTBOX_RETRY_HOURS * 3_600_000,
     },
     egress: { allow: e.VAULT_EGRESS_ALLOW, allowInsecureHttp: e.VAULT_REFRESH_ALLOW_INSECURE_HTTP },
     auth: {

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     refresh: config.refresh,
     egress: config.egress,
     keepAlive: config.keepAlive,
-    webhooks: config.webhooks,
+    outbox: config.outbox,
   })
 
   // SIGTERM: stop accepting (new requests get 503), let in-flight requests finish within the deadline,

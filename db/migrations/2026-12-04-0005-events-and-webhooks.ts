@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { type Kysely, sql } from 'kysely'
 
-// Lifecycle events through a transactional outbox, delivered as signed webhooks.
+// Lifecycle events through a transactional outbox, delivered as signed webhooks; refresh tokens revoked at
+// the provider (RFC 7009) when a connection goes or a push replaces them.
 //
 // A change to a connection and its event commit together: a row trigger on token_sets
 // (vault_connection_events) reads what the change means and records it through vault_emit_event, which
@@ -10,18 +11,31 @@ import { type Kysely, sql } from 'kysely'
 // with SKIP LOCKED, without a leader. token_sets.last_refreshed_at is written by refreshes only, so that
 // the trigger can tell a refresh from a push.
 //
+// The same trigger queues the revocation of a refresh token that a delete or a push leaves behind, when the
+// connector revokes (revoke_tokens, on by default) and has somewhere to send it (revocation_endpoint, or an
+// issuer whose discovery names one). A queued revocation holds the sealed refresh token and a copy of the
+// connector's settings with its sealed client secret, so that it outlives a deleted connector; it is
+// erased once revoked or given up. vault_claim_token_revocations leases them like deliveries.
+//
 // An endpoint's signing secrets are sealed under the tenant's data key and bound to its URL and event
 // types (a change behind the vault's back makes them fail to open before anything is sent). Every table is
 // a tenant table: tenant first in its key, composite foreign keys, forced row-level security.
 // Frozen in time like every migration: no application code, and never edited once released.
 
-const CREATED = ['vault_emit_event.v1', 'vault_connection_events.v1', 'vault_claim_webhook_deliveries.v1'] as const
-const TABLES = ['events', 'webhook_endpoints', 'webhook_deliveries'] as const
+const CREATED = [
+  'vault_emit_event.v1',
+  'vault_connection_events.v1',
+  'vault_claim_webhook_deliveries.v1',
+  'vault_claim_token_revocations.v1',
+] as const
+const TABLES = ['events', 'webhook_endpoints', 'webhook_deliveries', 'token_revocations'] as const
 
 const functionSource = (name: string) => readFileSync(new URL(`../functions/${name}.sql`, import.meta.url), 'utf8')
 
 const statements = [
   sql`ALTER TABLE token_sets ADD COLUMN last_refreshed_at timestamptz`,
+  // Both bound into the sealed client secret when they differ from these defaults.
+  sql`ALTER TABLE connector_refresh_settings ADD COLUMN revocation_endpoint text, ADD COLUMN revoke_tokens boolean NOT NULL DEFAULT true`,
 
   sql`CREATE TABLE events (
     tenant_id text NOT NULL REFERENCES tenants (tenant_id) ON DELETE RESTRICT,
@@ -78,6 +92,41 @@ const statements = [
   sql`CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (tenant_id, endpoint_id, created_at)`,
   sql`CREATE INDEX webhook_deliveries_event_idx ON webhook_deliveries (tenant_id, event_id)`,
 
+  sql`CREATE TABLE token_revocations (
+    tenant_id text NOT NULL REFERENCES tenants (tenant_id) ON DELETE RESTRICT,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    -- The connection the token came from (deleted, or holding a newer token): what its seal is bound to.
+    token_set_id uuid NOT NULL,
+    user_id text NOT NULL,
+    connector_type text NOT NULL,
+    connector_id text NOT NULL,
+    reason text NOT NULL CHECK (reason IN ('deleted', 'replaced')),
+    token_key_version integer NOT NULL,
+    refresh_server text,
+    refresh_token_sealed bytea NOT NULL,
+    -- The connector's settings as they were, with their sealed client secret (bound to all of them).
+    token_endpoint text,
+    issuer text,
+    client_id text NOT NULL,
+    client_auth_method text NOT NULL,
+    extra_params jsonb NOT NULL,
+    revocation_endpoint text,
+    revoke_tokens boolean NOT NULL,
+    settings_key_version integer NOT NULL,
+    client_secret_sealed bytea NOT NULL,
+    attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at timestamptz,
+    lease_until timestamptz,
+    first_attempt_at timestamptz,
+    last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT token_revocations_pkey PRIMARY KEY (tenant_id, id),
+    CONSTRAINT token_revocations_token_key_fkey FOREIGN KEY (tenant_id, token_key_version) REFERENCES data_keys (tenant_id, version) ON DELETE RESTRICT,
+    CONSTRAINT token_revocations_settings_key_fkey FOREIGN KEY (tenant_id, settings_key_version) REFERENCES data_keys (tenant_id, version) ON DELETE RESTRICT
+  )`,
+  sql`CREATE INDEX token_revocations_due_idx ON token_revocations (tenant_id, next_attempt_at NULLS FIRST)`,
+  sql`CREATE INDEX token_revocations_token_set_idx ON token_revocations (tenant_id, token_set_id)`,
+
   ...TABLES.flatMap((table) => [
     sql`ALTER TABLE ${sql.table(table)} ENABLE ROW LEVEL SECURITY`,
     sql`ALTER TABLE ${sql.table(table)} FORCE ROW LEVEL SECURITY`,
@@ -93,21 +142,26 @@ const statements = [
   // signing secrets to new key versions, verify them, and shred tenants.
   sql`GRANT SELECT, INSERT, DELETE ON events, webhook_deliveries TO secret_vault_operator`,
   sql`GRANT SELECT, UPDATE, DELETE ON webhook_endpoints TO secret_vault_operator`,
+  // Queued by the trigger for the service and operators alike; worked off and erased by the service.
+  sql`GRANT SELECT, INSERT, UPDATE, DELETE ON token_revocations TO secret_vault_app`,
+  sql`GRANT SELECT, INSERT, DELETE ON token_revocations TO secret_vault_operator`,
 ]
 
 export async function up(db: Kysely<any>): Promise<void> {
   for (const statement of statements) await statement.execute(db)
   for (const name of CREATED) await sql.raw(functionSource(name)).execute(db)
   await sql`CREATE TRIGGER token_sets_connection_events
-    AFTER INSERT OR DELETE OR UPDATE OF issued_at, last_refreshed_at, refresh_failures, state ON token_sets
+    AFTER INSERT OR DELETE OR UPDATE OF write_id, last_refreshed_at, refresh_failures, state ON token_sets
     FOR EACH ROW EXECUTE FUNCTION vault_connection_events()`.execute(db)
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`DROP TRIGGER token_sets_connection_events ON token_sets`.execute(db)
+  await sql`DROP FUNCTION vault_claim_token_revocations(timestamptz, integer, integer)`.execute(db)
   await sql`DROP FUNCTION vault_claim_webhook_deliveries(timestamptz, integer, integer)`.execute(db)
   await sql`DROP FUNCTION vault_connection_events()`.execute(db)
   await sql`DROP FUNCTION vault_emit_event(text, text, jsonb, uuid)`.execute(db)
   for (const table of [...TABLES].reverse()) await sql`DROP TABLE ${sql.table(table)}`.execute(db)
+  await sql`ALTER TABLE connector_refresh_settings DROP COLUMN revocation_endpoint, DROP COLUMN revoke_tokens`.execute(db)
   await sql`ALTER TABLE token_sets DROP COLUMN last_refreshed_at`.execute(db)
 }

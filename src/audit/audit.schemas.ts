@@ -6,6 +6,7 @@ const AUDIT_ACTIONS = [
   'token_set.read',
   'token_set.refresh',
   'token_set.delete',
+  'token_set.revoke',
   'connection.list',
   'user.token_sets.delete',
   'connector.token_sets.delete',

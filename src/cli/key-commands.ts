@@ -167,7 +167,7 @@ export async function keysDestroy({
     output.result(outcome, () =>
       outcome.destroyed
         ? `destroyed data key v${version} of ${tenantId}`
-        : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets, ${outcome.userSecrets} user secrets, ${outcome.mfaFactors} MFA factors, ${outcome.webhookEndpoints} webhook endpoints)` : ''}`,
+        : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets, ${outcome.userSecrets} user secrets, ${outcome.mfaFactors} MFA factors, ${outcome.webhookEndpoints} webhook endpoints, ${outcome.queuedRevocations} queued revocations)` : ''}`,
     )
     return outcome.destroyed ? EXIT.done : EXIT.refused
   })

@@ -20,7 +20,7 @@ type Json<T> = T extends { content: { 'application/json': infer Body } } ? Body 
 type RequestBody<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer Body } } }
   ? Body
   : never
-type Success<Op extends keyof operations> = Json<operations[Op]['responses'][keyof operations[Op]['responses'] & (200 | 201)]>
+type Success<Op extends keyof operations> = Json<operations[Op]['responses'][keyof operations[Op]['responses'] & (200 | 201 | 202)]>
 
 export type ConnectorType = operations['pushTokenSet']['parameters']['path']['connectorType']
 export interface UserRef {
@@ -54,6 +54,17 @@ export type GeneratedTotp = Success<'generateTotpSecret'>
 export type GeneratedBackupCodes = Success<'generateBackupCodes'>
 export type BackupCodeList = Success<'listBackupCodes'>
 export type ConsumedBackupCode = Success<'consumeBackupCode'>
+export type DeletedTokenSets = Success<'deleteTokenSet'>
+export interface WebhookRef {
+  tenantId: string
+  webhookId: string
+}
+export type CreateWebhookBody = RequestBody<'createWebhook'>
+export type CreatedWebhook = Success<'createWebhook'>
+export type Webhook = Success<'getWebhook'>
+export type RotatedWebhookSecret = Success<'rotateWebhookSecret'>
+export type WebhookDelivery = Success<'listWebhookDeliveries'>['deliveries'][number]
+export type WebhookDeliveriesQuery = NonNullable<operations['listWebhookDeliveries']['parameters']['query']>
 
 export interface VaultClientOptions {
   /** Where the vault is, e.g. `https://secret-vault.internal`. */
@@ -75,9 +86,10 @@ export interface VaultClient {
   readAccessToken(connection: ConnectionRef, options?: { requiredScopes?: readonly string[] }): Promise<AccessToken>
   /** Admin console: a user's connections, metadata only. */
   listConnections(user: UserRef): Promise<Connection[]>
-  deleteTokenSet(connection: ConnectionRef): Promise<{ deleted: number }>
-  deleteUserTokenSets(user: UserRef): Promise<{ deleted: number }>
-  deleteConnectorTokenSets(connector: ConnectorRef): Promise<{ deleted: number }>
+  /** Unlink: `revocations_scheduled` says how many refresh tokens go to the provider for revocation. */
+  deleteTokenSet(connection: ConnectionRef): Promise<DeletedTokenSets>
+  deleteUserTokenSets(user: UserRef): Promise<DeletedTokenSets>
+  deleteConnectorTokenSets(connector: ConnectorRef): Promise<DeletedTokenSets>
   putRefreshSettings(connector: ConnectorRef, body: RefreshSettingsBody): Promise<RefreshSettings>
   getRefreshSettings(connector: ConnectorRef): Promise<RefreshSettings>
   /** The connector was deleted: its token sets and refresh settings go together. */
@@ -103,6 +115,16 @@ export interface VaultClient {
   deleteMfaFactor(user: UserRef, type: MfaFactorType): Promise<{ deleted: number }>
   /** The user was deleted: everything the vault holds for them goes, in one transaction. */
   deleteUser(user: UserRef): Promise<Success<'deleteUser'>>
+  /** A webhook endpoint; its signing secret is in this answer and never again. */
+  createWebhook(tenantId: string, body: CreateWebhookBody): Promise<CreatedWebhook>
+  listWebhooks(tenantId: string): Promise<Webhook[]>
+  getWebhook(webhook: WebhookRef): Promise<Webhook>
+  deleteWebhook(webhook: WebhookRef): Promise<{ deleted: number }>
+  /** A new signing secret; the old one keeps signing beside it for `overlapSeconds` (default one day). */
+  rotateWebhookSecret(webhook: WebhookRef, options?: { overlapSeconds?: number }): Promise<RotatedWebhookSecret>
+  listWebhookDeliveries(webhook: WebhookRef, query?: WebhookDeliveriesQuery): Promise<WebhookDelivery[]>
+  /** Queues a webhook.test event for this endpoint alone; its id. */
+  testWebhook(webhook: WebhookRef): Promise<string>
 }
 
 export function createVaultClient(options: VaultClientOptions): VaultClient {
@@ -150,6 +172,9 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
   const connector = '/v1/tenants/{tenantId}/connectors/{connectorType}/{connectorId}' as const
   const user = '/v1/tenants/{tenantId}/users/{userId}' as const
   const secretPath = (s: UserSecretRef) => pathParams({ tenantId: s.tenantId, userId: s.userId, name: s.name })
+  const webhooks = '/v1/tenants/{tenantId}/webhooks' as const
+  const webhook = '/v1/tenants/{tenantId}/webhooks/{webhookId}' as const
+  const webhookPath = (w: WebhookRef) => pathParams({ tenantId: w.tenantId, webhookId: w.webhookId })
 
   // Every method is async, so that a refused argument is a rejected promise like every other failure.
   return {
@@ -190,6 +215,20 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
     deleteMfaFactor: async (u, type) =>
       call(http.DELETE(`${user}/mfa/{type}`, { params: { path: { ...userPath(u), type: pathParams({ type }).type } } })),
     deleteUser: async (u) => call(http.DELETE(user, { params: { path: userPath(u) } })),
+    createWebhook: async (tenantId, body) => call(http.POST(webhooks, { params: { path: pathParams({ tenantId }) }, body })),
+    listWebhooks: async (tenantId) => (await call(http.GET(webhooks, { params: { path: pathParams({ tenantId }) } }))).webhooks,
+    getWebhook: async (w) => call(http.GET(webhook, { params: { path: webhookPath(w) } })),
+    deleteWebhook: async (w) => call(http.DELETE(webhook, { params: { path: webhookPath(w) } })),
+    rotateWebhookSecret: async (w, { overlapSeconds } = {}) =>
+      call(
+        http.POST(`${webhook}/rotate-secret`, {
+          params: { path: webhookPath(w) },
+          body: overlapSeconds === undefined ? {} : { overlap_seconds: overlapSeconds },
+        }),
+      ),
+    listWebhookDeliveries: async (w, query = {}) =>
+      (await call(http.GET(`${webhook}/deliveries`, { params: { path: webhookPath(w), query } }))).deliveries,
+    testWebhook: async (w) => (await call(http.POST(`${webhook}/test`, { params: { path: webhookPath(w) } }))).event_id,
   }
 }
 

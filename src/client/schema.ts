@@ -379,6 +379,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenantId}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the tenant's webhook endpoints (never a secret) */
+        get: operations["listWebhooks"];
+        put?: never;
+        /** Register a webhook endpoint; its signing secret is in this answer and never again */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/webhooks/{webhookId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read one webhook endpoint (never its secret) */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint and its pending deliveries */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/webhooks/{webhookId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the signing secret; the old one keeps signing beside it for the overlap, so receivers can switch */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/webhooks/{webhookId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's deliveries, newest first: state, attempts, the last status or error */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/webhooks/{webhookId}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a webhook.test event for this endpoint alone */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenantId}/audit-events": {
         parameters: {
             query?: never;
@@ -401,7 +488,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "request.invalid" | "request.invalid_json" | "request.body_too_large" | "request.unsupported_media_type" | "request.method_not_allowed" | "request.uri_too_long" | "request.headers_too_large" | "request.timeout" | "request.malformed" | "route.not_found" | "auth.missing_token" | "auth.invalid_token" | "auth.insufficient_scope" | "auth.tenant_forbidden" | "token_set.not_found" | "token_set.reconnect_required" | "token_set.insufficient_scope" | "connector.not_found" | "connector.endpoint_changed" | "egress.refused" | "provider.unavailable" | "provider.refresh_rejected" | "provider.egress_refused" | "user_secret.not_found" | "mfa.factor_not_found" | "mfa.code_invalid" | "mfa.locked" | "crypto.integrity" | "key.unavailable" | "key.unknown_root_key" | "key.provider_misconfigured" | "service.unavailable" | "internal";
+        ErrorCode: "request.invalid" | "request.invalid_json" | "request.body_too_large" | "request.unsupported_media_type" | "request.method_not_allowed" | "request.uri_too_long" | "request.headers_too_large" | "request.timeout" | "request.malformed" | "route.not_found" | "auth.missing_token" | "auth.invalid_token" | "auth.insufficient_scope" | "auth.tenant_forbidden" | "token_set.not_found" | "token_set.reconnect_required" | "token_set.insufficient_scope" | "connector.not_found" | "connector.endpoint_changed" | "egress.refused" | "provider.unavailable" | "provider.refresh_rejected" | "provider.egress_refused" | "user_secret.not_found" | "mfa.factor_not_found" | "mfa.code_invalid" | "mfa.locked" | "webhook.not_found" | "crypto.integrity" | "key.unavailable" | "key.unknown_root_key" | "key.provider_misconfigured" | "service.unavailable" | "internal";
         Problem: {
             /** @description The kind of problem, one per code: urn:secret-vault:error:<code> */
             type: string;
@@ -1011,6 +1098,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         deleted: number;
+                        /** @description Refresh tokens queued for revocation at the provider (connection.revoked says how each went); the delete never waits for it */
+                        revocations_scheduled: number;
                     };
                 };
             };
@@ -1113,6 +1202,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         deleted: number;
+                        /** @description Refresh tokens queued for revocation at the provider (connection.revoked says how each went); the delete never waits for it */
+                        revocations_scheduled: number;
                     };
                 };
             };
@@ -1213,6 +1304,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         deleted: number;
+                        /** @description Refresh tokens queued for revocation at the provider (connection.revoked says how each went); the delete never waits for it */
+                        revocations_scheduled: number;
                     };
                 };
             };
@@ -1335,6 +1428,8 @@ export interface operations {
                             read_wait_ms: number | null;
                             keep_alive_idle_seconds: number | null;
                         };
+                        revocation_endpoint: string | null;
+                        revoke_tokens: boolean;
                         key_version: number;
                         created_at: string;
                         updated_at: string;
@@ -1476,6 +1571,13 @@ export interface operations {
                         /** @description Keep-alive: a token set not refreshed or pushed for this long is refreshed in the background (providers whose refresh tokens die unused); default off */
                         keep_alive_idle_seconds?: number;
                     };
+                    /** @description The provider's RFC 7009 revocation endpoint; without it, the issuer's discovery document names it, if it has one (GitHub has none) */
+                    revocation_endpoint?: string;
+                    /**
+                     * @description Revoke a refresh token at the provider when its connection is deleted or a push replaces it; default true
+                     * @default true
+                     */
+                    revoke_tokens?: boolean;
                 };
             };
         };
@@ -1510,6 +1612,8 @@ export interface operations {
                             read_wait_ms: number | null;
                             keep_alive_idle_seconds: number | null;
                         };
+                        revocation_endpoint: string | null;
+                        revoke_tokens: boolean;
                         key_version: number;
                         created_at: string;
                         updated_at: string;
@@ -1546,6 +1650,8 @@ export interface operations {
                             read_wait_ms: number | null;
                             keep_alive_idle_seconds: number | null;
                         };
+                        revocation_endpoint: string | null;
+                        revoke_tokens: boolean;
                         key_version: number;
                         created_at: string;
                         updated_at: string;
@@ -1668,6 +1774,8 @@ export interface operations {
                     "application/json": {
                         token_sets_deleted: number;
                         refresh_settings_deleted: boolean;
+                        /** @description Refresh tokens queued for revocation at the provider (connection.revoked says how each went) */
+                        revocations_scheduled: number;
                     };
                 };
             };
@@ -3553,6 +3661,8 @@ export interface operations {
                         token_sets_deleted: number;
                         user_secrets_deleted: number;
                         mfa_factors_deleted: number;
+                        /** @description Refresh tokens queued for revocation at the provider */
+                        revocations_scheduled: number;
                     };
                 };
             };
@@ -3630,6 +3740,842 @@ export interface operations {
             };
         };
     };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        webhooks: {
+                            tenant_id: string;
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string;
+                            key_version: number;
+                            created_at: string;
+                            updated_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Where deliveries are POSTed; the egress policy applies (https, no internal addresses) */
+                    url: string;
+                    /**
+                     * @description The types this endpoint receives; empty (the default): every type
+                     * @default []
+                     */
+                    event_types?: ("connection.created" | "connection.updated" | "connection.refreshed" | "connection.refresh_failing" | "connection.reauth_required" | "connection.recovered" | "connection.deleted" | "connection.revoked" | "webhook.test")[];
+                    /** @default  */
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Registered */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant_id: string;
+                        id: string;
+                        url: string;
+                        event_types: string[];
+                        description: string;
+                        key_version: number;
+                        created_at: string;
+                        updated_at: string;
+                        /** @description The signing secret, shown this once (whsec_ and base64, as Standard Webhooks libraries take it); the vault keeps it sealed */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large (request.body_too_large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON (request.unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                /** @description The endpoint id the vault assigned */
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant_id: string;
+                        id: string;
+                        url: string;
+                        event_types: string[];
+                        description: string;
+                        key_version: number;
+                        created_at: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                /** @description The endpoint id the vault assigned */
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many endpoints were deleted (0 or 1) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted: number;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                /** @description The endpoint id the vault assigned */
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description How long deliveries stay signed with the old secret too (a second signature), so receivers can switch; default one day
+                     * @default 86400
+                     */
+                    overlap_seconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The new secret, shown this once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenant_id: string;
+                        id: string;
+                        url: string;
+                        event_types: string[];
+                        description: string;
+                        key_version: number;
+                        created_at: string;
+                        updated_at: string;
+                        /** @description The signing secret, shown this once (whsec_ and base64, as Standard Webhooks libraries take it); the vault keeps it sealed */
+                        secret: string;
+                        /** @description Until then deliveries carry a signature with the old secret too */
+                        previous_secret_expires_at: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON (request.unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                state?: "pending" | "delivered" | "dead";
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                /** @description The endpoint id the vault assigned */
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: {
+                            id: string;
+                            /** @description The webhook-id header: the same on every attempt, for deduplication */
+                            event_id: string;
+                            event_type: string;
+                            /**
+                             * @description dead: given up after the retry period
+                             * @enum {string}
+                             */
+                            state: "pending" | "delivered" | "dead";
+                            attempts: number;
+                            /** @description For a pending delivery */
+                            next_attempt_at: string | null;
+                            last_attempt_at: string | null;
+                            /** @description The endpoint's HTTP status on the last attempt, if it answered */
+                            last_status: number | null;
+                            /** @description Why the last attempt failed: http_<status>, timeout, connect_failed, redirect, egress.refused, crypto.integrity */
+                            last_error: string | null;
+                            delivered_at: string | null;
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
+                tenantId: string;
+                /** @description The endpoint id the vault assigned */
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The test event; its delivery is listed like any other */
+                        event_id: string;
+                    };
+                };
+            };
+            /** @description Invalid request (request.invalid, request.invalid_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token (auth.missing_token, auth.invalid_token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or the tenant (auth.insufficient_scope, auth.tenant_forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive in time (request.timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (request.uri_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Headers too large (request.headers_too_large) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (crypto.integrity, key.*, internal) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Retry after Retry-After (service.unavailable, key.unavailable, provider.unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listAuditEvents: {
         parameters: {
             query?: {
@@ -3638,7 +4584,7 @@ export interface operations {
                 connector_type?: "social" | "enterprise_sso";
                 /** @description Connector id: 1–128 characters of letters, digits and . _ : @ -, starting with a letter or digit */
                 connector_id?: string;
-                action?: "token_set.push" | "token_set.read" | "token_set.refresh" | "token_set.delete" | "connection.list" | "user.token_sets.delete" | "connector.token_sets.delete" | "connector.refresh_settings.put" | "connector.refresh_settings.read" | "connector.delete" | "user_secret.put" | "user_secret.read" | "user_secret.list" | "user_secret.delete" | "mfa.totp.generate" | "mfa.totp.bind" | "mfa.totp.verify" | "mfa.backup_codes.generate" | "mfa.backup_codes.bind" | "mfa.backup_codes.list" | "mfa.backup_codes.consume" | "mfa.factors.list" | "mfa.factor.delete" | "user.delete" | "audit.list" | "key.rotate" | "key.reencrypt" | "key.destroy" | "key.rotate_root" | "tenant.shred";
+                action?: "token_set.push" | "token_set.read" | "token_set.refresh" | "token_set.delete" | "token_set.revoke" | "connection.list" | "user.token_sets.delete" | "connector.token_sets.delete" | "connector.refresh_settings.put" | "connector.refresh_settings.read" | "connector.delete" | "user_secret.put" | "user_secret.read" | "user_secret.list" | "user_secret.delete" | "mfa.totp.generate" | "mfa.totp.bind" | "mfa.totp.verify" | "mfa.backup_codes.generate" | "mfa.backup_codes.bind" | "mfa.backup_codes.list" | "mfa.backup_codes.consume" | "mfa.factors.list" | "mfa.factor.delete" | "user.delete" | "webhook.create" | "webhook.list" | "webhook.read" | "webhook.delete" | "webhook.rotate_secret" | "webhook.deliveries.list" | "webhook.test" | "audit.list" | "key.rotate" | "key.reencrypt" | "key.destroy" | "key.rotate_root" | "tenant.shred";
                 outcome?: "success" | "denied" | "failed";
                 /** @description Events at or after this time */
                 since?: string;

@@ -22,6 +22,8 @@ export interface RefreshSettingsWrite {
   client_secret_sealed: Buffer
   extra_params: Record<string, string>
   refresh_policy: RefreshPolicy
+  revocation_endpoint: string | null
+  revoke_tokens: boolean
   key_version: number
 }
 
@@ -35,6 +37,8 @@ const columns = [
   'connector_refresh_settings.client_auth_method',
   'connector_refresh_settings.extra_params',
   'connector_refresh_settings.refresh_policy',
+  'connector_refresh_settings.revocation_endpoint',
+  'connector_refresh_settings.revoke_tokens',
   'connector_refresh_settings.key_version',
   'connector_refresh_settings.created_at',
   'connector_refresh_settings.updated_at',

@@ -88,6 +88,15 @@ export const putRefreshSettingsBodySchema = z
       .default({})
       .describe('Extra form parameters sent with every refresh request (e.g. a resource indicator); not secret'),
     refresh_policy: refreshPolicySchema.default({}).describe("When the vault refreshes this connector's token sets"),
+    revocation_endpoint: clearUrl(2048)
+      .optional()
+      .describe(
+        "The provider's RFC 7009 revocation endpoint; without it, the issuer's discovery document names it, if it has one (GitHub has none)",
+      ),
+    revoke_tokens: z
+      .boolean()
+      .default(true)
+      .describe('Revoke a refresh token at the provider when its connection is deleted or a push replaces it; default true'),
   })
   .superRefine((body, ctx) => {
     if ((body.token_endpoint === undefined) === (body.issuer === undefined)) {
@@ -132,6 +141,8 @@ export const refreshSettingsSchema = z.object({
     read_wait_ms: z.number().int().nullable(),
     keep_alive_idle_seconds: z.number().int().nullable(),
   }),
+  revocation_endpoint: z.string().nullable(),
+  revoke_tokens: z.boolean(),
   key_version: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),
@@ -140,6 +151,11 @@ export const refreshSettingsSchema = z.object({
 export const deletedConnectorSchema = z.object({
   token_sets_deleted: z.number().int().min(0),
   refresh_settings_deleted: z.boolean(),
+  revocations_scheduled: z
+    .number()
+    .int()
+    .min(0)
+    .describe('Refresh tokens queued for revocation at the provider (connection.revoked says how each went)'),
 })
 
 export type PutRefreshSettingsBody = z.infer<typeof putRefreshSettingsBodySchema>

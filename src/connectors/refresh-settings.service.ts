@@ -13,7 +13,9 @@ export interface RefreshSettingsService {
   put(key: ConnectorKey, body: PutRefreshSettingsBody): Promise<{ created: boolean; settings: RefreshSettings }>
   get(key: ConnectorKey): Promise<RefreshSettings>
   /** The connector was deleted: its token sets and its refresh settings go together. */
-  deleteConnector(key: ConnectorKey): Promise<{ token_sets_deleted: number; refresh_settings_deleted: boolean }>
+  deleteConnector(
+    key: ConnectorKey,
+  ): Promise<{ token_sets_deleted: number; refresh_settings_deleted: boolean; revocations_scheduled: number }>
 }
 
 function toRefreshSettings(row: RefreshSettingsRow): RefreshSettings {
@@ -28,6 +30,8 @@ function toRefreshSettings(row: RefreshSettingsRow): RefreshSettings {
     has_client_secret: row.has_client_secret,
     extra_params: row.extra_params,
     refresh_policy: { ...DEFAULT_REFRESH_POLICY, ...row.refresh_policy },
+    revocation_endpoint: row.revocation_endpoint,
+    revoke_tokens: row.revoke_tokens,
     key_version: row.key_version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
@@ -45,12 +49,13 @@ export function createRefreshSettingsService({
   /** Client secrets and refresh tokens are sent to these URLs: they must pass the egress policy. */
   egress: Pick<EgressPolicy, 'requireAllowed'>
   /** Deletes the connector's token sets in the caller's transaction (token sets sit above connectors). */
-  deleteTokenSetsOfConnector: (trx: TenantTransaction, key: ConnectorKey) => Promise<number>
+  deleteTokenSetsOfConnector: (trx: TenantTransaction, key: ConnectorKey) => Promise<{ deleted: number; revocations_scheduled: number }>
 }): RefreshSettingsService {
   return {
     async put(key, body) {
       egress.requireAllowed(body.token_endpoint, 'body.token_endpoint')
       egress.requireAllowed(body.issuer, 'body.issuer')
+      egress.requireAllowed(body.revocation_endpoint, 'body.revocation_endpoint')
       return inTenantTransaction(db, key.tenantId, async (trx) => {
         const existed = (await repository.findRefreshSettings(trx, key)) !== undefined
         const active = await keyRing.activeKey(trx, key.tenantId)
@@ -60,6 +65,8 @@ export function createRefreshSettingsService({
           client_id: body.client_id,
           client_auth_method: body.client_auth_method,
           extra_params: body.extra_params,
+          revocation_endpoint: body.revocation_endpoint ?? null,
+          revoke_tokens: body.revoke_tokens,
         }
         // Sealed for every connector, a public client's empty secret too: the seal authenticates the settings.
         const row = await repository.upsertRefreshSettings(trx, key, {
@@ -85,9 +92,14 @@ export function createRefreshSettingsService({
     },
 
     deleteConnector: (key) =>
-      inTenantTransaction(db, key.tenantId, async (trx) => ({
-        token_sets_deleted: await deleteTokenSetsOfConnector(trx, key),
-        refresh_settings_deleted: await repository.deleteRefreshSettings(trx, key),
-      })),
+      inTenantTransaction(db, key.tenantId, async (trx) => {
+        // Token sets first: their revocations take a copy of the settings deleted after them.
+        const tokenSets = await deleteTokenSetsOfConnector(trx, key)
+        return {
+          token_sets_deleted: tokenSets.deleted,
+          refresh_settings_deleted: await repository.deleteRefreshSettings(trx, key),
+          revocations_scheduled: tokenSets.revocations_scheduled,
+        }
+      }),
   }
 }

@@ -20,6 +20,9 @@ export interface ConnectorSettingsBinding {
   clientId: string
   clientAuthMethod: string
   extraParams: Record<string, string>
+  /** Where a refresh token this connector leaves behind is revoked (RFC 7009); null: discovered, if at all. */
+  revocationEndpoint: string | null
+  revokeTokens: boolean
 }
 
 /** extra_params in one canonical form: sorted keys, so the stored jsonb's key order does not matter. */
@@ -41,12 +44,15 @@ export interface ConnectorSecretColumns {
   client_id: string
   client_auth_method: string
   extra_params: Record<string, string>
+  revocation_endpoint: string | null
+  revoke_tokens: boolean
 }
 
 /**
  * A connector's client secret opens only for its tenant, connector, data-key version and settings, and its
  * label keeps it from ever being accepted as a token (or a token as it). Format v2 (v1 bound the location
- * and version only).
+ * and version only). Revocation (a revocation endpoint, or revocation turned off) is bound only when set:
+ * settings sealed before it existed had neither, and open as they were sealed.
  */
 export const CONNECTOR_CLIENT_SECRET: RecordKind<ConnectorSecretColumns> = {
   label: 'secret-vault/connector-client-secret/v2',
@@ -60,6 +66,7 @@ export const CONNECTOR_CLIENT_SECRET: RecordKind<ConnectorSecretColumns> = {
     row.client_id,
     row.client_auth_method,
     canonicalParams(row.extra_params),
+    ...(row.revocation_endpoint === null && row.revoke_tokens ? [] : [row.revocation_endpoint, row.revoke_tokens ? 1 : 0]),
   ],
 }
 
@@ -73,6 +80,8 @@ function columnsOf(location: ConnectorLocation, settings: ConnectorSettingsBindi
     client_id: settings.clientId,
     client_auth_method: settings.clientAuthMethod,
     extra_params: settings.extraParams,
+    revocation_endpoint: settings.revocationEndpoint,
+    revoke_tokens: settings.revokeTokens,
   }
 }
 
@@ -103,6 +112,8 @@ export function settingsBindingOf(row: {
   client_id: string
   client_auth_method: string
   extra_params: Record<string, string>
+  revocation_endpoint: string | null
+  revoke_tokens: boolean
 }): ConnectorSettingsBinding {
   return {
     tokenEndpoint: row.token_endpoint,
@@ -110,5 +121,7 @@ export function settingsBindingOf(row: {
     clientId: row.client_id,
     clientAuthMethod: row.client_auth_method,
     extraParams: row.extra_params,
+    revocationEndpoint: row.revocation_endpoint,
+    revokeTokens: row.revoke_tokens,
   }
 }

@@ -85,6 +85,9 @@ export interface ConnectorRefreshSettingsTable {
   extra_params: ColumnType<Record<string, string>, string, string>
   /** When the vault refreshes this connector's sets (timing only; see refresh-settings.schemas.ts). */
   refresh_policy: ColumnType<RefreshPolicy, string, string>
+  /** Where refresh tokens it leaves behind are revoked; null: discovered from the issuer, if it has one. */
+  revocation_endpoint: string | null
+  revoke_tokens: ColumnType<boolean, boolean | undefined, boolean>
   key_version: number
   created_at: CreatedAt
   updated_at: UpdatedAt
@@ -201,7 +204,36 @@ export interface WebhookDeliveriesTable {
   created_at: CreatedAt
 }
 
+export interface TokenRevocationsTable {
+  tenant_id: string
+  id: Generated<string>
+  token_set_id: string
+  user_id: string
+  connector_type: ConnectorType
+  connector_id: string
+  reason: 'deleted' | 'replaced'
+  token_key_version: number
+  refresh_server: string | null
+  refresh_token_sealed: Bytes
+  token_endpoint: string | null
+  issuer: string | null
+  client_id: string
+  client_auth_method: ClientAuthMethod
+  extra_params: ColumnType<Record<string, string>, string, string>
+  revocation_endpoint: string | null
+  revoke_tokens: boolean
+  settings_key_version: number
+  client_secret_sealed: Bytes
+  attempts: ColumnType<number, number | undefined, number>
+  next_attempt_at: Date | null
+  lease_until: Date | null
+  first_attempt_at: Date | null
+  last_error: string | null
+  created_at: CreatedAt
+}
+
 export interface DB {
+  token_revocations: TokenRevocationsTable
   events: EventsTable
   webhook_endpoints: WebhookEndpointsTable
   webhook_deliveries: WebhookDeliveriesTable

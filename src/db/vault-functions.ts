@@ -330,3 +330,44 @@ export async function claimWebhookDeliveries(db: Kysely<DB>, at: Date, leaseSeco
     SELECT * FROM vault_claim_webhook_deliveries(${at}, ${leaseSeconds}, ${limit})`.execute(db)
   return result.rows
 }
+
+/** One claimed attempt of one queued revocation, with the data keys that open it (vault_claim_token_revocations). */
+export interface ClaimedRevocationRow {
+  tenant_id: string
+  id: string
+  attempts: number
+  first_attempt_at: Date
+  token_set_id: string
+  user_id: string
+  connector_type: ConnectorType
+  connector_id: string
+  reason: 'deleted' | 'replaced'
+  token_key_version: number
+  refresh_server: string | null
+  refresh_token_sealed: Uint8Array
+  token_endpoint: string | null
+  issuer: string | null
+  client_id: string
+  client_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none'
+  extra_params: Record<string, string>
+  revocation_endpoint: string | null
+  revoke_tokens: boolean
+  settings_key_version: number
+  client_secret_sealed: Uint8Array
+  token_root_key_id: string
+  token_wrapped_key: Uint8Array
+  settings_root_key_id: string
+  settings_wrapped_key: Uint8Array
+}
+
+/** vault_claim_token_revocations: up to `limit` due revocations across tenants, each leased for one attempt. */
+export async function claimTokenRevocations(
+  db: Kysely<DB>,
+  at: Date,
+  leaseSeconds: number,
+  limit: number,
+): Promise<ClaimedRevocationRow[]> {
+  const result = await sql<ClaimedRevocationRow>`
+    SELECT * FROM vault_claim_token_revocations(${at}, ${leaseSeconds}, ${limit})`.execute(db)
+  return result.rows
+}

@@ -15,6 +15,7 @@ export type DestroyOutcome =
       userSecrets?: number
       mfaFactors?: number
       webhookEndpoints?: number
+      queuedRevocations?: number
     }
 
 /**
@@ -37,6 +38,7 @@ export async function destroyDataKey(db: Kysely<DB>, tenantId: string, version: 
         userSecrets: inUse.user_secrets,
         mfaFactors: inUse.mfa_factors,
         webhookEndpoints: inUse.webhook_secrets,
+        queuedRevocations: inUse.queuedRevocations,
       }
     }
     await deleteDataKey(trx, tenantId, version)

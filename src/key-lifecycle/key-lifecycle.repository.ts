@@ -196,14 +196,21 @@ export async function rowsSealedUnder(
   trx: OperatorTransaction,
   tenantId: string,
   version: number,
-): Promise<{ tokenSets: number } & Record<SealedRecordTable['name'], number>> {
+): Promise<{ tokenSets: number; queuedRevocations: number } & Record<SealedRecordTable['name'], number>> {
   const tokenSets = await trx
     .selectFrom('token_sets')
     .select(sql<number>`count(*)::int`.as('n'))
     .where('tenant_id', '=', tenantId)
     .where('key_version', '=', version)
     .executeTakeFirstOrThrow()
-  return { tokenSets: tokenSets.n, ...(await countSealedUnder(trx, tenantId, version)) }
+  // A queued revocation holds a refresh token and a client secret until it is revoked or given up.
+  const revocations = await trx
+    .selectFrom('token_revocations')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('tenant_id', '=', tenantId)
+    .where((eb) => eb.or([eb('token_key_version', '=', version), eb('settings_key_version', '=', version)]))
+    .executeTakeFirstOrThrow()
+  return { tokenSets: tokenSets.n, queuedRevocations: revocations.n, ...(await countSealedUnder(trx, tenantId, version)) }
 }
 
 /** The foreign keys (ON DELETE RESTRICT) refuse while a row still needs it, even against a concurrent push. */
@@ -231,6 +238,8 @@ export async function deleteTenant(trx: OperatorTransaction, tenantId: string): 
   // The endpoints took their deliveries with them; the events (the connection.deleted of the token sets
   // above among them) could not be signed any more.
   await trx.deleteFrom('events').where('tenant_id', '=', tenantId).execute()
+  // Refresh tokens queued for revocation (the token sets above queued theirs): shredded unrevoked.
+  await trx.deleteFrom('token_revocations').where('tenant_id', '=', tenantId).execute()
   const dataKeys = await trx.deleteFrom('data_keys').where('tenant_id', '=', tenantId).executeTakeFirst()
   const tenant = await trx.deleteFrom('tenants').where('tenant_id', '=', tenantId).executeTakeFirst()
   return {

@@ -32,8 +32,30 @@ export type RefreshOutcome =
   /** The egress policy refused the address (at registration, after discovery, or at connect time): nothing was sent. */
   | { kind: 'refused_by_policy'; rule: EgressRule }
 
+/** Everything one RFC 7009 revocation of a refresh token needs, secrets opened just for it. */
+export interface RevocationGrant {
+  /** Null: the one the issuer's discovery document names, if any. */
+  revocationEndpoint: string | null
+  issuer: string | null
+  clientId: string
+  clientAuthMethod: ClientAuthMethod
+  clientSecret: string | null
+  refreshToken: string
+}
+
+/** What the provider said to a revocation; `reason` is a fixed vocabulary, as for a refresh. */
+export type RevocationOutcome =
+  | { kind: 'revoked' }
+  /** Neither the connector nor the issuer's discovery names a revocation endpoint. */
+  | { kind: 'no_endpoint' }
+  | { kind: 'unavailable'; reason: string }
+  | { kind: 'rejected'; reason: string }
+  | { kind: 'refused_by_policy'; rule: EgressRule }
+
 export interface ProviderClient {
   refresh(grant: RefreshGrant): Promise<RefreshOutcome>
+  /** Revokes a refresh token (RFC 7009, token_type_hint refresh_token), authenticated as a refresh is. */
+  revoke(grant: RevocationGrant): Promise<RevocationOutcome>
 }
 
 export interface ProviderClientOptions {
@@ -52,6 +74,8 @@ const KNOWN_OAUTH_ERRORS = new Set([
   'invalid_scope',
   'server_error',
   'temporarily_unavailable',
+  // RFC 7009 §2.2.1: the server does not revoke this kind of token.
+  'unsupported_token_type',
   // GitHub answers a spent or revoked refresh token with 200 and this code.
   'bad_refresh_token',
 ])
@@ -127,10 +151,44 @@ export function createProviderClient({ timeoutMs, egress, discoveryTtlMs = 60 * 
         throw error
       }
     },
+
+    async revoke(grant) {
+      try {
+        const endpoint =
+          grant.revocationEndpoint ?? (grant.issuer === null ? undefined : (await discovered.fetch(grant.issuer))?.revocation_endpoint)
+        if (endpoint === undefined) return { kind: 'no_endpoint' }
+        // A discovered endpoint passes the same policy as a registered one.
+        admit(endpoint)
+        const server: oauth.AuthorizationServer = { issuer: grant.issuer ?? new URL(endpoint).origin, revocation_endpoint: endpoint }
+        const response = await send('revocation', new URL(endpoint), () =>
+          oauth.revocationRequest(server, { client_id: grant.clientId }, clientAuthentication(grant), grant.refreshToken, {
+            ...httpOptions(),
+            additionalParameters: { token_type_hint: 'refresh_token' },
+          }),
+        )
+        // RFC 7009 §2.2: 200 whether or not the token was still valid; 503 (and throttling) means try later.
+        if (response.status === 200 || isTransient(response)) {
+          await response.body?.cancel().catch(() => undefined)
+          return response.status === 200 ? { kind: 'revoked' } : { kind: 'unavailable', reason: `http_${response.status}` }
+        }
+        const body: unknown = await response.json().catch(() => undefined)
+        return { kind: 'rejected', reason: oauthErrorCode(body) ?? `http_${response.status}` }
+      } catch (error) {
+        if (error instanceof ProviderFailure) {
+          const outcome = error.outcome
+          return outcome.kind === 'refused_by_policy'
+            ? outcome
+            : outcome.kind === 'unavailable'
+              ? { kind: 'unavailable', reason: outcome.reason }
+              : { kind: 'rejected', reason: outcome.reason }
+        }
+        throw error
+      }
+    },
   }
 }
 
-function clientAuthentication(grant: RefreshGrant): oauth.ClientAuth {
+function clientAuthentication(grant: Pick<RefreshGrant, 'clientAuthMethod' | 'clientSecret'>): oauth.ClientAuth {
   switch (grant.clientAuthMethod) {
     case 'client_secret_basic':
       return oauth.ClientSecretBasic(grant.clientSecret!)
@@ -150,7 +208,7 @@ function isTransient(response: Response): boolean {
  * Runs one HTTP exchange, in a span that names the exchange and the provider's host (never the URL's path or
  * query, the request or the answer); network failures and timeouts become "unavailable".
  */
-async function send(exchange: 'discovery' | 'refresh_token', url: URL, request: () => Promise<Response>): Promise<Response> {
+async function send(exchange: 'discovery' | 'refresh_token' | 'revocation', url: URL, request: () => Promise<Response>): Promise<Response> {
   try {
     return await inSpan(`oauth ${exchange}`, { 'server.address': url.hostname, 'secret_vault.oauth.exchange': exchange }, async (span) => {
       const response = await request()

@@ -22,6 +22,8 @@ export interface Metrics {
   keepAliveRefreshes: Counter<'outcome'>
   /** Webhook delivery attempts, by outcome: delivered, failed (retried later), dead (given up). */
   webhookDeliveries: Counter<'outcome'>
+  /** Attempts to revoke a refresh token at its provider, by outcome: revoked, not_needed, given_up, retry. */
+  tokenRevocations: Counter<'outcome'>
   /** Registers the data-key cache's current size, read at each scrape. */
   observeDataKeyCacheSize(read: () => number): void
   /** Registers the count of every tenant's connections by health; read at a scrape, at most every COUNT_TTL_MS. */
@@ -164,6 +166,12 @@ export function createMetrics({ countTtlMs = COUNT_TTL_MS }: { countTtlMs?: numb
     webhookDeliveries: new Counter({
       name: 'secret_vault_webhook_deliveries_total',
       help: 'Webhook delivery attempts, by outcome (delivered; failed, retried later; dead, given up)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    tokenRevocations: new Counter({
+      name: 'secret_vault_token_revocations_total',
+      help: 'Attempts to revoke a refresh token at its provider (RFC 7009), by outcome (revoked, not_needed, given_up, retry)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

@@ -218,30 +218,49 @@ export async function listTokenSetsOfUser(trx: TenantTransaction, tenantId: stri
     .execute()
 }
 
-export async function deleteTokenSet(trx: TenantTransaction, key: TokenSetKey): Promise<number> {
-  const result = await trx
-    .deleteFrom('token_sets as ts')
-    .where((eb) => eb.and(keyFilter(key)))
-    .executeTakeFirst()
-  return Number(result.numDeletedRows)
+/** What a delete did: the sets it deleted, and how many refresh tokens the trigger queued for revocation. */
+export interface DeletedTokenSets {
+  deleted: number
+  revocations_scheduled: number
 }
 
-export async function deleteTokenSetsOfUser(trx: TenantTransaction, tenantId: string, userId: string): Promise<number> {
-  const result = await trx.deleteFrom('token_sets').where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst()
-  return Number(result.numDeletedRows)
+async function deleteAndCount(
+  trx: TenantTransaction,
+  tenantId: string,
+  filter: Partial<Record<'user_id' | 'connector_type' | 'connector_id', string>>,
+): Promise<DeletedTokenSets> {
+  let query = trx.deleteFrom('token_sets').where('tenant_id', '=', tenantId)
+  for (const [column, value] of Object.entries(filter)) query = query.where(column as keyof typeof filter, '=', value as never)
+  const gone = await query.returning('id').execute()
+  if (gone.length === 0) return { deleted: 0, revocations_scheduled: 0 }
+  // Whether a token is queued is the trigger's rule (vault_connection_events); this only counts what it did.
+  const queued = await trx
+    .selectFrom('token_revocations')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .where('reason', '=', 'deleted')
+    .where(
+      'token_set_id',
+      'in',
+      gone.map((row) => row.id),
+    )
+    .executeTakeFirstOrThrow()
+  return { deleted: gone.length, revocations_scheduled: Number(queued.n) }
 }
 
-export async function deleteTokenSetsOfConnector(
+export function deleteTokenSet(trx: TenantTransaction, key: TokenSetKey): Promise<DeletedTokenSets> {
+  return deleteAndCount(trx, key.tenantId, { user_id: key.userId, connector_type: key.connectorType, connector_id: key.connectorId })
+}
+
+export function deleteTokenSetsOfUser(trx: TenantTransaction, tenantId: string, userId: string): Promise<DeletedTokenSets> {
+  return deleteAndCount(trx, tenantId, { user_id: userId })
+}
+
+export function deleteTokenSetsOfConnector(
   trx: TenantTransaction,
   tenantId: string,
   connectorType: ConnectorType,
   connectorId: string,
-): Promise<number> {
-  const result = await trx
-    .deleteFrom('token_sets')
-    .where('tenant_id', '=', tenantId)
-    .where('connector_type', '=', connectorType)
-    .where('connector_id', '=', connectorId)
-    .executeTakeFirst()
-  return Number(result.numDeletedRows)
+): Promise<DeletedTokenSets> {
+  return deleteAndCount(trx, tenantId, { connector_type: connectorType, connector_id: connectorId })
 }

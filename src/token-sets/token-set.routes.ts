@@ -124,7 +124,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
       config: { scope: SCOPES.tokenSetsWrite, audit: 'token_set.delete' },
       schema: deleteTokenSetSchema,
     },
-    async (request) => ({ deleted: await tokenSets.deleteTokenSet(request.params) }),
+    async (request) => tokenSets.deleteTokenSet(request.params),
   )
 
   app.delete(
@@ -133,7 +133,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
       config: { scope: SCOPES.tokenSetsWrite, audit: 'user.token_sets.delete' },
       schema: deleteUserTokenSetsSchema,
     },
-    async (request) => ({ deleted: await tokenSets.deleteUserTokenSets(request.params.tenantId, request.params.userId) }),
+    async (request) => tokenSets.deleteUserTokenSets(request.params.tenantId, request.params.userId),
   )
 
   app.delete(
@@ -142,8 +142,7 @@ export const tokenSetRoutes: FastifyPluginAsyncZod<TokenSetRoutesOptions> = asyn
       config: { scope: SCOPES.tokenSetsWrite, audit: 'connector.token_sets.delete' },
       schema: deleteConnectorTokenSetsSchema,
     },
-    async (request) => ({
-      deleted: await tokenSets.deleteConnectorTokenSets(request.params.tenantId, request.params.connectorType, request.params.connectorId),
-    }),
+    async (request) =>
+      tokenSets.deleteConnectorTokenSets(request.params.tenantId, request.params.connectorType, request.params.connectorId),
   )
 }

@@ -111,7 +111,16 @@ export const readAccessTokenQuerySchema = z.strictObject({
 })
 
 export const connectionListSchema = z.object({ connections: z.array(connectionSchema) })
-export const deletedCountSchema = z.object({ deleted: z.number().int().min(0) })
+export const deletedCountSchema = z.object({
+  deleted: z.number().int().min(0),
+  revocations_scheduled: z
+    .number()
+    .int()
+    .min(0)
+    .describe(
+      'Refresh tokens queued for revocation at the provider (connection.revoked says how each went); the delete never waits for it',
+    ),
+})
 
 export type PushTokenSetBody = z.infer<typeof pushTokenSetBodySchema>
 export type Connection = z.infer<typeof connectionSchema>

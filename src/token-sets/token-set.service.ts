@@ -9,7 +9,7 @@ import { toConnection } from './connection.ts'
 import { createTokenSetPusher, type PushResult } from './push-token-set.ts'
 import { createAccessTokenReader, type ReadOptions } from './read-access-token.ts'
 import type { TokenRefresher } from './token-refresh.ts'
-import type { TokenSetKey } from './token-set.repository.ts'
+import type { DeletedTokenSets, TokenSetKey } from './token-set.repository.ts'
 import * as repository from './token-set.repository.ts'
 import type { AccessTokenResponse, Connection, PushTokenSetBody } from './token-set.schemas.ts'
 
@@ -34,9 +34,9 @@ export interface TokenSetService {
   pushTokenSet(key: TokenSetKey, body: PushTokenSetBody, context: AuditContext): Promise<PushResult>
   readAccessToken(key: TokenSetKey, options?: ReadOptions): Promise<AccessTokenResponse>
   listConnections(tenantId: string, userId: string): Promise<Connection[]>
-  deleteTokenSet(key: TokenSetKey): Promise<number>
-  deleteUserTokenSets(tenantId: string, userId: string): Promise<number>
-  deleteConnectorTokenSets(tenantId: string, connectorType: ConnectorType, connectorId: string): Promise<number>
+  deleteTokenSet(key: TokenSetKey): Promise<DeletedTokenSets>
+  deleteUserTokenSets(tenantId: string, userId: string): Promise<DeletedTokenSets>
+  deleteConnectorTokenSets(tenantId: string, connectorType: ConnectorType, connectorId: string): Promise<DeletedTokenSets>
 }
 
 function validateConnectorIdentity(key: TokenSetKey, body: PushTokenSetBody): void {

@@ -14,6 +14,7 @@ const deletedUserSchema = z.object({
   token_sets_deleted: z.number().int(),
   user_secrets_deleted: z.number().int(),
   mfa_factors_deleted: z.number().int(),
+  revocations_scheduled: z.number().int().describe('Refresh tokens queued for revocation at the provider'),
 })
 
 /** The user was deleted: everything the vault holds for them goes, in one transaction. */
@@ -33,10 +34,12 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Kysely<DB> }> = async (app,
     async (request) => {
       const { tenantId, userId } = request.params
       return inTenantTransaction(db, tenantId, async (trx) => {
+        const tokenSets = await deleteTokenSetsOfUser(trx, tenantId, userId)
         const deleted = {
-          token_sets_deleted: await deleteTokenSetsOfUser(trx, tenantId, userId),
+          token_sets_deleted: tokenSets.deleted,
           user_secrets_deleted: await deleteUserSecretsOfUser(trx, tenantId, userId),
           mfa_factors_deleted: await deleteFactors(trx, tenantId, userId, undefined),
+          revocations_scheduled: tokenSets.revocations_scheduled,
         }
         await deleteAttempts(trx, tenantId, userId)
         return deleted

@@ -1,7 +1,8 @@
 /**
  * The events the vault sends. Connection events are recorded by the database, in the transaction of the
- * change (db/functions/vault_connection_events); webhook.test by the test route. Payloads carry ids,
- * states, scopes, times and reason codes, never a token or a secret.
+ * change (db/functions/vault_connection_events); connection.revoked when a queued revocation finishes;
+ * webhook.test by the test route. Payloads carry ids, states, scopes, times and reason codes, never a
+ * token or a secret.
  */
 export const EVENT_TYPES = {
   'connection.created': 'A connection was stored for the first time (its first push)',
@@ -12,6 +13,8 @@ export const EVENT_TYPES = {
   'connection.reauth_required': 'The provider revoked the grant or the refresh token expired: the user has to connect again',
   'connection.recovered': 'A failing streak ended with a successful refresh or a push, or a push reconnected a reauth_required connection',
   'connection.deleted': 'A connection was deleted (unlink, user deleted, connector deleted, or a tenant shredded)',
+  'connection.revoked':
+    'A refresh token that a delete or a re-consent left behind was revoked at the provider (`revoked: ["refresh_token"]`), was still in use (`outcome: not_needed`), or was given up (`outcome: given_up` and `error`); it is erased either way',
   'webhook.test': 'Sent on request to one endpoint, to check that it receives and verifies deliveries',
 } as const
 

@@ -6,24 +6,14 @@ import { type ClaimedDeliveryRow, claimWebhookDeliveries } from '../db/vault-fun
 import { type EgressPolicy, egressRefusal } from '../egress/egress-policy.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { inSpan } from '../observability/tracing.ts'
+import { createPoller, leaseSecondsFor, nextAttemptAfterFailure, type OutboxOptions } from '../outbox/outbox-worker.ts'
 import { SERVICE_VERSION } from '../version.ts'
 import { activeSecrets, openSigningSecrets, signDelivery } from './signing-secrets.ts'
 import { type AttemptResult, finishAttempt } from './webhook.repository.ts'
 
-export interface WebhookDeliveryOptions {
-  /** How often this replica looks for due deliveries (with ±20% jitter); 0: never (tests deliver by hand). */
-  pollIntervalMs: number
-  /** At most this many attempts per poll, sent concurrently. */
-  batch: number
-  /** One attempt (connect, send, answer) at most this long. */
-  timeoutMs: number
-  /** A delivery still failing this long after its first attempt is given up (dead). */
-  retryPeriodMs: number
-}
-
 export type AttemptOutcome = 'delivered' | 'failed' | 'dead'
 
-export interface WebhookDeliveryDeps extends WebhookDeliveryOptions {
+export interface WebhookDeliveryDeps extends OutboxOptions {
   db: Kysely<DB>
   keyRing: Pick<DataKeyRing, 'unwrap'>
   egress: Pick<EgressPolicy, 'fetch' | 'urlRule'>
@@ -40,15 +30,6 @@ export interface WebhookDelivery {
   stop(): Promise<void>
 }
 
-const FIRST_RETRY_MS = 5_000
-const MAX_RETRY_MS = 60 * 60 * 1000
-
-/** Exponential from 5 s, doubling to an hour, each delay drawn from its upper three quarters (jitter). */
-export function retryDelayMs(attempt: number, random = Math.random): number {
-  const ceiling = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(attempt - 1, 20))
-  return Math.round(ceiling * (0.25 + 0.75 * random()))
-}
-
 /** What a receiver gets: the Standard Webhooks envelope. */
 export function deliveryBody(row: Pick<ClaimedDeliveryRow, 'event_type' | 'occurred_at' | 'event_data'>): string {
   return JSON.stringify({ type: row.event_type, timestamp: row.occurred_at.toISOString(), data: row.event_data })
@@ -57,21 +38,18 @@ export function deliveryBody(row: Pick<ClaimedDeliveryRow, 'event_type' | 'occur
 /**
  * At-least-once delivery of the outbox, by every replica, without a leader: a poll leases what is due
  * (vault_claim_webhook_deliveries, SKIP LOCKED), attempts each once outside any transaction, and records
- * the outcome under the attempt's number. A 2xx delivers; anything else is retried with backoff and
- * jitter until the retry period has passed since its first attempt, then the delivery is dead. A receiver
+ * the outcome under the attempt's number. A 2xx delivers; anything else is retried as the outbox retries
+ * (src/outbox) until its retry period has passed since the first attempt, then the delivery is dead. A receiver
  * deduplicates by webhook-id (the event id, the same on every attempt). Nothing about the answer is kept
  * but its status: a receiver's body can echo anything.
  */
 export function createWebhookDelivery(deps: WebhookDeliveryDeps): WebhookDelivery {
   const { db, keyRing, egress, now, logger, pollIntervalMs, batch, timeoutMs, retryPeriodMs, onAttempt } = deps
-  const leaseSeconds = Math.ceil((2 * timeoutMs) / 1000) + 5
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<unknown> | undefined
-  let stopped = false
+  const leaseSeconds = leaseSecondsFor(timeoutMs)
 
   function failure(row: ClaimedDeliveryRow, at: Date, status: number | null, error: string): AttemptResult {
-    if (at.getTime() - row.first_attempt_at.getTime() >= retryPeriodMs) return { state: 'dead', status, error, at }
-    return { state: 'pending', status, error, at, nextAttemptAt: new Date(at.getTime() + retryDelayMs(row.attempts)) }
+    const nextAttemptAt = nextAttemptAfterFailure(row, at, { retryPeriodMs })
+    return nextAttemptAt === null ? { state: 'dead', status, error, at } : { state: 'pending', status, error, at, nextAttemptAt }
   }
 
   async function send(row: ClaimedDeliveryRow, at: Date): Promise<AttemptResult> {
@@ -144,29 +122,6 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps): WebhookDeliver
     return Promise.all(claimed.map(attempt))
   }
 
-  function scheduleNext(): void {
-    if (stopped || pollIntervalMs <= 0) return
-    timer = setTimeout(
-      () => {
-        running = deliverDue()
-          .catch((error: unknown) => logger.error({ err: error }, 'webhook delivery poll failed'))
-          .finally(() => {
-            running = undefined
-            scheduleNext()
-          })
-      },
-      pollIntervalMs * (0.8 + Math.random() * 0.4),
-    )
-    timer.unref()
-  }
-
-  return {
-    deliverDue,
-    start: scheduleNext,
-    async stop() {
-      stopped = true
-      clearTimeout(timer)
-      await running
-    },
-  }
+  const poller = createPoller({ intervalMs: pollIntervalMs, logger, what: 'webhook delivery poll', round: deliverDue })
+  return { deliverDue, start: poller.start, stop: poller.stop }
 }

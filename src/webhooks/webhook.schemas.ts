@@ -11,7 +11,7 @@ export const eventTypeSchema = z.enum(EVENT_TYPE_NAMES).describe(
 
 export const tenantParamsSchema = z.object({ tenantId: tenantIdSchema })
 export const webhookParamsSchema = tenantParamsSchema.extend({
-  webhookId: z.uuid().describe('The endpoint id the vault assigned'),
+  webhookId: z.uuid().describe('The endpoint id the vault assigned').meta({ example: '6f1c2a8e-3b4d-4e5f-9a0b-1c2d3e4f5a6b' }),
 })
 
 /** An overlap longer than a week keeps a leaked secret valid too long; 0 drops the old one at once. */

@@ -7,6 +7,7 @@ import { createVaultClient, VaultClientError, type VaultClientOptions } from '..
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { startOpenIdProvider } from '../support/oidc-provider.ts'
 import { base32Decode, totp } from '../support/reference-totp.ts'
+import { startWebhookReceiver } from '../support/webhook-receiver.ts'
 
 /**
  * The typed client against a running vault over real HTTP, authenticating with client credentials at a
@@ -23,6 +24,7 @@ const op = await startOpenIdProvider(t, {
     'account-api': { scope: 'token_sets:read' },
     'admin-console': { scope: 'connections:read audit:read' },
     'account-center': { scope: ACCOUNT_CENTER },
+    'webhook-admin': { scope: 'webhooks:manage' },
   },
 })
 const grants: string[] = []
@@ -167,6 +169,7 @@ t.test('errors are typed with the vault codes, request ids and issues', async (t
   t.same(await identityCore.deleteConnector({ tenantId, connectorType: 'social', connectorId: 'github' }), {
     token_sets_deleted: 0,
     refresh_settings_deleted: true,
+    revocations_scheduled: 0,
   })
 })
 
@@ -208,6 +211,30 @@ t.test("a user's other secrets: named secrets, TOTP and backup codes, then the u
   t.same(await center.deleteMfaFactor(user, 'backup_codes'), { deleted: 1 })
   t.match(await center.deleteUser(user), { user_secrets_deleted: 1, mfa_factors_deleted: 1 })
   await t.rejects(center.readUserSecret({ ...user, name: 'openai' }), { code: 'user_secret.not_found', status: 404 })
+})
+
+t.test('webhooks: register, test, see the delivery, rotate, delete', async (t) => {
+  const admin = clientFor('webhook-admin', 'webhooks:manage')
+  const tenantId = uniqueTenant('client-hooks')
+  const receiver = await startWebhookReceiver(t)
+  const created = await admin.createWebhook(tenantId, { url: receiver.url, event_types: ['connection.deleted'] })
+  t.match(created.secret, /^whsec_/)
+  t.same(
+    await admin.listWebhooks(tenantId),
+    [{ ...created, secret: undefined }].map(({ secret, ...rest }) => rest),
+  )
+  const ref = { tenantId, webhookId: created.id }
+  const eventId = await admin.testWebhook(ref)
+  await app.server.webhookDelivery.deliverDue()
+  t.match(await admin.listWebhookDeliveries(ref), [{ event_id: eventId, event_type: 'webhook.test', state: 'delivered' }])
+  t.same(await admin.listWebhookDeliveries(ref, { state: 'pending' }), [])
+  const rotated = await admin.rotateWebhookSecret(ref, { overlapSeconds: 60 })
+  t.not(rotated.secret, created.secret)
+  t.equal(rotated.previous_secret_expires_at, new Date(clock.now.getTime() + 60_000).toISOString())
+  t.same(await admin.deleteWebhook(ref), { deleted: 1 })
+  const missing = await admin.getWebhook(ref).catch((error: unknown) => error)
+  t.ok(missing instanceof VaultClientError)
+  t.equal((missing as VaultClientError).code, 'webhook.not_found')
 })
 
 t.test('a path parameter that would change the route is refused before anything is sent', async (t) => {

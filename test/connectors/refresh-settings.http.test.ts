@@ -170,12 +170,12 @@ t.test('deleting a connector deletes its token sets and refresh settings, nothin
   await push(app, { tenant, connector: 'google' }, githubPush('ya29_alice'))
   const res = await app.inject({ method: 'DELETE', url: `/v1/tenants/${tenant}/connectors/social/github` })
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { token_sets_deleted: 2, refresh_settings_deleted: true })
+  t.same(res.json(), { token_sets_deleted: 2, refresh_settings_deleted: true, revocations_scheduled: 0 })
   t.equal((await app.inject({ method: 'GET', url: settingsUrl(tenant) })).json().code, 'connector.not_found')
   t.equal((await app.inject({ method: 'GET', url: settingsUrl(tenant, 'social', 'google') })).statusCode, 200)
   t.equal(await countRows(database, 'token_sets', tenant), 1, 'the other connector keeps its token set')
   const again = await app.inject({ method: 'DELETE', url: `/v1/tenants/${tenant}/connectors/social/github` })
-  t.same(again.json(), { token_sets_deleted: 0, refresh_settings_deleted: false }, 'idempotent')
+  t.same(again.json(), { token_sets_deleted: 0, refresh_settings_deleted: false, revocations_scheduled: 0 }, 'idempotent')
 })
 
 t.test("a tenant-bound caller cannot reach another tenant's connector", async (t) => {

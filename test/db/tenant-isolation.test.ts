@@ -3,7 +3,7 @@ import t from 'tap'
 import { inTenantTransaction } from '../../src/db/tenant-scope.ts'
 import { insertAuditEvents, readTokenSets } from '../../src/db/vault-functions.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
-import { githubPush, push } from '../support/http.ts'
+import { connectionPath, githubPush, push } from '../support/http.ts'
 
 /** What the database itself enforces for the service role, whatever the application code does. */
 const database = await openTestDatabase(t)
@@ -16,8 +16,17 @@ for (const tenant of [tenantA, tenantB]) {
   await app.inject({
     method: 'PUT',
     url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
-    payload: { token_endpoint: 'https://github.com/login/oauth/access_token', client_id: 'Iv1.abc', client_secret: `secret-${tenant}` },
+    payload: {
+      token_endpoint: 'https://github.com/login/oauth/access_token',
+      revocation_endpoint: 'https://github.com/login/oauth/revoke',
+      client_id: 'Iv1.abc',
+      client_secret: `secret-${tenant}`,
+    },
   })
+  // A webhook endpoint, and an unlinked connection: an event, its delivery and a queued revocation.
+  await app.inject({ method: 'POST', url: `/v1/tenants/${tenant}/webhooks`, payload: { url: 'https://hooks.example.com/isolation' } })
+  await push(app, { tenant, user: 'bob' }, githubPush('gho_bob', {}, { refresh_token: 'ghr_bob' }))
+  await app.inject({ method: 'DELETE', url: connectionPath({ tenant, user: 'bob' }) })
   // A user secret, an MFA factor, a used backup code and a failed attempt for each tenant: a row in every tenant table.
   const userUrl = `/v1/tenants/${tenant}/users/alice`
   await app.inject({ method: 'PUT', url: `${userUrl}/secrets/api`, payload: { kind: 'api_key', value: `key-${tenant}` } })
@@ -30,11 +39,15 @@ const TENANT_TABLES = [
   'audit_events',
   'connector_refresh_settings',
   'data_keys',
+  'events',
   'mfa_attempts',
   'mfa_factors',
   'mfa_used_codes',
+  'token_revocations',
   'token_sets',
   'user_secrets',
+  'webhook_deliveries',
+  'webhook_endpoints',
 ] as const
 
 const asService = <T>(tenant: string, work: Parameters<typeof inTenantTransaction<T>>[2]) => inTenantTransaction(database.db, tenant, work)

@@ -73,7 +73,7 @@ for (const pass of passes) {
         VAULT_REFRESH_ALLOW_INSECURE_HTTP: 'true',
         VAULT_EGRESS_ALLOW: '127.0.0.1',
         VAULT_KEEP_ALIVE_INTERVAL_SECONDS: '1',
-        VAULT_WEBHOOK_POLL_MS: '100',
+        VAULT_OUTBOX_POLL_MS: '100',
       }
       const server = await startServerProcess(t, serviceEnv)
       const headers = { authorization: `Bearer ${await issuer.mint({}, { expiresIn: 600 })}`, 'content-type': 'application/json' }

@@ -18,6 +18,7 @@ const tokens = await cli.withDatabase(async (_db, tokenSets, refreshSettings) =>
         client_id: 'Iv1.abc',
         client_secret: `cs_${tenantId}`,
         client_auth_method: 'client_secret_post',
+        revoke_tokens: true,
         extra_params: {},
         refresh_policy: {},
       },
@@ -108,6 +109,8 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
     connector_secrets: 1,
     user_secrets: 0,
     mfa_factors: 0,
+    webhook_endpoints: 0,
+    queued_revocations: 0,
   })
   const active = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '2'])
   t.equal(active.code, 1)
@@ -221,6 +224,7 @@ t.test('tenants shred: refused without --yes, then complete', async (t) => {
     connector_settings: 1,
     user_secrets: 0,
     mfa_factors: 0,
+    webhook_endpoints: 0,
     data_keys: 1,
     tenant: true,
   })

@@ -79,6 +79,8 @@ t.test('destroy refuses while they need a version; reencrypt moves them; they st
     connector_secrets: 0,
     user_secrets: 1,
     mfa_factors: 2,
+    webhook_endpoints: 0,
+    queued_revocations: 0,
   })
 
   const reencrypted = await cli.run(['keys', 'reencrypt', '--tenant', TENANT, '--json'])

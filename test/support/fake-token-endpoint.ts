@@ -27,6 +27,10 @@ export interface FakeTokenEndpoint {
   answer: (request: TokenRequest) => FakeAnswer
   /** Overrides the discovery document's answer (outages, broken documents). */
   discoveryAnswer: (() => FakeAnswer) | undefined
+  /** Its RFC 7009 revocation endpoint (named in its discovery document), every request to it, and its answer. */
+  revocationEndpoint: string
+  revocations: TokenRequest[]
+  revocationAnswer: (request: TokenRequest) => FakeAnswer
 }
 
 export async function startFakeTokenEndpoint(t: Test): Promise<FakeTokenEndpoint> {
@@ -37,6 +41,9 @@ export async function startFakeTokenEndpoint(t: Test): Promise<FakeTokenEndpoint
     discoveryRequests: 0,
     answer: () => ({ status: 500 }),
     discoveryAnswer: undefined,
+    revocationEndpoint: '',
+    revocations: [],
+    revocationAnswer: () => ({ status: 200 }),
   }
   const server = createServer((req, res) => {
     let raw = ''
@@ -53,12 +60,19 @@ export async function startFakeTokenEndpoint(t: Test): Promise<FakeTokenEndpoint
         return reply(200, {
           issuer: fake.issuer,
           token_endpoint: fake.tokenEndpoint,
+          revocation_endpoint: fake.revocationEndpoint,
           authorization_endpoint: `${fake.issuer}/authorize`,
           jwks_uri: `${fake.issuer}/jwks`,
           response_types_supported: ['code'],
           subject_types_supported: ['public'],
           id_token_signing_alg_values_supported: ['RS256'],
         })
+      }
+      if (req.method === 'POST' && req.url === '/revoke') {
+        const request = { headers: req.headers, form: Object.fromEntries(new URLSearchParams(raw)) }
+        fake.revocations.push(request)
+        const answer = fake.revocationAnswer(request)
+        return setTimeout(() => reply(answer.status ?? 200, answer.body, answer.headers), answer.delayMs ?? 0)
       }
       if (req.method !== 'POST' || req.url !== '/token') return reply(404, { error: 'not_found' })
       const request = { headers: req.headers, form: Object.fromEntries(new URLSearchParams(raw)) }
@@ -71,6 +85,7 @@ export async function startFakeTokenEndpoint(t: Test): Promise<FakeTokenEndpoint
   const { port } = server.address() as AddressInfo
   fake.issuer = `http://127.0.0.1:${port}`
   fake.tokenEndpoint = `${fake.issuer}/token`
+  fake.revocationEndpoint = `${fake.issuer}/revoke`
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
   server.unref()
   return fake

@@ -4,14 +4,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { createLocalJWKSet } from 'jose'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
-import {
-  buildApp,
-  DEFAULT_REFRESH,
-  DEFAULT_WEBHOOKS,
-  type EgressOptions,
-  type OverloadOptions,
-  type RefreshOptions,
-} from '../../src/app.ts'
+import { buildApp, DEFAULT_OUTBOX, DEFAULT_REFRESH, type EgressOptions, type OverloadOptions, type RefreshOptions } from '../../src/app.ts'
 import { type Authenticator, createAuthenticator } from '../../src/auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { instrumentKeyProvider, type ObservedKeyProvider } from '../../src/keys/instrumented-key-provider.ts'
@@ -19,7 +12,7 @@ import type { KeyProvider } from '../../src/keys/key-provider.ts'
 import { createLocalKeyProvider, type LocalRootKey } from '../../src/keys/local-key-provider.ts'
 import { createLogger } from '../../src/logger.ts'
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts'
-import type { WebhookDeliveryOptions } from '../../src/webhooks/webhook-delivery.ts'
+import type { OutboxOptions } from '../../src/outbox/outbox-worker.ts'
 import { createTestDatabase, type TestDatabase } from './test-database.ts'
 import { createTestIssuer, type TestIssuer } from './test-issuer.ts'
 
@@ -119,7 +112,7 @@ export async function buildTestApp(
     overload?: OverloadOptions
     refresh?: Partial<RefreshOptions>
     egress?: Partial<EgressOptions>
-    webhooks?: Partial<WebhookDeliveryOptions>
+    outbox?: Partial<OutboxOptions>
   } = {},
 ): Promise<TestContext> {
   const logs: string[] = []
@@ -156,8 +149,9 @@ export async function buildTestApp(
     // Test providers listen on plain http on loopback and answer at once: the egress policy admits exactly that.
     refresh: { ...DEFAULT_REFRESH, timeoutMs: 2000, lockTimeoutMs: 5000, ...options.refresh },
     egress: { allow: ['127.0.0.1'], allowInsecureHttp: true, ...options.egress },
-    // Tests deliver by hand (app.webhookDelivery.deliverDue()) unless they ask for polling.
-    webhooks: { ...DEFAULT_WEBHOOKS, pollIntervalMs: 0, timeoutMs: 2000, ...options.webhooks },
+    // Tests work off the outbox by hand (app.webhookDelivery.deliverDue(), app.revocations.revokeDue())
+    // unless they ask for polling.
+    outbox: { ...DEFAULT_OUTBOX, pollIntervalMs: 0, timeoutMs: 2000, ...options.outbox },
   })
   t.teardown(() => app.close())
   const client = withDefaultAuthorization(app, `Bearer ${await issuer.mint({}, { expiresIn: 3600 })}`)

@@ -70,3 +70,45 @@ t.test('sign in, store, expire, 50 concurrent reads → one refresh; revoke → 
   const connections = await app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/users/alice/connections` })
   t.equal(connections.json().connections[0].state, 'reauth_required')
 })
+
+t.test('unlink and re-consent revoke the refresh tokens left behind at the provider (RFC 7009 at its revocation_endpoint)', async (t) => {
+  const op = await startOpenIdProvider(t)
+  const { app } = await buildTestApp(t, database)
+  const tenant = uniqueTenant('revoke')
+  const ref = { tenant, type: 'enterprise_sso', connector: 'acme-oidc' }
+  const settings = await app.inject({
+    method: 'PUT',
+    url: `/v1/tenants/${tenant}/connectors/enterprise_sso/acme-oidc/refresh-settings`,
+    payload: { issuer: op.issuer, client_id: CONNECTOR_CLIENT.id, client_secret: CONNECTOR_CLIENT.secret },
+  })
+  t.equal(settings.statusCode, 201, settings.body)
+  const active = async (refreshToken: string) => {
+    const res = await fetch(`${op.issuer}/token/introspection`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${CONNECTOR_CLIENT.id}:${CONNECTOR_CLIENT.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ token: refreshToken, token_type_hint: 'refresh_token' }),
+    })
+    return ((await res.json()) as { active: boolean }).active
+  }
+  const pushSignIn = async () => {
+    const signedIn = await signIn(op)
+    const pushed = await push(app, ref, { issuer: op.issuer, provider_subject: 'alice', token_response: { ...signedIn } })
+    t.ok(pushed.statusCode === 201 || pushed.statusCode === 200, pushed.body)
+    return signedIn.refresh_token!
+  }
+
+  const first = await pushSignIn()
+  t.equal(await active(first), true)
+  const second = await pushSignIn()
+  t.same(await app.server.revocations.revokeDue(), ['revoked'], 're-consent: the replaced grant is revoked')
+  t.equal(await active(first), false, 'the first refresh token is dead at the provider')
+  t.equal(await active(second), true, 'the one the vault holds is not')
+
+  const unlinked = await app.inject({ method: 'DELETE', url: connectionPath(ref) })
+  t.same(unlinked.json(), { deleted: 1, revocations_scheduled: 1 })
+  t.same(await app.server.revocations.revokeDue(), ['revoked'])
+  t.equal(await active(second), false, 'unlinked: revoked at the provider')
+})

@@ -49,7 +49,12 @@ t.test('every connection event, each signed so that the Standard Webhooks verifi
   const settings = await app.inject({
     method: 'PUT',
     url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
-    payload: { token_endpoint: provider.tokenEndpoint, client_id: 'client-1', client_secret: 'cs_webhooks' },
+    payload: {
+      token_endpoint: provider.tokenEndpoint,
+      revocation_endpoint: provider.revocationEndpoint,
+      client_id: 'client-1',
+      client_secret: 'cs_webhooks',
+    },
   })
   t.equal(settings.statusCode, 201)
   const read = () => app.inject({ method: 'GET', url: `${connectionPath({ tenant })}/access-token` })
@@ -72,6 +77,7 @@ t.test('every connection event, each signed so that the Standard Webhooks verifi
       },
       ['connection.updated'],
     ],
+    ['the replaced refresh token is revoked', () => app.server.revocations.revokeDue(), ['connection.revoked']],
     [
       'a refresh fails',
       async () => {
