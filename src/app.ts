@@ -102,6 +102,7 @@ export const DEFAULT_OUTBOX: OutboxOptions = {
   batch: SERVICE_DEFAULTS.outboxBatch,
   timeoutMs: SERVICE_DEFAULTS.outboxTimeoutMs,
   retryPeriodMs: SERVICE_DEFAULTS.outboxRetryHours * 3_600_000,
+  retentionMs: SERVICE_DEFAULTS.outboxRetentionDays * 86_400_000,
 }
 
 /** Load shedding: past these, API requests get 503 service.unavailable with Retry-After (0 disables one). */

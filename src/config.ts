@@ -27,6 +27,7 @@ export const SERVICE_DEFAULTS = {
   outboxBatch: 20,
   outboxTimeoutMs: 10_000,
   outboxRetryHours: 24,
+  outboxRetentionDays: 7,
   maxEventLoopDelayMs: 1000,
   // Off by default: a busy loop is not an overloaded one. Event-loop delay says requests are waiting.
   maxEventLoopUtilization: 0,
@@ -111,6 +112,7 @@ export const configSchema = z
     VAULT_OUTBOX_BATCH: integer(SERVICE_DEFAULTS.outboxBatch, 1, 1000),
     VAULT_OUTBOX_TIMEOUT_MS: integer(SERVICE_DEFAULTS.outboxTimeoutMs, 100, 60_000),
     VAULT_OUTBOX_RETRY_HOURS: integer(SERVICE_DEFAULTS.outboxRetryHours, 1, 168),
+    VAULT_OUTBOX_RETENTION_DAYS: integer(SERVICE_DEFAULTS.outboxRetentionDays, 1, 365),
     // Only "true" turns it on: a typo must not open plain http for client secrets.
     VAULT_REFRESH_ALLOW_INSECURE_HTTP: z
       .enum(['true', 'false'])
@@ -239,6 +241,7 @@ export interface Config {
     readonly batch: number
     readonly timeoutMs: number
     readonly retryPeriodMs: number
+    readonly retentionMs: number
   }
   readonly egress: {
     readonly allow: readonly string[]
@@ -397,6 +400,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       batch: e.VAULT_OUTBOX_BATCH,
       timeoutMs: e.VAULT_OUTBOX_TIMEOUT_MS,
       retryPeriodMs: e.VAULT_OUTBOX_RETRY_HOURS * 3_600_000,
+      retentionMs: e.VAULT_OUTBOX_RETENTION_DAYS * 86_400_000,
     },
     egress: { allow: e.VAULT_EGRESS_ALLOW, allowInsecureHttp: e.VAULT_REFRESH_ALLOW_INSECURE_HTTP },
     auth: {

@@ -4,18 +4,19 @@ import { type Kysely, sql } from 'kysely'
 // Lifecycle events through a transactional outbox, delivered as signed webhooks; refresh tokens revoked at
 // the provider (RFC 7009) when a connection goes or a push replaces them.
 //
-// A change to a connection and its event commit together: a row trigger on token_sets
-// (vault_connection_events) reads what the change means and records it through vault_emit_event, which
-// stores the event and one pending delivery per subscribed endpoint in the same transaction — or nothing,
-// when no endpoint subscribes. Any replica delivers: vault_claim_webhook_deliveries leases due deliveries
+// A change to a connection and its event commit together: statement triggers on token_sets
+// (vault_connection_events, once per statement for all its rows) read what the change means and record it
+// through vault_emit_event, which stores the event and one pending delivery per subscribed endpoint in the
+// same transaction — or nothing, when no endpoint subscribes. Any replica delivers: vault_claim_webhook_deliveries leases due deliveries
 // with SKIP LOCKED, without a leader. token_sets.last_refreshed_at is written by refreshes only, so that
 // the trigger can tell a refresh from a push.
 //
-// The same trigger queues the revocation of a refresh token that a delete or a push leaves behind, when the
+// The same triggers queue the revocation of a refresh token that a delete or a push leaves behind, when the
 // connector revokes (revoke_tokens, on by default) and has somewhere to send it (revocation_endpoint, or an
 // issuer whose discovery names one). A queued revocation holds the sealed refresh token and a copy of the
 // connector's settings with its sealed client secret, so that it outlives a deleted connector; it is
 // erased once revoked or given up. vault_claim_token_revocations leases them like deliveries.
+// vault_prune_outbox deletes finished deliveries and their events after the retention period.
 //
 // An endpoint's signing secrets are sealed under the tenant's data key and bound to its URL and event
 // types (a change behind the vault's back makes them fail to open before anything is sent). Every table is
@@ -24,9 +25,11 @@ import { type Kysely, sql } from 'kysely'
 
 const CREATED = [
   'vault_emit_event.v1',
+  'vault_connection_event_data.v1',
   'vault_connection_events.v1',
   'vault_claim_webhook_deliveries.v1',
   'vault_claim_token_revocations.v1',
+  'vault_prune_outbox.v1',
 ] as const
 const TABLES = ['events', 'webhook_endpoints', 'webhook_deliveries', 'token_revocations'] as const
 
@@ -150,16 +153,24 @@ const statements = [
 export async function up(db: Kysely<any>): Promise<void> {
   for (const statement of statements) await statement.execute(db)
   for (const name of CREATED) await sql.raw(functionSource(name)).execute(db)
-  await sql`CREATE TRIGGER token_sets_connection_events
-    AFTER INSERT OR DELETE OR UPDATE OF write_id, last_refreshed_at, refresh_failures, state ON token_sets
-    FOR EACH ROW EXECUTE FUNCTION vault_connection_events()`.execute(db)
+  // One per event, as transition tables require; each runs once per statement, for all its rows.
+  await sql`CREATE TRIGGER token_sets_inserted_events AFTER INSERT ON token_sets
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION vault_connection_events()`.execute(db)
+  await sql`CREATE TRIGGER token_sets_updated_events AFTER UPDATE ON token_sets
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION vault_connection_events()`.execute(db)
+  await sql`CREATE TRIGGER token_sets_deleted_events AFTER DELETE ON token_sets
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION vault_connection_events()`.execute(db)
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`DROP TRIGGER token_sets_connection_events ON token_sets`.execute(db)
+  for (const trigger of ['token_sets_inserted_events', 'token_sets_updated_events', 'token_sets_deleted_events']) {
+    await sql`DROP TRIGGER ${sql.raw(trigger)} ON token_sets`.execute(db)
+  }
+  await sql`DROP FUNCTION vault_prune_outbox(timestamptz)`.execute(db)
   await sql`DROP FUNCTION vault_claim_token_revocations(timestamptz, integer, integer)`.execute(db)
   await sql`DROP FUNCTION vault_claim_webhook_deliveries(timestamptz, integer, integer)`.execute(db)
   await sql`DROP FUNCTION vault_connection_events()`.execute(db)
+  await sql`DROP FUNCTION vault_connection_event_data(token_sets)`.execute(db)
   await sql`DROP FUNCTION vault_emit_event(text, text, jsonb, uuid)`.execute(db)
   for (const table of [...TABLES].reverse()) await sql`DROP TABLE ${sql.table(table)}`.execute(db)
   await sql`ALTER TABLE connector_refresh_settings DROP COLUMN revocation_endpoint, DROP COLUMN revoke_tokens`.execute(db)

@@ -371,3 +371,9 @@ export async function claimTokenRevocations(
     SELECT * FROM vault_claim_token_revocations(${at}, ${leaseSeconds}, ${limit})`.execute(db)
   return result.rows
 }
+
+/** vault_prune_outbox: finished deliveries and their events from before `before`, across tenants; how many events. */
+export async function pruneOutbox(db: Kysely<DB>, before: Date): Promise<number> {
+  const result = await sql<{ pruned: string }>`SELECT vault_prune_outbox(${before}) AS pruned`.execute(db)
+  return Number(result.rows[0]!.pruned)
+}

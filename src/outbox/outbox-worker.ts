@@ -20,7 +20,12 @@ export interface OutboxOptions extends RetryPolicy {
   batch: number
   /** One attempt (connect, send, answer) at most this long. */
   timeoutMs: number
+  /** Finished webhook deliveries, and events with none left, are deleted this long after. */
+  retentionMs: number
 }
+
+/** How often a polling replica prunes the outbox (each prune walks every tenant once). */
+export const PRUNE_INTERVAL_MS = 10 * 60 * 1000
 
 const FIRST_RETRY_MS = 5_000
 const MAX_RETRY_MS = 60 * 60 * 1000

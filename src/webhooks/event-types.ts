@@ -12,7 +12,7 @@ export const EVENT_TYPES = {
     'A refresh failed for a reason other than a revoked grant, the first of a streak; `refresh_failure` says how (sent once per streak)',
   'connection.reauth_required': 'The provider revoked the grant or the refresh token expired: the user has to connect again',
   'connection.recovered': 'A failing streak ended with a successful refresh or a push, or a push reconnected a reauth_required connection',
-  'connection.deleted': 'A connection was deleted (unlink, user deleted, connector deleted, or a tenant shredded)',
+  'connection.deleted': 'A connection was deleted (unlink, user deleted, connector deleted, token storage turned off)',
   'connection.revoked':
     'A refresh token that a delete or a re-consent left behind was revoked at the provider (`revoked: ["refresh_token"]`), was still in use (`outcome: not_needed`), or was given up (`outcome: given_up` and `error`); it is erased either way',
   'webhook.test': 'Sent on request to one endpoint, to check that it receives and verifies deliveries',

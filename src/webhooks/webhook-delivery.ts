@@ -2,11 +2,11 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { DB } from '../db/schema.ts'
 import { inTenantTransaction } from '../db/tenant-scope.ts'
-import { type ClaimedDeliveryRow, claimWebhookDeliveries } from '../db/vault-functions.ts'
+import { type ClaimedDeliveryRow, claimWebhookDeliveries, pruneOutbox } from '../db/vault-functions.ts'
 import { type EgressPolicy, egressRefusal } from '../egress/egress-policy.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { inSpan } from '../observability/tracing.ts'
-import { createPoller, leaseSecondsFor, nextAttemptAfterFailure, type OutboxOptions } from '../outbox/outbox-worker.ts'
+import { createPoller, leaseSecondsFor, nextAttemptAfterFailure, type OutboxOptions, PRUNE_INTERVAL_MS } from '../outbox/outbox-worker.ts'
 import { SERVICE_VERSION } from '../version.ts'
 import { activeSecrets, openSigningSecrets, signDelivery } from './signing-secrets.ts'
 import { type AttemptResult, finishAttempt } from './webhook.repository.ts'
@@ -25,6 +25,8 @@ export interface WebhookDeliveryDeps extends OutboxOptions {
 export interface WebhookDelivery {
   /** Claims what is due now and attempts each once; the outcome of each attempt. */
   deliverDue(): Promise<AttemptOutcome[]>
+  /** Deletes finished deliveries and their events older than the retention period; how many events. */
+  prune(): Promise<number>
   start(): void
   /** No poll starts after this; resolves when the running one (if any) has finished. */
   stop(): Promise<void>
@@ -44,7 +46,7 @@ export function deliveryBody(row: Pick<ClaimedDeliveryRow, 'event_type' | 'occur
  * but its status: a receiver's body can echo anything.
  */
 export function createWebhookDelivery(deps: WebhookDeliveryDeps): WebhookDelivery {
-  const { db, keyRing, egress, now, logger, pollIntervalMs, batch, timeoutMs, retryPeriodMs, onAttempt } = deps
+  const { db, keyRing, egress, now, logger, pollIntervalMs, batch, timeoutMs, retryPeriodMs, retentionMs, onAttempt } = deps
   const leaseSeconds = leaseSecondsFor(timeoutMs)
 
   function failure(row: ClaimedDeliveryRow, at: Date, status: number | null, error: string): AttemptResult {
@@ -122,6 +124,16 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps): WebhookDeliver
     return Promise.all(claimed.map(attempt))
   }
 
+  const prune = () => pruneOutbox(db, new Date(now().getTime() - retentionMs))
   const poller = createPoller({ intervalMs: pollIntervalMs, logger, what: 'webhook delivery poll', round: deliverDue })
-  return { deliverDue, start: poller.start, stop: poller.stop }
+  const pruner = createPoller({ intervalMs: pollIntervalMs > 0 ? PRUNE_INTERVAL_MS : 0, logger, what: 'outbox prune', round: prune })
+  return {
+    deliverDue,
+    prune,
+    start() {
+      poller.start()
+      pruner.start()
+    },
+    stop: () => Promise.all([poller.stop(), pruner.stop()]).then(() => undefined),
+  }
 }

@@ -21,6 +21,7 @@ const tenant = uniqueTenant()
 await app.inject({ method: 'PUT', url: `${connectionPath({ tenant })}/token-set`, payload: githubPush('gho_matrix') })
 const userPath = `/v1/tenants/${tenant}/users/alice`
 
+const NO_WEBHOOK = '00000000-0000-4000-8000-000000000000'
 const routes = [
   {
     method: 'PUT',
@@ -98,6 +99,30 @@ const routes = [
   { method: 'GET', url: `${userPath}/mfa`, scope: 'mfa:verify', action: 'mfa.factors.list' },
   { method: 'DELETE', url: `${userPath}/mfa/totp`, scope: 'mfa:enroll', action: 'mfa.factor.delete' },
   { method: 'DELETE', url: `/v1/tenants/${tenant}/users/nobody`, scope: 'users:delete', action: 'user.delete' },
+  {
+    method: 'POST',
+    url: `/v1/tenants/${tenant}/webhooks`,
+    scope: 'webhooks:manage',
+    action: 'webhook.create',
+    payload: { url: 'https://hooks.example.com/matrix' },
+  },
+  { method: 'GET', url: `/v1/tenants/${tenant}/webhooks`, scope: 'webhooks:manage', action: 'webhook.list' },
+  { method: 'GET', url: `/v1/tenants/${tenant}/webhooks/${NO_WEBHOOK}`, scope: 'webhooks:manage', action: 'webhook.read' },
+  { method: 'DELETE', url: `/v1/tenants/${tenant}/webhooks/${NO_WEBHOOK}`, scope: 'webhooks:manage', action: 'webhook.delete' },
+  {
+    method: 'POST',
+    url: `/v1/tenants/${tenant}/webhooks/${NO_WEBHOOK}/rotate-secret`,
+    scope: 'webhooks:manage',
+    action: 'webhook.rotate_secret',
+    payload: {},
+  },
+  {
+    method: 'GET',
+    url: `/v1/tenants/${tenant}/webhooks/${NO_WEBHOOK}/deliveries`,
+    scope: 'webhooks:manage',
+    action: 'webhook.deliveries.list',
+  },
+  { method: 'POST', url: `/v1/tenants/${tenant}/webhooks/${NO_WEBHOOK}/test`, scope: 'webhooks:manage', action: 'webhook.test' },
 ] as const
 
 t.test('the matrix covers every operation of the contract that needs a bearer token', async (t) => {

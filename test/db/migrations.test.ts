@@ -34,6 +34,14 @@ const RELEASED: Record<string, string> = {
   'migrations/2026-12-03-0004-user-secrets-and-mfa.ts': '97fac5df38065f7f883daf3661d44cdcdbe7632181a577acfb98b1fd286a0981',
   'functions/vault_claim_mfa_attempt.v1.sql': 'd3b1656847ada0dde7269e797553ba12897683cced16112c08a8cd5d7ac5f392',
   'functions/vault_clear_mfa_attempts.v1.sql': '5c4e79ab786e769b94eb6f06dd9498a8988f90d84ad7a125b6ef711a6a67c8a5',
+  // 2026-12-04: events, webhooks and revocation.
+  'migrations/2026-12-04-0005-events-and-webhooks.ts': '705707678acf45937d4c1ad3e010bcd71b32634e24abd634954b1535f01bc732',
+  'functions/vault_emit_event.v1.sql': '16dde7f28c7e9f93a5bfa9ad08e7146f0dbd8fe5e2b370ce3053d339fbc372c7',
+  'functions/vault_connection_event_data.v1.sql': '167124f6531250fef673a1ce460730f8d0436031fd19be0fada81d3e6c2ebff4',
+  'functions/vault_connection_events.v1.sql': '526f8983025b1d4e5e59ae0276683d5ffe6dac8e7d64cbeec0155edd6797db19',
+  'functions/vault_claim_webhook_deliveries.v1.sql': '17f8b6b82192eb35160c7f4c10815956baa75b03c5445fc4367122c42791b485',
+  'functions/vault_claim_token_revocations.v1.sql': '83a312b5596c1367d902dc9cbf37b796cc064e8119bcddd947276c61f32a3c6c',
+  'functions/vault_prune_outbox.v1.sql': '704dac30607be5eeaf69ef418a80a5b66925fc4ac39cd5ceae28f20c4d29c07d',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))

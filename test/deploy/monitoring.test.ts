@@ -139,6 +139,18 @@ const cases: Case[] = [
     firing: ['SecretVaultRefreshFailures'],
   },
   {
+    name: 'a webhook endpoint down past the retry period',
+    series: toward({ 'secret_vault_webhook_deliveries_total{outcome="dead",instance="a"}': '0+0x10 2+0x20' }),
+    at: '12m',
+    firing: ['SecretVaultWebhookDeliveriesDead'],
+  },
+  {
+    name: 'a revocation given up',
+    series: toward({ 'secret_vault_token_revocations_total{outcome="given_up",instance="a"}': '0+0x10 1+0x20' }),
+    at: '12m',
+    firing: ['SecretVaultRevocationsGivenUp'],
+  },
+  {
     name: 'someone guessing MFA codes for many users',
     series: toward({ 'secret_vault_errors_total{code="mfa.locked",instance="a"}': '0+120x30' }),
     at: '20m',

@@ -46,10 +46,10 @@ t.test('push, read, list, delete: the whole life of a token set', async (t) => {
   t.notMatch(list.body, 'ghr_life1')
 
   const deleted = await app.inject({ method: 'DELETE', url: connectionPath({ tenant }) })
-  t.same(deleted.json(), { deleted: 1 })
+  t.same(deleted.json(), { deleted: 1, revocations_scheduled: 0 })
   t.equal((await readAccessToken(app, { tenant })).json().code, 'token_set.not_found')
   const again = await app.inject({ method: 'DELETE', url: connectionPath({ tenant }) })
-  t.same(again.json(), { deleted: 0 }, 'deleting again is harmless')
+  t.same(again.json(), { deleted: 0, revocations_scheduled: 0 }, 'deleting again is harmless')
 })
 
 t.test('an enterprise SSO connection is identified by its issuer', async (t) => {
@@ -168,9 +168,9 @@ t.test('delete all of a user, and all of a connector', async (t) => {
   await push(app, { tenant, user: 'carol', connector: 'github' }, githubPush('c1'))
 
   const user = await app.inject({ method: 'DELETE', url: `/v1/tenants/${tenant}/users/alice/connections` })
-  t.same(user.json(), { deleted: 2 })
+  t.same(user.json(), { deleted: 2, revocations_scheduled: 0 })
   const connector = await app.inject({ method: 'DELETE', url: `/v1/tenants/${tenant}/connectors/social/github/token-sets` })
-  t.same(connector.json(), { deleted: 2 })
+  t.same(connector.json(), { deleted: 2, revocations_scheduled: 0 })
   t.equal(await countRows(database, 'token_sets', tenant), 0)
 })
 

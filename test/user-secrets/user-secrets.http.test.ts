@@ -142,7 +142,7 @@ t.test("deleting a user removes their token sets, secrets and MFA factors, nobod
     'a scope of its own',
   )
   const deleted = await app.inject({ method: 'DELETE', url: `/v1/tenants/${tenant}/users/alice` })
-  t.same(deleted.json(), { token_sets_deleted: 1, user_secrets_deleted: 1, mfa_factors_deleted: 1 })
+  t.same(deleted.json(), { token_sets_deleted: 1, user_secrets_deleted: 1, mfa_factors_deleted: 1, revocations_scheduled: 0 })
   const left = await sql<{ user_id: string; what: string }>`
     SELECT user_id, 'token_set' AS what FROM token_sets WHERE tenant_id = ${tenant}
     UNION ALL SELECT user_id, 'secret' FROM user_secrets WHERE tenant_id = ${tenant}

@@ -125,7 +125,7 @@ t.test('every connection event, each signed so that the Standard Webhooks verifi
     for (const delivery of receiver.received) {
       const verified = verifyAsSent(verifier, delivery)
       t.match(verified, {
-        data: { tenant_id: tenant, user_id: 'alice', connector_type: 'social', connector_id: 'github', target: 'github' },
+        data: { tenant_id: tenant, user_id: 'alice', connector_type: 'social', connector_id: 'github' },
       })
       t.equal(delivery.headers['content-type'], 'application/json')
       t.notMatch(delivery.body, /gho_|ghr_|cs_webhooks/, `${what}: no token or secret in the event`)
@@ -270,4 +270,31 @@ t.test('two replicas polling at once deliver each event once', async (t) => {
   t.ok(outcomes.flat().every((outcome) => outcome === 'delivered'))
   t.equal(new Set(receiver.received.map((d) => d.headers['webhook-id'])).size, users.length)
   t.equal(receiver.received.length, users.length, 'none twice')
+})
+
+t.test('retention deletes finished deliveries and their events, never a pending one', async (t) => {
+  const tenant = uniqueTenant('retention')
+  const receiver = await startWebhookReceiver(t)
+  await registerWebhook(tenant, receiver.url)
+  await push(app, { tenant, user: 'done-1' }, githubPush('gho_1'))
+  await push(app, { tenant, user: 'done-2' }, githubPush('gho_2'))
+  t.same(await deliverDue(), ['delivered', 'delivered'])
+  receiver.answer = () => ({ status: 503 })
+  await push(app, { tenant, user: 'pending' }, githubPush('gho_3'))
+  t.same(await deliverDue(), ['failed'])
+  const counts = async () =>
+    (
+      await sql<{ events: number; deliveries: number }>`
+        SELECT (SELECT count(*)::int FROM events WHERE tenant_id = ${tenant}) AS events,
+               (SELECT count(*)::int FROM webhook_deliveries WHERE tenant_id = ${tenant}) AS deliveries`.execute(database.admin)
+    ).rows[0]!
+  t.same(await counts(), { events: 3, deliveries: 3 })
+  t.equal(await app.server.webhookDelivery.prune(), 0, 'nothing is old enough yet')
+  advance(30 * 24 * HOUR_MS)
+  t.ok((await app.server.webhookDelivery.prune()) >= 2)
+  t.same(await counts(), { events: 1, deliveries: 1 }, 'the pending delivery and its event stay')
+  receiver.answer = () => ({ status: 200 })
+  await deliverDue()
+  const left = await sql<{ state: string }>`SELECT state FROM webhook_deliveries WHERE tenant_id = ${tenant}`.execute(database.admin)
+  t.same(left.rows, [{ state: 'delivered' }], 'and it is still worked off')
 })
