@@ -37,6 +37,24 @@ export const MFA_FACTOR: RecordKind<{
   bound: (row, keyVersion) => [row.tenant_id, row.user_id, row.id, row.type, row.state, millis(row.expires_at), keyVersion],
 }
 
+/** An endpoint's columns that say where its events go and which: all bound into its sealed signing secrets. */
+export interface EndpointBinding {
+  tenant_id: string
+  id: string
+  url: string
+  event_types: readonly string[]
+}
+
+/**
+ * A webhook endpoint's signing secrets open only for its tenant, id, URL and event types: someone who can
+ * write the row cannot point the vault's signed events at another address or widen what it is sent
+ * without the secrets failing to open, before anything is sent.
+ */
+export const WEBHOOK_SIGNING_SECRETS: RecordKind<EndpointBinding> = {
+  label: 'secret-vault/webhook-signing-secrets/v1',
+  bound: (row, keyVersion) => [row.tenant_id, row.id, row.url, JSON.stringify([...row.event_types].sort()), keyVersion],
+}
+
 function associatedData<Row>(kind: RecordKind<Row>, row: Row, keyVersion: number): Buffer {
   return encodeBinding(kind.label, kind.bound(row, keyVersion))
 }

@@ -1,8 +1,7 @@
 import { sql } from 'kysely'
 import { CONNECTOR_CLIENT_SECRET } from '../crypto/connector-secret-sealing.ts'
-import { MFA_FACTOR, type RecordKind, USER_SECRET } from '../crypto/record-binding.ts'
+import { MFA_FACTOR, type RecordKind, USER_SECRET, WEBHOOK_SIGNING_SECRETS } from '../crypto/record-binding.ts'
 import type { OperatorTransaction } from '../db/tenant-scope.ts'
-import { WEBHOOK_SIGNING_SECRETS } from '../webhooks/signing-secrets.ts'
 
 /**
  * Every table that holds one sealed secret per row under a tenant's data key, beside token sets (which

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { DB } from '../db/schema.ts'
 import { findKeepAliveSets } from '../db/vault-functions.ts'
+import { createPoller } from '../outbox/outbox-worker.ts'
 import type { KeepAliveOutcome, TokenRefresher } from './token-refresh.ts'
 
 export interface KeepAliveOptions {
@@ -37,8 +38,6 @@ export interface KeepAlive {
  * refreshes per interval.
  */
 export function createKeepAlive({ db, refresher, now, logger, intervalMs, batch, onOutcome }: KeepAliveDeps): KeepAlive {
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<unknown> | undefined
   let stopped = false
 
   async function sweep(): Promise<(KeepAliveOutcome | 'error')[]> {
@@ -58,29 +57,14 @@ export function createKeepAlive({ db, refresher, now, logger, intervalMs, batch,
     return outcomes
   }
 
-  function scheduleNext(): void {
-    if (stopped || intervalMs <= 0) return
-    timer = setTimeout(
-      () => {
-        running = sweep()
-          .catch((error: unknown) => logger.error({ err: error }, 'keep-alive sweep failed'))
-          .finally(() => {
-            running = undefined
-            scheduleNext()
-          })
-      },
-      intervalMs * (0.8 + Math.random() * 0.4),
-    )
-    timer.unref()
-  }
-
+  const poller = createPoller({ intervalMs, logger, what: 'keep-alive sweep', round: sweep })
   return {
     sweep,
-    start: scheduleNext,
+    start: poller.start,
     async stop() {
+      // A sweep in progress finishes the refresh it is in, and starts no other.
       stopped = true
-      clearTimeout(timer)
-      await running
+      await poller.stop()
     },
   }
 }

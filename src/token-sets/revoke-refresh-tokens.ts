@@ -7,6 +7,7 @@ import { openToken } from '../crypto/token-sealing.ts'
 import type { DB } from '../db/schema.ts'
 import { inTenantTransaction } from '../db/tenant-scope.ts'
 import { type ClaimedRevocationRow, claimTokenRevocations, emitEvent, insertAuditEvents } from '../db/vault-functions.ts'
+import { IntegrityError, isVaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import type { ProviderClient } from '../oauth/provider-client.ts'
 import { createPoller, leaseSecondsFor, nextAttemptAfterFailure, type OutboxOptions } from '../outbox/outbox-worker.ts'
@@ -75,14 +76,16 @@ export function createRefreshTokenRevocation(deps: RefreshTokenRevocationDeps): 
       refreshToken = openToken(tokenKey, location, secret, row.token_key_version, row.refresh_token_sealed)
       clientSecret = openClientSecret(settingsKey, location, settingsBindingOf(row), row.settings_key_version, row.client_secret_sealed)
     } catch (error) {
-      // Changed behind the vault's back, or its key is gone: nothing is sent, now or later.
-      logger.error({ err: error, tenantId: row.tenant_id, connectorId: row.connector_id }, 'queued revocation failed to open')
-      return { kind: 'finished', outcome: 'given_up', error: 'crypto.integrity' }
+      return undecided(row, error)
     }
     try {
       const server = authorizationServerOf(row)
       if ((row.refresh_server ?? server) !== server) return { kind: 'finished', outcome: 'given_up', error: 'connector.endpoint_changed' }
-      if (row.reason === 'replaced' && (await stillHeld(row, refreshToken))) return { kind: 'finished', outcome: 'not_needed', error: null }
+      if (row.reason === 'replaced') {
+        const held = await stillHeld(row, refreshToken).catch((error: unknown) => undecided(row, error))
+        if (held === true) return { kind: 'finished', outcome: 'not_needed', error: null }
+        if (held !== false) return held
+      }
       const outcome = await provider.revoke({
         revocationEndpoint: row.revocation_endpoint,
         issuer: row.issuer,
@@ -107,6 +110,17 @@ export function createRefreshTokenRevocation(deps: RefreshTokenRevocationDeps): 
       refreshToken.fill(0)
       clientSecret.fill(0)
     }
+  }
+
+  /**
+   * A secret that does not open was changed behind the vault's back: nothing is sent, now or later, and the
+   * token is erased. Anything else (the key provider out of reach) is tried again, so that a key outage
+   * never erases a queued revocation.
+   */
+  function undecided(row: ClaimedRevocationRow, error: unknown): Decision {
+    if (!(error instanceof IntegrityError)) return { kind: 'retry', error: isVaultError(error) ? error.code : 'internal' }
+    logger.error({ err: error, tenantId: row.tenant_id, connectorId: row.connector_id }, 'queued revocation failed to open')
+    return { kind: 'finished', outcome: 'given_up', error: 'crypto.integrity' }
   }
 
   /** Whether the set the token came from holds it still (a push that re-sealed it under a newer key). */

@@ -1,24 +1,6 @@
 import { type KeyObject, randomBytes } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
-import { openRecord, type RecordKind, sealRecord } from '../crypto/record-binding.ts'
-
-/** An endpoint's columns that say where its events go and which: all bound into its sealed signing secrets. */
-export interface EndpointBinding {
-  tenant_id: string
-  id: string
-  url: string
-  event_types: readonly string[]
-}
-
-/**
- * A webhook endpoint's signing secrets open only for its tenant, id, URL and event types: someone who can
- * write the row cannot point the vault's signed events at another address or widen what it is sent
- * without the secrets failing to open, before anything is sent.
- */
-export const WEBHOOK_SIGNING_SECRETS: RecordKind<EndpointBinding> = {
-  label: 'secret-vault/webhook-signing-secrets/v1',
-  bound: (row, keyVersion) => [row.tenant_id, row.id, row.url, JSON.stringify([...row.event_types].sort()), keyVersion],
-}
+import { type EndpointBinding, openRecord, sealRecord, WEBHOOK_SIGNING_SECRETS } from '../crypto/record-binding.ts'
 
 /** 32 random bytes; shown to the caller once, as Standard Webhooks writes it (whsec_ and base64). */
 const SECRET_BYTES = 32

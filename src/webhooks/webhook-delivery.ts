@@ -4,6 +4,7 @@ import type { DB } from '../db/schema.ts'
 import { inTenantTransaction } from '../db/tenant-scope.ts'
 import { type ClaimedDeliveryRow, claimWebhookDeliveries, pruneOutbox } from '../db/vault-functions.ts'
 import { type EgressPolicy, egressRefusal } from '../egress/egress-policy.ts'
+import { IntegrityError, isVaultError } from '../errors.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { inSpan } from '../observability/tracing.ts'
 import { createPoller, leaseSecondsFor, nextAttemptAfterFailure, type OutboxOptions, PRUNE_INTERVAL_MS } from '../outbox/outbox-worker.ts'
@@ -66,7 +67,9 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps): WebhookDeliver
       const binding = { tenant_id: row.tenant_id, id: row.endpoint_id, url: row.url, event_types: row.event_types }
       secrets = activeSecrets(openSigningSecrets(key, binding, row.key_version, row.secrets_sealed), at)
     } catch (error) {
-      // An endpoint changed behind the vault's back (or its key is gone): nothing is sent, now or later.
+      // The key provider out of reach is tried again later; only a secret that does not open is final.
+      if (!(error instanceof IntegrityError)) return failure(row, at, null, isVaultError(error) ? error.code : 'internal')
+      // An endpoint changed behind the vault's back: nothing is sent, now or later.
       logger.error({ err: error, tenantId: row.tenant_id, endpointId: row.endpoint_id }, 'webhook endpoint failed to open')
       return { state: 'dead', status: null, error: 'crypto.integrity', at }
     }

@@ -1,6 +1,8 @@
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
+import { VaultError } from '../../src/errors.ts'
 import { rotateDataKey } from '../../src/key-lifecycle/rotate-data-keys.ts'
+import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { basicCredentials, type FakeTokenEndpoint, startFakeTokenEndpoint } from '../support/fake-token-endpoint.ts'
 import { buildTestApp, openTestDatabase, uniqueTenant } from '../support/helper.ts'
 import { connectionPath, githubPush, push } from '../support/http.ts'
@@ -264,4 +266,45 @@ t.test('a revocation endpoint is checked like every outbound URL', async (t) => 
   })
   t.equal(bad.json().code, 'request.invalid')
   t.match(bad.json().issues[0].path, 'body.revoke_tokens')
+})
+
+t.test('a key provider out of reach delays a revocation and a delivery; it never erases or kills them', async (t) => {
+  const tenant = uniqueTenant('outage')
+  const fake = await startFakeTokenEndpoint(t)
+  await connector(t, tenant, fake)
+  await pushWithRefresh(tenant, 'alice', 'ghr_outage')
+  await app.inject({ method: 'DELETE', url: connectionPath({ tenant }) })
+  // A replica whose key provider is down: every unwrap fails as KMS does when unreachable.
+  let down = true
+  const keyRing = createDataKeyRing({ provider: ctx.provider, ttlMs: 60_000, maxEntries: 100 })
+  const flaky = {
+    ...keyRing,
+    unwrap: (wrapped: Parameters<typeof keyRing.unwrap>[0]) =>
+      down ? Promise.reject(new VaultError('key.unavailable', 'The key provider cannot be reached')) : keyRing.unwrap(wrapped),
+  }
+  const replica = await buildTestApp(t, database, { provider: ctx.provider, keyRing: flaky })
+  replica.clock.now = clock.now
+  t.same(await replica.app.server.revocations.revokeDue(), ['retry'])
+  t.notOk((await replica.app.server.webhookDelivery.deliverDue()).includes('dead'), 'no delivery given up for it')
+  t.equal(await queued(tenant), 1, 'the queued token is kept')
+  const row = await sql<{ last_error: string }>`SELECT last_error FROM token_revocations WHERE tenant_id = ${tenant}`.execute(
+    database.admin,
+  )
+  t.equal(row.rows[0]!.last_error, 'key.unavailable')
+  const delivery = await sql<{ state: string; last_error: string }>`
+    SELECT state, last_error FROM webhook_deliveries WHERE tenant_id = ${tenant}`.execute(database.admin)
+  t.same(
+    delivery.rows,
+    delivery.rows.map(() => ({ state: 'pending', last_error: 'key.unavailable' })),
+  )
+  t.equal(delivery.rows.length, 2, "its push's and its delete's")
+  t.same(fake.revocations, [], 'nothing was sent')
+
+  down = false
+  replica.clock.now = new Date(clock.now.getTime() + 10_000)
+  t.same(await replica.app.server.revocations.revokeDue(), ['revoked'])
+  t.same(
+    fake.revocations.map((r) => r.form.token),
+    ['ghr_outage'],
+  )
 })

@@ -187,6 +187,7 @@ t.test("a tenant can neither read, list nor delete another tenant's sets", async
     (await app.inject({ method: 'DELETE', url: `/v1/tenants/${intruder}/connectors/social/github/token-sets` })).json(),
     {
       deleted: 1,
+      revocations_scheduled: 0,
     },
     'only its own set',
   )
