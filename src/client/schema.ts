@@ -3865,7 +3865,7 @@ export interface operations {
                      * @description The types this endpoint receives; empty (the default): every type
                      * @default []
                      */
-                    event_types?: ("connection.created" | "connection.updated" | "connection.refreshed" | "connection.refresh_failing" | "connection.reauth_required" | "connection.recovered" | "connection.deleted" | "connection.revoked" | "webhook.test")[];
+                    event_types?: ("connection.created" | "connection.updated" | "connection.refreshed" | "connection.refresh_failing" | "connection.reauth_required" | "connection.recovered" | "connection.deleted" | "connection.revoked" | "tenant.data_key_rotated" | "tenant.reencrypted" | "tenant.data_key_destroyed" | "tenant.root_key_rotated" | "webhook.test")[];
                     /** @default  */
                     description?: string;
                 };

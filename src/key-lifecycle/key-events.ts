@@ -2,14 +2,24 @@ import pg from 'pg'
 import type { Logger } from 'pino'
 import { insertAuditEvent } from '../audit/audit.repository.ts'
 import type { OperatorTransaction } from '../db/tenant-scope.ts'
+import { emitEvent } from '../db/vault-functions.ts'
 import { notifyKeyChange } from './key-lifecycle.repository.ts'
 
 /** The channel on which key changes reach every serving replica. */
 const KEY_EVENTS_CHANNEL = 'secret_vault_key_events'
 
+/** The webhook event each key operation sends to the tenant's endpoints (a shred sends none: they are gone). */
+const EVENT_OF: Record<string, string> = {
+  'key.rotate': 'tenant.data_key_rotated',
+  'key.reencrypt': 'tenant.reencrypted',
+  'key.destroy': 'tenant.data_key_destroyed',
+  'key.rotate_root': 'tenant.root_key_rotated',
+}
+
 /**
- * Records a key operation in the tenant's audit trail and tells every replica (on commit) to drop the
- * tenant's cached data keys. Both happen inside the operation's transaction, so neither outlives a rollback.
+ * Records a key operation in the tenant's audit trail and its event in the outbox, and tells every replica
+ * (on commit) to drop the tenant's cached data keys. All happen inside the operation's transaction, so none
+ * outlives a rollback.
  */
 export async function recordKeyOperation(
   trx: OperatorTransaction,
@@ -27,6 +37,10 @@ export async function recordKeyOperation(
     request_id: event.requestId,
     key_version: event.keyVersion,
   })
+  const type = EVENT_OF[event.action]
+  if (type !== undefined) {
+    await emitEvent(trx, { tenantId: event.tenantId, type, data: { tenant_id: event.tenantId, key_version: event.keyVersion } })
+  }
   await notifyKeyChange(trx, KEY_EVENTS_CHANNEL, event.tenantId)
 }
 

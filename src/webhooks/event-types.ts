@@ -15,6 +15,10 @@ export const EVENT_TYPES = {
   'connection.deleted': 'A connection was deleted (unlink, user deleted, connector deleted, token storage turned off)',
   'connection.revoked':
     'A refresh token that a delete or a re-consent left behind was revoked at the provider (`revoked: ["refresh_token"]`), was still in use (`outcome: not_needed`), or was given up (`outcome: given_up` and `error`); it is erased either way',
+  'tenant.data_key_rotated': "An operator rotated the tenant's data key (`key_version`: the new active one)",
+  'tenant.reencrypted': "An operator's re-encryption moved the tenant's secrets to its active data key",
+  'tenant.data_key_destroyed': 'An operator destroyed a data-key version the tenant no longer used (`key_version`)',
+  'tenant.root_key_rotated': "An operator re-wrapped the tenant's data keys under another root key",
   'webhook.test': 'Sent on request to one endpoint, to check that it receives and verifies deliveries',
 } as const
 

@@ -144,8 +144,9 @@ t.test('every connection event, each signed so that the Standard Webhooks verifi
   t.notOk(ctx.logs.join('\n').includes(secret.slice(6)), 'the signing secret is in no log line')
   t.same(
     [...new Set([...steps.flatMap(([, , types]) => types), 'webhook.test'])].sort(),
-    [...EVENT_TYPE_NAMES].sort(),
-    'every event type the vault documents was sent',
+    // The tenant.* events of key operations have their own test (key-events.http.test.ts).
+    EVENT_TYPE_NAMES.filter((type) => !type.startsWith('tenant.')).sort(),
+    'every connection event type the vault documents was sent',
   )
 })
 
