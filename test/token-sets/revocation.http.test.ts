@@ -285,7 +285,14 @@ t.test('a key provider out of reach delays a revocation and a delivery; it never
   const replica = await buildTestApp(t, database, { provider: ctx.provider, keyRing: flaky })
   replica.clock.now = clock.now
   t.same(await replica.app.server.revocations.revokeDue(), ['retry'])
-  t.notOk((await replica.app.server.webhookDelivery.deliverDue()).includes('dead'), 'no delivery given up for it')
+  // Every due delivery of the file is claimed, a batch at a time, until none is left due.
+  const outcomes: string[] = []
+  for (let round = 0; round < 50; round++) {
+    const batch = await replica.app.server.webhookDelivery.deliverDue()
+    if (batch.length === 0) break
+    outcomes.push(...batch)
+  }
+  t.notOk(outcomes.includes('dead'), 'no delivery given up')
   t.equal(await queued(tenant), 1, 'the queued token is kept')
   const row = await sql<{ last_error: string }>`SELECT last_error FROM token_revocations WHERE tenant_id = ${tenant}`.execute(
     database.admin,
