@@ -1,6 +1,6 @@
-import type { Insertable } from 'kysely'
+import { type Insertable, type Selectable, sql } from 'kysely'
 import type { AuditEventsTable } from '../db/schema.ts'
-import type { TenantTransaction } from '../db/tenant-scope.ts'
+import type { OperatorTransaction, TenantTransaction } from '../db/tenant-scope.ts'
 import type { AuditQuery } from './audit.schemas.ts'
 
 export type AuditEventInsert = Insertable<AuditEventsTable>
@@ -38,4 +38,38 @@ export async function findAuditEvents(
   if (query.until !== undefined) select = select.where('occurred_at', '<', new Date(query.until))
   if (query.beforeId !== undefined) select = select.where('id', '<', query.beforeId)
   return select.execute()
+}
+
+export type AuditEventRow = Selectable<AuditEventsTable>
+
+/**
+ * A tenant's events after `afterId`, in id order, at most `limit` (the primary key serves it), each saying
+ * whether it is newer than `horizon`: an export stops at the first such one (see audit-export.ts).
+ */
+export async function findAuditEventsAfter(
+  trx: OperatorTransaction,
+  page: { tenantId: string; afterId: string | undefined; limit: number; horizon: Date },
+): Promise<Array<AuditEventRow & { unsettled: boolean }>> {
+  let select = trx
+    .selectFrom('audit_events')
+    .selectAll()
+    .select(sql<boolean>`occurred_at >= ${page.horizon}`.as('unsettled'))
+    .where('tenant_id', '=', page.tenantId)
+    .orderBy('id')
+    .limit(page.limit)
+  if (page.afterId !== undefined) select = select.where('id', '>', page.afterId)
+  return select.execute()
+}
+
+/** How many of a tenant's events lie after `afterId` (an export's progress total). */
+export async function countAuditEventsAfter(trx: OperatorTransaction, tenantId: string, afterId: string | undefined): Promise<number> {
+  let select = trx.selectFrom('audit_events').select(sql<string>`count(*)`.as('n')).where('tenant_id', '=', tenantId)
+  if (afterId !== undefined) select = select.where('id', '>', afterId)
+  return Number((await select.executeTakeFirstOrThrow()).n)
+}
+
+/** The database's clock, less `settleMs`: events recorded before it belong to transactions that have ended. */
+export async function settledHorizon(trx: OperatorTransaction, settleMs: number): Promise<Date> {
+  const result = await sql<{ horizon: Date }>`SELECT now() - make_interval(secs => ${settleMs / 1000}) AS horizon`.execute(trx)
+  return result.rows[0]!.horizon
 }

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { DB } from '../db/schema.ts'
 import { inTenantTransaction } from '../db/tenant-scope.ts'
 import { VaultError } from '../errors.ts'
-import { type AuditEventInsert, findAuditEvents } from './audit.repository.ts'
+import { type AuditEventInsert, type AuditEventRow, findAuditEvents } from './audit.repository.ts'
 import type { AuditPage, AuditQuery } from './audit.schemas.ts'
 import { createAuditWriter } from './audit-writer.ts'
 
@@ -31,6 +31,24 @@ function decodeCursor(cursor: string): string {
   return id
 }
 
+/** An event as the API and the export show it. */
+export function toAuditEvent(row: AuditEventRow): AuditPage['events'][number] {
+  return {
+    id: String(row.id),
+    occurred_at: row.occurred_at.toISOString(),
+    client_id: row.client_id,
+    action: row.action,
+    outcome: row.outcome,
+    error_code: row.error_code,
+    user_id: row.user_id,
+    connector_type: row.connector_type,
+    connector_id: row.connector_id,
+    request_id: row.request_id,
+    caller_request_id: row.caller_request_id,
+    key_version: row.key_version,
+  }
+}
+
 export function createAuditService({ db, onWriteFailure }: { db: Kysely<DB>; onWriteFailure?: () => void }): AuditService {
   const writer = createAuditWriter(db)
   return {
@@ -52,20 +70,7 @@ export function createAuditService({ db, onWriteFailure }: { db: Kysely<DB>; onW
       const page = rows.slice(0, query.limit)
       const last = page.at(-1)
       return {
-        events: page.map((row) => ({
-          id: String(row.id),
-          occurred_at: row.occurred_at.toISOString(),
-          client_id: row.client_id,
-          action: row.action,
-          outcome: row.outcome,
-          error_code: row.error_code,
-          user_id: row.user_id,
-          connector_type: row.connector_type,
-          connector_id: row.connector_id,
-          request_id: row.request_id,
-          caller_request_id: row.caller_request_id,
-          key_version: row.key_version,
-        })),
+        events: page.map(toAuditEvent),
         next_cursor: rows.length > query.limit && last !== undefined ? encodeCursor(String(last.id)) : null,
       }
     },

@@ -16,7 +16,7 @@ export class UsageError extends Error {}
 /** Exit codes every command shares (README's "Operator commands" lists them). */
 export const EXIT = { done: 0, refused: 1, usage: 2, interrupted: 130 } as const
 
-async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env)
   // Logs go to stderr, so stdout carries only the command's output (a table or JSON).
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr)

@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { tenantIdSchema } from '../schemas/ids.ts'
 import { SERVICE_VERSION } from '../version.ts'
+import { auditExport } from './audit-commands.ts'
 import { EXIT, keysDestroy, keysReencrypt, keysRotate, keysRotateRoot, keysStatus, tenantsShred, verify } from './key-commands.ts'
 import type { OutputFormat } from './output.ts'
 import { dbBootstrap, migrate, tokenMint } from './setup-commands.ts'
@@ -28,6 +29,16 @@ function tenantId(value: string): string {
 
 function positiveInteger(value: string): number {
   if (!/^[1-9][0-9]*$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('must be a positive integer')
+  return Number(value)
+}
+
+function auditId(value: string): string {
+  if (!/^[1-9][0-9]{0,18}$/.test(value)) throw new InvalidArgumentError('must be an audit event id (a positive integer)')
+  return value
+}
+
+function settleSeconds(value: string): number {
+  if (!/^[0-9]{1,5}$/.test(value) || Number(value) > 3600) throw new InvalidArgumentError('must be 0..3600 seconds')
   return Number(value)
 }
 
@@ -152,6 +163,31 @@ export async function runCommandLine(argv: string[]): Promise<number> {
       .option('--yes', 'confirm', false)
       .addHelpText('after', examples('tenants shred acme --yes')),
   ).action((tenant, options) => run(tenantsShred(tenant, { ...options, format: formatOf(options) })))
+
+  withFormat(
+    program
+      .command('audit')
+      .description('the audit trail')
+      .command('export')
+      .description("stream a tenant's audit events as NDJSON (stdout, or a file that a second run continues)")
+      .requiredOption('--tenant <id>', 'the tenant', tenantId)
+      .option('--output <file>', 'append to this file; if it holds events, continue after its last one')
+      .option('--after <id>', 'start after this event id (the last one a previous export wrote)', auditId)
+      .option('--batch <n>', 'events per page (held in memory at once)', positiveInteger, 1000)
+      .option(
+        '--settle-seconds <n>',
+        'only events recorded longer ago than this: no transaction that writes one is still open by then',
+        settleSeconds,
+        60,
+      )
+      .addHelpText(
+        'after',
+        `${examples('audit export --tenant acme --output acme-audit.ndjson', 'audit export --tenant acme --after 41822 | jq -c .')}
+
+Events go to stdout or the file; progress and the summary to stderr (a bar on a terminal, JSON otherwise).`,
+      ),
+    'by terminal',
+  ).action((options) => run(auditExport({ ...options, format: formatOf(options) })))
 
   withFormat(
     program
