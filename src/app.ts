@@ -17,7 +17,7 @@ import { SERVICE_DEFAULTS } from './config.ts'
 import { connectorRoutes } from './connectors/connector.routes.ts'
 import { createRefreshSettingsService } from './connectors/refresh-settings.service.ts'
 import type { DB } from './db/schema.ts'
-import { countDataKeys } from './db/vault-functions.ts'
+import { countDataKeys, ensureAuditPartitions } from './db/vault-functions.ts'
 import { createEgressPolicy, type EgressPolicyOptions } from './egress/egress-policy.ts'
 import { VaultError } from './errors.ts'
 import { clientErrorHandler, frameworkError, installErrorHandling, SECURITY_HEADERS } from './http/error-handler.ts'
@@ -32,7 +32,7 @@ import { createProviderClient } from './oauth/provider-client.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { traceRequests } from './observability/tracing.ts'
 import { openApiInfo, openApiTransform, openApiTransformObject } from './openapi.ts'
-import type { OutboxOptions } from './outbox/outbox-worker.ts'
+import { createPoller, type OutboxOptions } from './outbox/outbox-worker.ts'
 import { countConnectionsByHealth } from './token-sets/connection-counts.ts'
 import { createKeepAlive, type KeepAlive, type KeepAliveOptions } from './token-sets/keep-alive.ts'
 import { createRefreshTokenRevocation, type RefreshTokenRevocation } from './token-sets/revoke-refresh-tokens.ts'
@@ -124,6 +124,10 @@ export const DEFAULT_OVERLOAD: OverloadOptions = {
 }
 
 export const API_PREFIX = '/v1'
+
+/** The audit trail's monthly partitions are kept this far ahead, checked this often. */
+const AUDIT_PARTITIONS_AHEAD_MS = 92 * 86_400_000
+const AUDIT_PARTITIONS_INTERVAL_MS = 86_400_000
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -248,15 +252,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...outbox,
     onAttempt: (outcome) => metrics.tokenRevocations.inc({ outcome }),
   })
+  // The audit trail's months are made ahead of need, at start and daily, by every replica (idempotent).
+  const auditMonths = createPoller({
+    intervalMs: AUDIT_PARTITIONS_INTERVAL_MS,
+    logger: deps.logger,
+    what: 'audit partition upkeep',
+    round: () => ensureAuditPartitions(deps.db, new Date(now().getTime() + AUDIT_PARTITIONS_AHEAD_MS)),
+  })
   app.decorate('webhookDelivery', webhookDelivery)
   app.decorate('revocations', revocations)
   app.addHook('onReady', async () => {
+    // The default partition keeps every insert safe: a failed upkeep is logged and tried again tomorrow.
+    await auditMonths.runNow().catch((error: unknown) => deps.logger.error({ err: error }, 'audit partition upkeep failed'))
+    auditMonths.start()
     webhookDelivery.start()
     revocations.start()
   })
   // Before anything closes (the egress policy, then the pool): a sweep in progress finishes its refresh,
   // a delivery or revocation in flight records its outcome.
-  app.addHook('preClose', () => Promise.all([keepAlive.stop(), webhookDelivery.stop(), revocations.stop()]).then(() => undefined))
+  app.addHook('preClose', () =>
+    Promise.all([keepAlive.stop(), webhookDelivery.stop(), revocations.stop(), auditMonths.stop()]).then(() => undefined),
+  )
   metrics.observeConnections(() => countConnectionsByHealth(deps.db))
   metrics.observeDataKeys(async () => Object.fromEntries((await countDataKeys(deps.db)).map(({ state, count }) => [state, count])))
   const refreshSettings = createRefreshSettingsService({

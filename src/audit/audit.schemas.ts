@@ -35,6 +35,7 @@ const AUDIT_ACTIONS = [
   'webhook.deliveries.list',
   'webhook.test',
   'audit.list',
+  'audit.retention',
   'key.rotate',
   'key.reencrypt',
   'key.destroy',

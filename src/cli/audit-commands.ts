@@ -1,8 +1,12 @@
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { closeSync, createWriteStream, fstatSync, ftruncateSync, openSync, readSync, type WriteStream } from 'node:fs'
+import { insertAuditEvent } from '../audit/audit.repository.ts'
 import { exportAuditEvents } from '../audit/audit-export.ts'
+import { inOperatorTransaction } from '../db/tenant-scope.ts'
+import { dropAuditPartitions } from '../db/vault-functions.ts'
 import { EXIT, UsageError, withRuntime } from './key-commands.ts'
-import { createOutput, type OutputFormat } from './output.ts'
+import { createOutput, type OutputFormat, table } from './output.ts'
 
 /** How far back from the end of an export file its last complete line is looked for. */
 const TAIL_BYTES = 64 * 1024
@@ -101,4 +105,58 @@ export async function auditExport(options: {
       await new Promise<void>((resolve) => file.end(resolve))
     }
   }
+}
+
+/**
+ * `audit retention`: drops the audit trail's months that ended more than `olderThanDays` ago, whole
+ * partitions at a time (a dry run counts them). Each tenant that lost events records it in its own trail,
+ * in the transaction of the drop.
+ */
+export async function auditRetention(options: { olderThanDays: number; dryRun: boolean; format: OutputFormat }): Promise<number> {
+  const output = createOutput(options.format)
+  return withRuntime(async ({ database }) => {
+    const before = new Date(Date.now() - options.olderThanDays * 86_400_000)
+    const rows = await inOperatorTransaction(database.db, async (trx) => {
+      const dropped = await dropAuditPartitions(trx, before, options.dryRun)
+      if (!options.dryRun) {
+        for (const tenantId of new Set(dropped.flatMap((row) => (row.tenant_id === null ? [] : [row.tenant_id])))) {
+          await insertAuditEvent(trx, {
+            tenant_id: tenantId,
+            client_id: 'operator-cli',
+            action: 'audit.retention',
+            outcome: 'success',
+            error_code: null,
+            user_id: null,
+            connector_type: null,
+            connector_id: null,
+            request_id: randomUUID(),
+            key_version: null,
+          })
+        }
+      }
+      return dropped
+    })
+    const partitions = [...new Set(rows.map((row) => row.partition_name))].map((name) => {
+      const of = rows.filter((row) => row.partition_name === name)
+      return {
+        partition: name,
+        from: of[0]!.range_start.toISOString(),
+        to: of[0]!.range_end.toISOString(),
+        events: of.reduce((sum, row) => sum + Number(row.events), 0),
+        tenants: of.filter((row) => row.tenant_id !== null).length,
+      }
+    })
+    output.result({ dryRun: options.dryRun, before: before.toISOString(), partitions }, () =>
+      partitions.length === 0
+        ? `no month of the audit trail ended before ${before.toISOString()}`
+        : [
+            options.dryRun ? 'would drop (dry run):' : 'dropped:',
+            table(
+              ['PARTITION', 'FROM', 'TO', 'EVENTS', 'TENANTS'],
+              partitions.map((p) => [p.partition, p.from, p.to, p.events, p.tenants]),
+            ),
+          ].join('\n'),
+    )
+    return EXIT.done
+  })
 }

@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { tenantIdSchema } from '../schemas/ids.ts'
 import { SERVICE_VERSION } from '../version.ts'
-import { auditExport } from './audit-commands.ts'
+import { auditExport, auditRetention } from './audit-commands.ts'
 import { EXIT, keysDestroy, keysReencrypt, keysRotate, keysRotateRoot, keysStatus, tenantsShred, verify } from './key-commands.ts'
 import type { OutputFormat } from './output.ts'
 import { dbBootstrap, migrate, tokenMint } from './setup-commands.ts'
@@ -40,6 +40,12 @@ function auditId(value: string): string {
 function settleSeconds(value: string): number {
   if (!/^[0-9]{1,5}$/.test(value) || Number(value) > 3600) throw new InvalidArgumentError('must be 0..3600 seconds')
   return Number(value)
+}
+
+function retentionDays(value: string): number {
+  const days = positiveInteger(value)
+  if (days < 30) throw new InvalidArgumentError('must be at least 30 days: the trail is what an investigation starts from')
+  return days
 }
 
 function ttlSeconds(value: string): number {
@@ -164,10 +170,19 @@ export async function runCommandLine(argv: string[]): Promise<number> {
       .addHelpText('after', examples('tenants shred acme --yes')),
   ).action((tenant, options) => run(tenantsShred(tenant, { ...options, format: formatOf(options) })))
 
+  const audit = program.command('audit').description('the audit trail')
   withFormat(
-    program
-      .command('audit')
-      .description('the audit trail')
+    audit
+      .command('retention')
+      .description(
+        "drop the audit trail's months that ended more than --older-than-days ago (whole months; recorded in each tenant's trail)",
+      )
+      .requiredOption('--older-than-days <n>', 'the retention period in days', retentionDays)
+      .option('--dry-run', 'count what would be dropped', false)
+      .addHelpText('after', examples('audit retention --older-than-days 400 --dry-run', 'audit retention --older-than-days 400')),
+  ).action((options) => run(auditRetention({ ...options, format: formatOf(options) })))
+  withFormat(
+    audit
       .command('export')
       .description("stream a tenant's audit events as NDJSON (stdout, or a file that a second run continues)")
       .requiredOption('--tenant <id>', 'the tenant', tenantId)

@@ -377,3 +377,24 @@ export async function pruneOutbox(db: Kysely<DB>, before: Date): Promise<number>
   const result = await sql<{ pruned: string }>`SELECT vault_prune_outbox(${before}) AS pruned`.execute(db)
   return Number(result.rows[0]!.pruned)
 }
+
+/** vault_ensure_audit_partitions: the audit trail's months through `through`'s, those missing; how many were made. */
+export async function ensureAuditPartitions(db: Kysely<DB>, through: Date): Promise<number> {
+  const result = await sql<{ made: number }>`SELECT vault_ensure_audit_partitions(${through}) AS made`.execute(db)
+  return result.rows[0]!.made
+}
+
+export interface DroppedAuditPartitionRow {
+  partition_name: string
+  range_start: Date
+  range_end: Date
+  /** Null for a month that held no event. */
+  tenant_id: string | null
+  events: string
+}
+
+/** vault_drop_audit_partitions: the months ending at or before `before`, per tenant; dropped unless `dryRun`. */
+export async function dropAuditPartitions(db: Kysely<DB>, before: Date, dryRun: boolean): Promise<DroppedAuditPartitionRow[]> {
+  const result = await sql<DroppedAuditPartitionRow>`SELECT * FROM vault_drop_audit_partitions(${before}, ${dryRun})`.execute(db)
+  return result.rows
+}

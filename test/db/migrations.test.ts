@@ -42,6 +42,10 @@ const RELEASED: Record<string, string> = {
   'functions/vault_claim_webhook_deliveries.v1.sql': '17f8b6b82192eb35160c7f4c10815956baa75b03c5445fc4367122c42791b485',
   'functions/vault_claim_token_revocations.v1.sql': '83a312b5596c1367d902dc9cbf37b796cc064e8119bcddd947276c61f32a3c6c',
   'functions/vault_prune_outbox.v1.sql': '704dac30607be5eeaf69ef418a80a5b66925fc4ac39cd5ceae28f20c4d29c07d',
+  // 2026-12-04: the audit trail by month.
+  'migrations/2026-12-04-0006-audit-partitions.ts': 'c999e383bc4ba5643cd6f8a44ef73aafb93c27e3d9062c7bff596b751f6bfa2f',
+  'functions/vault_ensure_audit_partitions.v1.sql': '788ae8f02b43ae3ed98023408de2f1a66d2a15f0aef2ff2dbb60029b34136508',
+  'functions/vault_drop_audit_partitions.v1.sql': '812126d04396b271d333383a539da9a711ffda5e381722027469fd7cc585001c',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))

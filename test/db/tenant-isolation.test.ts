@@ -69,12 +69,30 @@ t.test('the service role is neither owner nor superuser', async (t) => {
 t.test('row-level security is enabled and forced on every table', async (t) => {
   const tables = await sql<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>`
     SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
-    WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'kysely_%' ORDER BY relname`.execute(database.admin)
+    WHERE relkind IN ('r', 'p') AND NOT relispartition AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'kysely_%'
+    ORDER BY relname`.execute(database.admin)
   t.same(
     tables.rows.map((row) => row.relname),
     [...TENANT_TABLES, 'tenants'].sort(),
   )
   t.ok(tables.rows.every((row) => row.relrowsecurity && row.relforcerowsecurity))
+})
+
+t.test("the audit trail's partitions are reached only through audit_events and its policies", async (t) => {
+  const partitions = await sql<{ name: string; app: boolean; operator: boolean }>`
+    SELECT c.relname AS name,
+      has_table_privilege('secret_vault_app', c.oid, 'SELECT,INSERT,UPDATE,DELETE') AS app,
+      has_table_privilege('secret_vault_operator', c.oid, 'SELECT,INSERT,UPDATE,DELETE') AS operator
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_events'::regclass ORDER BY 1`.execute(
+    database.admin,
+  )
+  t.ok(partitions.rows.length >= 4, 'the default partition and this month and those ahead')
+  t.ok(partitions.rows.some((row) => row.name === 'audit_events_default'))
+  for (const row of partitions.rows) t.same([row.app, row.operator], [false, false], `${row.name}: no privilege of its own`)
+  await t.rejects(
+    asService(tenantA, (trx) => sql`SELECT count(*) FROM audit_events_default`.execute(trx)),
+    /permission denied/,
+  )
 })
 
 t.test("every table's key starts with the tenant, and every reference stays inside its tenant", async (t) => {
@@ -90,7 +108,9 @@ t.test("every table's key starts with the tenant, and every reference stays insi
       c.confrelid::regclass::text AS referenced,
       array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i) AS referenced_columns
     FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
-    WHERE r.relnamespace = 'public'::regnamespace AND r.relname NOT LIKE 'kysely_%' AND c.contype IN ('p', 'f')`.execute(database.admin)
+    WHERE r.relnamespace = 'public'::regnamespace AND NOT r.relispartition AND r.relname NOT LIKE 'kysely_%' AND c.contype IN ('p', 'f')`.execute(
+    database.admin,
+  )
   const primary = keys.rows.filter((key) => key.kind === 'p')
   t.same(primary.map((key) => key.table).sort(), [...TENANT_TABLES, 'tenants'].sort(), 'every table has a primary key')
   for (const key of primary) t.equal(key.columns[0], 'tenant_id', `${key.table}'s primary key starts with tenant_id`)
