@@ -41,8 +41,8 @@ type Decision =
  * queued by the token_sets trigger: best effort, never in the way of the delete, retried as the outbox
  * retries, and erased once revoked or given up. The token goes only where a refresh would send it: the
  * connector's settings (as copied with it, authenticated by their sealed client secret) must name the
- * authorization server the token is bound to. A re-consent that only re-sealed the stored token under a
- * newer key queued it too: a token the set still holds is never revoked. Each one that finishes says how,
+ * authorization server the token is bound to. A token the set still holds is never revoked, however the
+ * row came to be queued (a re-consent that only re-sealed the stored token under a newer key queues it too). Each one that finishes says how,
  * in a connection.revoked event and a token_set.revoke audit entry.
  */
 export function createRefreshTokenRevocation(deps: RefreshTokenRevocationDeps): RefreshTokenRevocation {
@@ -81,11 +81,11 @@ export function createRefreshTokenRevocation(deps: RefreshTokenRevocationDeps): 
     try {
       const server = authorizationServerOf(row)
       if ((row.refresh_server ?? server) !== server) return { kind: 'finished', outcome: 'given_up', error: 'connector.endpoint_changed' }
-      if (row.reason === 'replaced') {
-        const held = await stillHeld(row, refreshToken).catch((error: unknown) => undecided(row, error))
-        if (held === true) return { kind: 'finished', outcome: 'not_needed', error: null }
-        if (held !== false) return held
-      }
+      // Asked whatever the (clear) reason says: a queue row written behind the vault's back with a live
+      // set's token is then not revoked either.
+      const held = await stillHeld(row, refreshToken).catch((error: unknown) => undecided(row, error))
+      if (held === true) return { kind: 'finished', outcome: 'not_needed', error: null }
+      if (held !== false) return held
       const outcome = await provider.revoke({
         revocationEndpoint: row.revocation_endpoint,
         issuer: row.issuer,

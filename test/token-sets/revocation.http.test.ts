@@ -231,6 +231,19 @@ t.test('a queued revocation or a connector changed in SQL sends nothing anywhere
   t.same(fake.revocations, [])
   t.match((await revokedEvents(tenant)).at(-1), { outcome: 'given_up', error: 'crypto.integrity' })
 
+  // A queue row forged from a live connection's row, its reason saying "deleted": never revoked.
+  await pushWithRefresh(tenant, 'carol', 'ghr_live')
+  await sql`INSERT INTO token_revocations (tenant_id, token_set_id, user_id, connector_type, connector_id, reason,
+      token_key_version, refresh_server, refresh_token_sealed, token_endpoint, issuer, client_id, client_auth_method,
+      extra_params, revocation_endpoint, revoke_tokens, settings_key_version, client_secret_sealed)
+    SELECT ts.tenant_id, ts.id, ts.user_id, ts.connector_type, ts.connector_id, 'deleted', ts.key_version, ts.refresh_server,
+      ts.refresh_token_sealed, crs.token_endpoint, crs.issuer, crs.client_id, crs.client_auth_method, crs.extra_params,
+      crs.revocation_endpoint, crs.revoke_tokens, crs.key_version, crs.client_secret_sealed
+    FROM token_sets ts JOIN connector_refresh_settings crs ON crs.tenant_id = ts.tenant_id AND crs.connector_id = ts.connector_id
+    WHERE ts.tenant_id = ${tenant} AND ts.user_id = 'carol'`.execute(database.admin)
+  t.same(await revokeDue(), ['not_needed'])
+  t.same(fake.revocations, [], 'the live token was not sent')
+
   await sql`UPDATE connector_refresh_settings SET revocation_endpoint = ${attacker.revocationEndpoint} WHERE tenant_id = ${tenant}`.execute(
     database.admin,
   )
