@@ -16,7 +16,8 @@ export const openApiInfo = {
       'whose scopes grant least privilege and which may be bound to tenants. Every error is RFC 9457 problem ' +
       'details (application/problem+json) carrying a stable `code` and the `request_id`.',
   },
-  servers: [{ url: 'http://127.0.0.1:8080' }],
+  // Relative: /docs sends "Try it out" to the vault that served it, whatever its host and port.
+  servers: [{ url: '/', description: 'The vault that serves this document' }],
   tags: [
     { name: 'token sets', description: 'Store, read, list and delete token sets' },
     { name: 'connectors', description: "How the vault refreshes a connector's tokens; deleting a connector" },
