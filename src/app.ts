@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import { auditPlugin } from './audit/audit.plugin.ts'
 import { auditRoutes } from './audit/audit.routes.ts'
 import { createAuditService } from './audit/audit.service.ts'
+import { type AuditSealer, type AuditSealerOptions, createAuditSealer } from './audit/audit-digests.ts'
 import { authPlugin } from './auth/auth.plugin.ts'
 import type { Authenticator } from './auth/authenticator.ts'
 import { developmentTokenEndpoint } from './auth/development-token-endpoint.ts'
@@ -67,6 +68,8 @@ export interface AppDeps {
   keepAlive?: KeepAliveOptions
   /** How this replica works off the outbox: webhook deliveries and refresh-token revocations (see src/outbox). */
   outbox?: OutboxOptions
+  /** How this replica seals the audit chain (see src/audit/audit-digests.ts). */
+  auditSeal?: AuditSealerOptions
   /** The embedded default only: its development issuer's token endpoint (client credentials). */
   developmentIssuer?: DevelopmentIssuerOptions
   now?: () => Date
@@ -105,6 +108,11 @@ export const DEFAULT_OUTBOX: OutboxOptions = {
   retentionMs: SERVICE_DEFAULTS.outboxRetentionDays * 86_400_000,
 }
 
+export const DEFAULT_AUDIT_SEAL: AuditSealerOptions = {
+  intervalMs: SERVICE_DEFAULTS.auditSealIntervalSeconds * 1000,
+  batch: SERVICE_DEFAULTS.auditSealBatch,
+}
+
 /** Load shedding: past these, API requests get 503 service.unavailable with Retry-After (0 disables one). */
 export interface OverloadOptions {
   maxEventLoopDelayMs: number
@@ -137,6 +145,8 @@ declare module 'fastify' {
     webhookDelivery: WebhookDelivery
     /** This replica's revocations of refresh tokens left behind; tests may revoke what is due now. */
     revocations: RefreshTokenRevocation
+    /** This replica's sealing of audit chain heads; tests may seal now. */
+    auditSealer: AuditSealer
   }
 }
 
@@ -259,6 +269,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     what: 'audit partition upkeep',
     round: () => ensureAuditPartitions(deps.db, new Date(now().getTime() + AUDIT_PARTITIONS_AHEAD_MS)),
   })
+  const auditSealer = createAuditSealer({
+    db: deps.db,
+    keyRing: deps.keyRing,
+    now,
+    logger: deps.logger,
+    options: deps.auditSeal ?? DEFAULT_AUDIT_SEAL,
+    onSeal: (outcome) => metrics.auditSeals.inc({ outcome }),
+  })
+  app.decorate('auditSealer', auditSealer)
   app.decorate('webhookDelivery', webhookDelivery)
   app.decorate('revocations', revocations)
   app.addHook('onReady', async () => {
@@ -267,11 +286,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     auditMonths.start()
     webhookDelivery.start()
     revocations.start()
+    auditSealer.start()
   })
   // Before anything closes (the egress policy, then the pool): a sweep in progress finishes its refresh,
   // a delivery or revocation in flight records its outcome.
   app.addHook('preClose', () =>
-    Promise.all([keepAlive.stop(), webhookDelivery.stop(), revocations.stop(), auditMonths.stop()]).then(() => undefined),
+    Promise.all([keepAlive.stop(), webhookDelivery.stop(), revocations.stop(), auditMonths.stop(), auditSealer.stop()]).then(
+      () => undefined,
+    ),
   )
   metrics.observeConnections(() => countConnectionsByHealth(deps.db))
   metrics.observeDataKeys(async () => Object.fromEntries((await countDataKeys(deps.db)).map(({ state, count }) => [state, count])))

@@ -28,6 +28,8 @@ export const SERVICE_DEFAULTS = {
   outboxTimeoutMs: 10_000,
   outboxRetryHours: 24,
   outboxRetentionDays: 7,
+  auditSealIntervalSeconds: 60,
+  auditSealBatch: 500,
   maxEventLoopDelayMs: 1000,
   // Off by default: a busy loop is not an overloaded one. Event-loop delay says requests are waiting.
   maxEventLoopUtilization: 0,
@@ -113,6 +115,10 @@ export const configSchema = z
     VAULT_OUTBOX_TIMEOUT_MS: integer(SERVICE_DEFAULTS.outboxTimeoutMs, 100, 60_000),
     VAULT_OUTBOX_RETRY_HOURS: integer(SERVICE_DEFAULTS.outboxRetryHours, 1, 168),
     VAULT_OUTBOX_RETENTION_DAYS: integer(SERVICE_DEFAULTS.outboxRetentionDays, 1, 365),
+    // How often every replica seals the audit chain heads of the tenants whose trail grew: an event is
+    // tamper-evident from the next seal on. 0 never seals (verify then checks links only).
+    VAULT_AUDIT_SEAL_INTERVAL_SECONDS: integer(SERVICE_DEFAULTS.auditSealIntervalSeconds, 0, 86_400),
+    VAULT_AUDIT_SEAL_BATCH: integer(SERVICE_DEFAULTS.auditSealBatch, 1, 100_000),
     // Only "true" turns it on: a typo must not open plain http for client secrets.
     VAULT_REFRESH_ALLOW_INSECURE_HTTP: z
       .enum(['true', 'false'])
@@ -242,6 +248,10 @@ export interface Config {
     readonly timeoutMs: number
     readonly retryPeriodMs: number
     readonly retentionMs: number
+  }
+  readonly auditSeal: {
+    readonly intervalMs: number
+    readonly batch: number
   }
   readonly egress: {
     readonly allow: readonly string[]
@@ -402,6 +412,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       retryPeriodMs: e.VAULT_OUTBOX_RETRY_HOURS * 3_600_000,
       retentionMs: e.VAULT_OUTBOX_RETENTION_DAYS * 86_400_000,
     },
+    auditSeal: { intervalMs: e.VAULT_AUDIT_SEAL_INTERVAL_SECONDS * 1000, batch: e.VAULT_AUDIT_SEAL_BATCH },
     egress: { allow: e.VAULT_EGRESS_ALLOW, allowInsecureHttp: e.VAULT_REFRESH_ALLOW_INSECURE_HTTP },
     auth: {
       issuer: e.VAULT_AUTH_ISSUER,

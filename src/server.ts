@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     egress: config.egress,
     keepAlive: config.keepAlive,
     outbox: config.outbox,
+    auditSeal: config.auditSeal,
   })
 
   // SIGTERM: stop accepting (new requests get 503), let in-flight requests finish within the deadline,

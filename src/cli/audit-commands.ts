@@ -2,9 +2,15 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { closeSync, createWriteStream, fstatSync, ftruncateSync, openSync, readSync, type WriteStream } from 'node:fs'
 import { insertAuditEvent } from '../audit/audit.repository.ts'
+import type { DroppedRange } from '../audit/audit-chain.ts'
+import { findAuditDigests } from '../audit/audit-digest.repository.ts'
+import { sealRetentionCut } from '../audit/audit-digests.ts'
 import { exportAuditEvents } from '../audit/audit-export.ts'
-import { inOperatorTransaction } from '../db/tenant-scope.ts'
-import { dropAuditPartitions } from '../db/vault-functions.ts'
+import { verifyAuditTrail } from '../audit/audit-verify.ts'
+import { inOperatorTransaction, type OperatorTransaction } from '../db/tenant-scope.ts'
+import { type DroppedAuditPartitionRow, dropAuditPartitions } from '../db/vault-functions.ts'
+import { findDataKey } from '../key-lifecycle/key-lifecycle.repository.ts'
+import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { EXIT, UsageError, withRuntime } from './key-commands.ts'
 import { createOutput, type OutputFormat, table } from './output.ts'
 
@@ -12,10 +18,10 @@ import { createOutput, type OutputFormat, table } from './output.ts'
 const TAIL_BYTES = 64 * 1024
 
 /**
- * Where an existing export file ends: the id of its last complete line, after cutting a line that an
- * interruption left half-written. Undefined for an empty file.
+ * Where an existing export file ends: the `key` (an event's id, a digest's number) of its last complete
+ * line, after cutting a line that an interruption left half-written. Undefined for an empty file.
  */
-export function resumePointOf(file: string): string | undefined {
+export function resumePointOf(file: string, key: 'id' | 'number' = 'id'): string | undefined {
   const fd = openSync(file, 'r+')
   try {
     const size = fstatSync(fd).size
@@ -32,9 +38,11 @@ export function resumePointOf(file: string): string | undefined {
     // A half-written last line goes: it is written again, whole, by the resumed run.
     if (end + 1 < tail.length) ftruncateSync(fd, start + end + 1)
     const lineStart = tail.lastIndexOf(0x0a, end - 1) + 1
-    const last = JSON.parse(tail.subarray(lineStart, end).toString('utf8')) as { id?: unknown }
-    if (typeof last.id !== 'string' || !/^[1-9]\d*$/.test(last.id)) throw new UsageError(`${file}'s last line is not an audit event`)
-    return last.id
+    const last = JSON.parse(tail.subarray(lineStart, end).toString('utf8')) as Record<string, unknown>
+    const at = last[key]
+    if (typeof at !== 'string' || !/^[1-9]\d*$/.test(at))
+      throw new UsageError(`${file}'s last line is not an audit ${key === 'id' ? 'event' : 'digest'}`)
+    return at
   } catch (error) {
     if (error instanceof SyntaxError) throw new UsageError(`${file}'s last line is not JSON: not an export to resume`)
     throw error
@@ -109,32 +117,33 @@ export async function auditExport(options: {
 
 /**
  * `audit retention`: drops the audit trail's months that ended more than `olderThanDays` ago, whole
- * partitions at a time (a dry run counts them). Each tenant that lost events records it in its own trail,
- * in the transaction of the drop.
+ * partitions at a time (a dry run counts them). In the transaction of the drop, before it, each tenant
+ * that loses events gets a retention digest sealing where each lane's retained history begins (so
+ * `audit verify` counts nothing dropped as deleted) and records the drop in its own trail.
  */
 export async function auditRetention(options: { olderThanDays: number; dryRun: boolean; format: OutputFormat }): Promise<number> {
   const output = createOutput(options.format)
-  return withRuntime(async ({ database }) => {
+  return withRuntime(async ({ database, keyRing }) => {
     const before = new Date(Date.now() - options.olderThanDays * 86_400_000)
-    const rows = await inOperatorTransaction(database.db, async (trx) => {
-      const dropped = await dropAuditPartitions(trx, before, options.dryRun)
-      if (!options.dryRun) {
-        for (const tenantId of new Set(dropped.flatMap((row) => (row.tenant_id === null ? [] : [row.tenant_id])))) {
-          await insertAuditEvent(trx, {
-            tenant_id: tenantId,
-            client_id: 'operator-cli',
-            action: 'audit.retention',
-            outcome: 'success',
-            error_code: null,
-            user_id: null,
-            connector_type: null,
-            connector_id: null,
-            request_id: randomUUID(),
-            key_version: null,
-          })
-        }
+    const { rows, uncut } = await inOperatorTransaction(database.db, async (trx) => {
+      if (options.dryRun) return { rows: await dropAuditPartitions(trx, before, true), uncut: [] }
+      const uncut = await sealRetentionCuts(trx, keyRing, await dropAuditPartitions(trx, before, true))
+      const dropped = await dropAuditPartitions(trx, before, false)
+      for (const tenantId of new Set(dropped.flatMap((row) => (row.tenant_id === null ? [] : [row.tenant_id])))) {
+        await insertAuditEvent(trx, {
+          tenant_id: tenantId,
+          client_id: 'operator-cli',
+          action: 'audit.retention',
+          outcome: 'success',
+          error_code: null,
+          user_id: null,
+          connector_type: null,
+          connector_id: null,
+          request_id: randomUUID(),
+          key_version: null,
+        })
       }
-      return dropped
+      return { rows: dropped, uncut }
     })
     const partitions = [...new Set(rows.map((row) => row.partition_name))].map((name) => {
       const of = rows.filter((row) => row.partition_name === name)
@@ -146,7 +155,7 @@ export async function auditRetention(options: { olderThanDays: number; dryRun: b
         tenants: of.filter((row) => row.tenant_id !== null).length,
       }
     })
-    output.result({ dryRun: options.dryRun, before: before.toISOString(), partitions }, () =>
+    output.result({ dryRun: options.dryRun, before: before.toISOString(), partitions, tenantsWithoutCut: uncut }, () =>
       partitions.length === 0
         ? `no month of the audit trail ended before ${before.toISOString()}`
         : [
@@ -155,8 +164,111 @@ export async function auditRetention(options: { olderThanDays: number; dryRun: b
               ['PARTITION', 'FROM', 'TO', 'EVENTS', 'TENANTS'],
               partitions.map((p) => [p.partition, p.from, p.to, p.events, p.tenants]),
             ),
+            ...(uncut.length === 0
+              ? []
+              : [`no data key to seal a retention cut for: ${uncut.join(', ')} (audit verify reports their dropped months as deleted)`]),
           ].join('\n'),
     )
     return EXIT.done
   })
+}
+
+/** Seals each losing tenant's retention cut (the months it loses); answers the tenants with no data key to seal one with. */
+async function sealRetentionCuts(
+  trx: OperatorTransaction,
+  keyRing: DataKeyRing,
+  planned: readonly DroppedAuditPartitionRow[],
+): Promise<string[]> {
+  const cuts = new Map<string, DroppedRange[]>()
+  for (const row of planned) {
+    if (row.tenant_id === null) continue
+    const ranges = cuts.get(row.tenant_id) ?? []
+    ranges.push([row.range_start.getTime() * 1000, row.range_end.getTime() * 1000])
+    cuts.set(row.tenant_id, ranges)
+  }
+  const uncut: string[] = []
+  for (const [tenantId, dropped] of cuts) {
+    const active = await findDataKey(trx, tenantId, 'active')
+    if (active === undefined) {
+      uncut.push(tenantId)
+      continue
+    }
+    await sealRetentionCut(trx, { version: active.version, key: await keyRing.unwrap(active) }, tenantId, dropped, new Date())
+  }
+  return uncut
+}
+
+/** `audit verify`: checks a tenant's trail against its chain and digests; exit 1 on the first problem found. */
+export async function auditVerify(options: { tenant: string; format: OutputFormat }): Promise<number> {
+  const output = createOutput(options.format)
+  // Progress on stderr (a bar on a terminal, JSON lines otherwise), so stdout carries only the report.
+  const progress = createOutput(process.stderr.isTTY === true ? 'table' : 'json', process.stderr).progress('events')
+  return withRuntime(async ({ database, keyRing }) => {
+    const report = await verifyAuditTrail(database.db, keyRing, {
+      tenantId: options.tenant,
+      onProgress: (done, total) => progress.update(done, total),
+    })
+    progress.stop()
+    output.result(report, () =>
+      report.ok
+        ? `${options.tenant}: ${report.checked} events verified against ${report.digests} digests (sealed through id ${report.sealedThroughId}, last at ${report.lastSealedAt ?? 'never'}); ${report.unsealed} not sealed yet, ${report.droppedByRetention} dropped by retention`
+        : `${options.tenant}: ${report.description}`,
+    )
+    return report.ok ? EXIT.done : EXIT.refused
+  })
+}
+
+/**
+ * `audit digests`: a tenant's audit digests as NDJSON, to keep beside an export of its events (the seal
+ * and entries base64, never the data key). With a file, a second run continues after its last digest.
+ */
+export async function auditDigests(options: { tenant: string; output?: string; format?: OutputFormat }): Promise<number> {
+  let after = 0
+  if (options.output !== undefined) {
+    try {
+      after = Number(resumePointOf(options.output, 'number') ?? 0)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+  }
+  const status = createOutput(options.format ?? (process.stderr.isTTY === true ? 'table' : 'json'), process.stderr)
+  const sink = options.output === undefined ? process.stdout : createWriteStream(options.output, { flags: 'a' })
+  try {
+    return await withRuntime(async ({ database }) => {
+      let exported = 0
+      for (;;) {
+        const page = await inOperatorTransaction(database.db, (trx) =>
+          findAuditDigests(trx, { tenantId: options.tenant, afterNumber: after, limit: 100 }),
+        )
+        for (const row of page) {
+          const line = {
+            tenant_id: row.tenant_id,
+            number: String(row.number),
+            kind: row.kind,
+            sealed_at: row.sealed_at.toISOString(),
+            after_id: String(row.after_id),
+            through_id: String(row.through_id),
+            entries: Buffer.from(row.entries).toString('base64'),
+            cut: row.cut === null ? null : JSON.parse(row.cut),
+            key_version: row.key_version,
+            seal: Buffer.from(row.seal).toString('base64'),
+          }
+          await writeTo(sink, `${JSON.stringify(line)}\n`)
+          after = Number(row.number)
+          exported += 1
+        }
+        if (page.length < 100) break
+      }
+      status.result(
+        { tenantId: options.tenant, exported, lastNumber: after === 0 ? null : String(after) },
+        () => `exported ${exported} digests of ${options.tenant} (last number ${after === 0 ? 'none' : after})`,
+      )
+      return EXIT.done
+    })
+  } finally {
+    if (sink !== process.stdout) {
+      const file = sink as WriteStream
+      await new Promise<void>((resolve) => file.end(resolve))
+    }
+  }
 }

@@ -50,6 +50,7 @@ export async function keysStatus({ tenant: tenantId, format }: { tenant?: string
       user_secrets: row.user_secrets,
       mfa_factors: row.mfa_factors,
       webhook_endpoints: row.webhook_secrets,
+      audit_digests: row.audit_digests,
       created_at: row.created_at.toISOString(),
       retired_at: row.retired_at?.toISOString() ?? null,
     }))
@@ -63,7 +64,18 @@ export async function keysStatus({ tenant: tenantId, format }: { tenant?: string
         ),
         '',
         table(
-          ['TENANT', 'VERSION', 'STATE', 'TOKEN SETS', 'CONNECTORS', 'USER SECRETS', 'MFA FACTORS', 'WEBHOOKS', 'ROOT KEY'],
+          [
+            'TENANT',
+            'VERSION',
+            'STATE',
+            'TOKEN SETS',
+            'CONNECTORS',
+            'USER SECRETS',
+            'MFA FACTORS',
+            'WEBHOOKS',
+            'AUDIT DIGESTS',
+            'ROOT KEY',
+          ],
           dataKeys.map((k) => [
             k.tenant_id,
             k.version,
@@ -73,6 +85,7 @@ export async function keysStatus({ tenant: tenantId, format }: { tenant?: string
             k.user_secrets,
             k.mfa_factors,
             k.webhook_endpoints,
+            k.audit_digests,
             k.root_key_id,
           ]),
         ),
@@ -167,7 +180,7 @@ export async function keysDestroy({
     output.result(outcome, () =>
       outcome.destroyed
         ? `destroyed data key v${version} of ${tenantId}`
-        : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets, ${outcome.userSecrets} user secrets, ${outcome.mfaFactors} MFA factors, ${outcome.webhookEndpoints} webhook endpoints, ${outcome.queuedRevocations} queued revocations)` : ''}`,
+        : `refused: ${messages[outcome.reason]}${outcome.reason === 'in_use' ? ` (${outcome.tokenSets} token sets, ${outcome.connectorSecrets} connector client secrets, ${outcome.userSecrets} user secrets, ${outcome.mfaFactors} MFA factors, ${outcome.webhookEndpoints} webhook endpoints, ${outcome.auditDigests} audit digests, ${outcome.queuedRevocations} queued revocations)` : ''}`,
     )
     return outcome.destroyed ? EXIT.done : EXIT.refused
   })
@@ -202,7 +215,7 @@ export async function tenantsShred(tenantId: string, { yes, format }: { yes: boo
     output.result(
       { tenant_id: tenantId, ...result },
       () =>
-        `shredded ${tenantId}: ${result.tokenSets} token sets, ${result.connectorSettings} connector settings, ${result.userSecrets} user secrets, ${result.mfaFactors} MFA factors, ${result.webhookEndpoints} webhook endpoints and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
+        `shredded ${tenantId}: ${result.tokenSets} token sets, ${result.connectorSettings} connector settings, ${result.userSecrets} user secrets, ${result.mfaFactors} MFA factors, ${result.webhookEndpoints} webhook endpoints, ${result.auditDigests} audit digests and ${result.dataKeys} data keys removed; nothing of it can be decrypted any more`,
     )
     return EXIT.done
   })
@@ -222,9 +235,9 @@ export async function verify({
     const result = await verifyTokenSets(database.db, keyRing, { tenantId, sample })
     output.result(result, () =>
       result.failures.length === 0
-        ? `verified ${result.checked} token sets, ${result.connectors_checked} connector secrets, ${result.user_secrets_checked} user secrets, ${result.mfa_factors_checked} MFA factors and ${result.webhook_endpoints_checked} webhook endpoints: every secret opens`
+        ? `verified ${result.checked} token sets, ${result.connectors_checked} connector secrets, ${result.user_secrets_checked} user secrets, ${result.mfa_factors_checked} MFA factors, ${result.webhook_endpoints_checked} webhook endpoints and ${result.audit_digests_checked} audit digests: every secret opens`
         : [
-            `${result.failures.length} integrity failure(s) in ${result.checked} token sets, ${result.connectors_checked} connector secrets, ${result.user_secrets_checked} user secrets, ${result.mfa_factors_checked} MFA factors and ${result.webhook_endpoints_checked} webhook endpoints:`,
+            `${result.failures.length} integrity failure(s) in ${result.checked} token sets, ${result.connectors_checked} connector secrets, ${result.user_secrets_checked} user secrets, ${result.mfa_factors_checked} MFA factors, ${result.webhook_endpoints_checked} webhook endpoints and ${result.audit_digests_checked} audit digests:`,
             table(
               ['TENANT', 'RECORD', 'FIELD', 'CODE'],
               result.failures.map((f) => [f.tenant_id, f.token_set_id, f.field, f.code]),

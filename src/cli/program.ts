@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { tenantIdSchema } from '../schemas/ids.ts'
 import { SERVICE_VERSION } from '../version.ts'
-import { auditExport, auditRetention } from './audit-commands.ts'
+import { auditDigests, auditExport, auditRetention, auditVerify } from './audit-commands.ts'
 import { EXIT, keysDestroy, keysReencrypt, keysRotate, keysRotateRoot, keysStatus, tenantsShred, verify } from './key-commands.ts'
 import type { OutputFormat } from './output.ts'
 import { dbBootstrap, migrate, tokenMint } from './setup-commands.ts'
@@ -203,6 +203,30 @@ Events go to stdout or the file; progress and the summary to stderr (a bar on a 
       ),
     'by terminal',
   ).action((options) => run(auditExport({ ...options, format: formatOf(options) })))
+  withFormat(
+    audit
+      .command('verify')
+      .description(
+        "check a tenant's audit trail against its sealed digests; report the first edit, deletion, reorder or insertion by id (exit 1)",
+      )
+      .requiredOption('--tenant <id>', 'the tenant', tenantId)
+      .addHelpText(
+        'after',
+        `${examples('audit verify --tenant acme', 'audit verify --tenant acme --format json')}
+
+Reads the whole trail in one snapshot, one digest's events at a time. Events after the last digest are
+not sealed yet: the service seals every VAULT_AUDIT_SEAL_INTERVAL_SECONDS.`,
+      ),
+  ).action((options) => run(auditVerify({ ...options, format: formatOf(options) })))
+  withFormat(
+    audit
+      .command('digests')
+      .description("stream a tenant's audit digests as NDJSON, to keep beside an export of its events (a file that a second run continues)")
+      .requiredOption('--tenant <id>', 'the tenant', tenantId)
+      .option('--output <file>', 'append to this file; if it holds digests, continue after its last one')
+      .addHelpText('after', examples('audit digests --tenant acme --output acme-digests.ndjson')),
+    'by terminal',
+  ).action((options) => run(auditDigests({ ...options, format: formatOf(options) })))
 
   withFormat(
     program

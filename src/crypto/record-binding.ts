@@ -1,4 +1,4 @@
-import type { KeyObject } from 'node:crypto'
+import { createHash, type KeyObject } from 'node:crypto'
 import { type BindingValue, encodeBinding } from './associated-data.ts'
 import { open, seal } from './seal.ts'
 
@@ -53,6 +53,39 @@ export interface EndpointBinding {
 export const WEBHOOK_SIGNING_SECRETS: RecordKind<EndpointBinding> = {
   label: 'secret-vault/webhook-signing-secrets/v1',
   bound: (row, keyVersion) => [row.tenant_id, row.id, row.url, JSON.stringify([...row.event_types].sort()), keyVersion],
+}
+
+/** What an audit digest seals: every column of its row (the row holds no secret; the seal is its MAC). */
+export interface AuditDigestBinding {
+  tenant_id: string
+  number: string | number
+  kind: string
+  sealed_at: Date
+  after_id: string | number
+  through_id: string | number
+  entries: Uint8Array
+  cut: string | null
+}
+
+/**
+ * An audit digest: a run of a tenant's audit events by id, time and content hash (or, for a retention
+ * cut, the months dropped), sealed over an empty secret so that the seal is a MAC under the tenant's data
+ * key. A digest written, edited, renumbered or moved to another range by someone who can write the table
+ * does not open.
+ */
+export const AUDIT_DIGEST: RecordKind<AuditDigestBinding> = {
+  label: 'secret-vault/audit-digest/v1',
+  bound: (row, keyVersion) => [
+    row.tenant_id,
+    Number(row.number),
+    row.kind,
+    row.sealed_at.getTime(),
+    Number(row.after_id),
+    Number(row.through_id),
+    createHash('sha256').update(row.entries).digest('hex'),
+    row.cut,
+    keyVersion,
+  ],
 }
 
 function associatedData<Row>(kind: RecordKind<Row>, row: Row, keyVersion: number): Buffer {

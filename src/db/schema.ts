@@ -111,6 +111,23 @@ export interface AuditEventsTable {
   key_version: number | null
 }
 
+export type AuditDigestKind = 'seal' | 'retention'
+
+/** A tenant's audit events (after_id, through_id], sealed under its data key (see src/audit/audit-digests.ts). */
+export interface AuditDigestsTable {
+  tenant_id: string
+  number: string
+  kind: AuditDigestKind
+  sealed_at: Date
+  after_id: string
+  through_id: string
+  /** Per event, in id order: id (u64), occurred_at in microseconds (u64), content hash (16 bytes). */
+  entries: Bytes
+  cut: string | null
+  key_version: number
+  seal: Bytes
+}
+
 export type UserSecretKind = 'api_key' | 'password' | 'generic'
 
 export interface UserSecretsTable {
@@ -238,6 +255,7 @@ export interface DB {
   webhook_endpoints: WebhookEndpointsTable
   webhook_deliveries: WebhookDeliveriesTable
   audit_events: AuditEventsTable
+  audit_digests: AuditDigestsTable
   user_secrets: UserSecretsTable
   mfa_factors: MfaFactorsTable
   mfa_used_codes: MfaUsedCodesTable

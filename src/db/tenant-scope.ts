@@ -22,9 +22,17 @@ export function inTenantTransaction<T>(db: Kysely<DB>, tenantId: string, work: (
 
 export type OperatorTransaction = Transaction<DB> & { readonly __operator: true }
 
-/** Runs `work` in a transaction as the operator role, which may read and change every tenant's keys. */
-export function inOperatorTransaction<T>(db: Kysely<DB>, work: (trx: OperatorTransaction) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (trx) => {
+/**
+ * Runs `work` in a transaction as the operator role, which may read and change every tenant's keys.
+ * `snapshot`: one snapshot for every statement (repeatable read), for a reader that must see one instant.
+ */
+export function inOperatorTransaction<T>(
+  db: Kysely<DB>,
+  work: (trx: OperatorTransaction) => Promise<T>,
+  options: { snapshot?: boolean } = {},
+): Promise<T> {
+  const transaction = options.snapshot === true ? db.transaction().setIsolationLevel('repeatable read') : db.transaction()
+  return transaction.execute(async (trx) => {
     await sql`SELECT set_config('role', ${OPERATOR_ROLE}, true)`.execute(trx)
     return work(trx as OperatorTransaction)
   })

@@ -15,6 +15,7 @@ export type DestroyOutcome =
       userSecrets?: number
       mfaFactors?: number
       webhookEndpoints?: number
+      auditDigests?: number
       queuedRevocations?: number
     }
 
@@ -38,6 +39,7 @@ export async function destroyDataKey(db: Kysely<DB>, tenantId: string, version: 
         userSecrets: inUse.user_secrets,
         mfaFactors: inUse.mfa_factors,
         webhookEndpoints: inUse.webhook_secrets,
+        auditDigests: inUse.audit_digests,
         queuedRevocations: inUse.queuedRevocations,
       }
     }

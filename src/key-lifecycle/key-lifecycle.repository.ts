@@ -23,6 +23,7 @@ export interface DataKeyStatusRow {
   user_secrets: number
   mfa_factors: number
   webhook_secrets: number
+  audit_digests: number
 }
 
 export async function dataKeyStatus(trx: OperatorTransaction, tenantId: string | undefined): Promise<DataKeyStatusRow[]> {
@@ -224,6 +225,7 @@ export interface ShredResult {
   userSecrets: number
   mfaFactors: number
   webhookEndpoints: number
+  auditDigests: number
   dataKeys: number
   tenant: boolean
 }
@@ -248,6 +250,7 @@ export async function deleteTenant(trx: OperatorTransaction, tenantId: string): 
     userSecrets: records.user_secrets,
     mfaFactors: records.mfa_factors,
     webhookEndpoints: records.webhook_secrets,
+    auditDigests: records.audit_digests,
     dataKeys: Number(dataKeys.numDeletedRows),
     tenant: Number(tenant.numDeletedRows) === 1,
   }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { CONNECTOR_CLIENT_SECRET } from '../crypto/connector-secret-sealing.ts'
-import { MFA_FACTOR, type RecordKind, USER_SECRET, WEBHOOK_SIGNING_SECRETS } from '../crypto/record-binding.ts'
+import { AUDIT_DIGEST, MFA_FACTOR, type RecordKind, USER_SECRET, WEBHOOK_SIGNING_SECRETS } from '../crypto/record-binding.ts'
 import type { OperatorTransaction } from '../db/tenant-scope.ts'
 
 /**
@@ -11,15 +11,15 @@ import type { OperatorTransaction } from '../db/tenant-scope.ts'
  */
 export interface SealedRecordTable {
   /** How reports and commands name them. */
-  readonly name: 'connector_secrets' | 'user_secrets' | 'mfa_factors' | 'webhook_secrets'
-  readonly table: 'connector_refresh_settings' | 'user_secrets' | 'mfa_factors' | 'webhook_endpoints'
+  readonly name: 'connector_secrets' | 'user_secrets' | 'mfa_factors' | 'webhook_secrets' | 'audit_digests'
+  readonly table: 'connector_refresh_settings' | 'user_secrets' | 'mfa_factors' | 'webhook_endpoints' | 'audit_digests'
   /** The primary key after tenant_id. */
   readonly key: readonly string[]
   readonly sealedColumn: string
   // biome-ignore lint/suspicious/noExplicitAny: each kind binds its own table's row, read whole
   readonly kind: RecordKind<any>
   /** The field verify reports a failure on. */
-  readonly field: 'client_secret' | 'value' | 'secret' | 'signing_secrets'
+  readonly field: 'client_secret' | 'value' | 'secret' | 'signing_secrets' | 'digest'
   /** How verify names a row: its ids, never a secret. */
   id(row: SealedRow): string
 }
@@ -62,6 +62,17 @@ export const SEALED_RECORD_TABLES: readonly SealedRecordTable[] = [
     kind: WEBHOOK_SIGNING_SECRETS,
     field: 'signing_secrets',
     id: (row) => `webhook:${row.id}`,
+  },
+  {
+    // Not a secret, a MAC: the seal of an audit digest opens to nothing. Moving it to a new key version
+    // checks it first, so a forged digest is never re-sealed into looking genuine.
+    name: 'audit_digests',
+    table: 'audit_digests',
+    key: ['number'],
+    sealedColumn: 'seal',
+    kind: AUDIT_DIGEST,
+    field: 'digest',
+    id: (row) => `audit_digest:${row.number}`,
   },
 ]
 

@@ -24,6 +24,7 @@ export interface VerifyResult {
   user_secrets_checked: number
   mfa_factors_checked: number
   webhook_endpoints_checked: number
+  audit_digests_checked: number
   failures: VerifyFailure[]
 }
 
@@ -97,6 +98,7 @@ export async function verifyTokenSets(
     user_secrets_checked: records.user_secrets!,
     mfa_factors_checked: records.mfa_factors!,
     webhook_endpoints_checked: records.webhook_secrets!,
+    audit_digests_checked: records.audit_digests!,
     failures,
   }
 }

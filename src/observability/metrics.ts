@@ -24,6 +24,8 @@ export interface Metrics {
   webhookDeliveries: Counter<'outcome'>
   /** Attempts to revoke a refresh token at its provider, by outcome: revoked, not_needed, given_up, retry. */
   tokenRevocations: Counter<'outcome'>
+  /** Audit digests this replica sealed (sealed), or could not (failed: a key-provider or database failure). */
+  auditSeals: Counter<'outcome'>
   /** Registers the data-key cache's current size, read at each scrape. */
   observeDataKeyCacheSize(read: () => number): void
   /** Registers the count of every tenant's connections by health; read at a scrape, at most every COUNT_TTL_MS. */
@@ -172,6 +174,12 @@ export function createMetrics({ countTtlMs = COUNT_TTL_MS }: { countTtlMs?: numb
     tokenRevocations: new Counter({
       name: 'secret_vault_token_revocations_total',
       help: 'Attempts to revoke a refresh token at its provider (RFC 7009), by outcome (revoked, not_needed, given_up, retry)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    auditSeals: new Counter({
+      name: 'secret_vault_audit_seals_total',
+      help: "Audit digests sealing tenants' chain heads, by outcome (sealed, failed)",
       labelNames: ['outcome'],
       registers: [registry],
     }),

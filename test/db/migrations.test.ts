@@ -46,6 +46,9 @@ const RELEASED: Record<string, string> = {
   'migrations/2026-12-04-0006-audit-partitions.ts': 'c999e383bc4ba5643cd6f8a44ef73aafb93c27e3d9062c7bff596b751f6bfa2f',
   'functions/vault_ensure_audit_partitions.v1.sql': '788ae8f02b43ae3ed98023408de2f1a66d2a15f0aef2ff2dbb60029b34136508',
   'functions/vault_drop_audit_partitions.v1.sql': '812126d04396b271d333383a539da9a711ffda5e381722027469fd7cc585001c',
+  // 2026-12-07: audit digests.
+  'migrations/2026-12-07-0007-audit-digests.ts': 'e2e572602a0fe5b5e9c28188d8a956b009bcaa7084b8c57aef4641f48817955c',
+  'functions/vault_audit_tenants_to_seal.v1.sql': '9b835e93d6998ad8432476899e02b6185bdd402453228514675b652b605e8416',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))

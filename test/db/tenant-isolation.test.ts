@@ -35,7 +35,10 @@ for (const tenant of [tenantA, tenantB]) {
   await app.inject({ method: 'POST', url: `${userUrl}/mfa/backup-codes/consume`, payload: { code: generated.json().codes[0] } })
   await app.inject({ method: 'POST', url: `${userUrl}/mfa/backup-codes/consume`, payload: { code: generated.json().codes[0] } })
 }
+// A digest sealing each tenant's events.
+await app.server.auditSealer.sealNow()
 const TENANT_TABLES = [
+  'audit_digests',
   'audit_events',
   'connector_refresh_settings',
   'data_keys',

@@ -74,6 +74,7 @@ for (const pass of passes) {
         VAULT_EGRESS_ALLOW: '127.0.0.1',
         VAULT_KEEP_ALIVE_INTERVAL_SECONDS: '1',
         VAULT_OUTBOX_POLL_MS: '100',
+        VAULT_AUDIT_SEAL_INTERVAL_SECONDS: '1',
       }
       const server = await startServerProcess(t, serviceEnv)
       const headers = { authorization: `Bearer ${await issuer.mint({}, { expiresIn: 600 })}`, 'content-type': 'application/json' }
@@ -176,6 +177,14 @@ for (const pass of passes) {
         .map((text) => Number(/secret_vault_webhook_deliveries_total\{outcome="delivered"\} (\d+)/.exec(text)?.[1] ?? 0))
         .reduce((a, b) => a + b)
       t.equal(delivered, newcomers.length, 'the two processes delivered them between them')
+
+      // The audit chain, sealed by both processes every second as the service login: digests stored.
+      const sealedBy = async () =>
+        (await Promise.all([server, second].map((one) => fetch(`${one.address}/metrics`).then((res) => res.text()))))
+          .map((text) => Number(/secret_vault_audit_seals_total\{outcome="sealed"\} (\d+)/.exec(text)?.[1] ?? 0))
+          .reduce((a, b) => a + b)
+      for (let i = 0; i < 50 && (await sealedBy()) < 2; i++) await new Promise((resolve) => setTimeout(resolve, 200))
+      t.ok((await sealedBy()) >= 2, 'digests sealed by the service processes')
       second.child.kill('SIGTERM')
 
       // 4. The operator, as a member of secret_vault_operator only, while the service runs.
@@ -198,6 +207,13 @@ for (const pass of passes) {
         { tenant_id: 'acme', version: 1, state: 'decrypt_only', token_sets: 0, webhook_endpoints: 0 },
         { tenant_id: 'acme', version: 2, state: 'active', token_sets: 9, webhook_endpoints: 1 },
       ])
+      // The trail the two processes wrote and sealed between them verifies as the operator login (the
+      // digests moved to version 2 with everything else).
+      const audited = await cli(['audit', 'verify', '--tenant', 'acme', '--format', 'json'], operatorEnv)
+      t.equal(audited.code, 0, audited.stdout + audited.stderr)
+      const report = JSON.parse(audited.stdout)
+      t.match(report, { ok: true, dropped_by_retention: 0 })
+      t.ok(report.digests >= 2 && report.checked >= 15, `${report.checked} events against ${report.digests} digests`)
       t.match(
         await (await fetch(`${connection}/access-token`, { headers })).json(),
         { access_token: 'gho_deployed' },

@@ -151,6 +151,12 @@ const cases: Case[] = [
     firing: ['SecretVaultRevocationsGivenUp'],
   },
   {
+    name: 'audit sealing failing for a quarter of an hour',
+    series: toward({ 'secret_vault_audit_seals_total{outcome="failed",instance="a"}': '0+2x30' }),
+    at: '25m',
+    firing: ['SecretVaultAuditSealingFailing'],
+  },
+  {
     name: 'someone guessing MFA codes for many users',
     series: toward({ 'secret_vault_errors_total{code="mfa.locked",instance="a"}': '0+120x30' }),
     at: '20m',

@@ -53,7 +53,15 @@ t.test('a reencrypt SIGKILLed at random points resumes: nothing lost, nothing se
   const verified = await cli.run(['verify', '--tenant', tenant, '--json'])
   t.same(
     JSON.parse(verified.stdout),
-    { checked: 600, connectors_checked: 0, user_secrets_checked: 0, mfa_factors_checked: 0, webhook_endpoints_checked: 0, failures: [] },
+    {
+      checked: 600,
+      connectors_checked: 0,
+      user_secrets_checked: 0,
+      mfa_factors_checked: 0,
+      webhook_endpoints_checked: 0,
+      audit_digests_checked: 0,
+      failures: [],
+    },
     'refresh and ID tokens too',
   )
 })

@@ -110,6 +110,7 @@ t.test('rotate, refuse to destroy what is used, re-encrypt, destroy', async (t) 
     user_secrets: 0,
     mfa_factors: 0,
     webhook_endpoints: 0,
+    audit_digests: 0,
     queued_revocations: 0,
   })
   const active = await cli.run(['keys', 'destroy', '--tenant', TENANT, '--version', '2'])
@@ -157,6 +158,7 @@ t.test('verify: every secret opens; a tampered one is reported by id, without se
     user_secrets_checked: 0,
     mfa_factors_checked: 0,
     webhook_endpoints_checked: 0,
+    audit_digests_checked: 0,
     failures: [],
   })
   const sample = await cli.run(['verify', '--sample', '3', '--json'])
@@ -225,6 +227,7 @@ t.test('tenants shred: refused without --yes, then complete', async (t) => {
     user_secrets: 0,
     mfa_factors: 0,
     webhook_endpoints: 0,
+    audit_digests: 0,
     data_keys: 1,
     tenant: true,
   })

@@ -80,6 +80,7 @@ t.test('destroy refuses while they need a version; reencrypt moves them; they st
     user_secrets: 1,
     mfa_factors: 2,
     webhook_endpoints: 0,
+    audit_digests: 0,
     queued_revocations: 0,
   })
 

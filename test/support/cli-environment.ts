@@ -6,7 +6,7 @@ import type { Test } from 'tap'
 import { createRefreshSettingsService, type RefreshSettingsService } from '../../src/connectors/refresh-settings.service.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { createEgressPolicy } from '../../src/egress/egress-policy.ts'
-import { createDataKeyRing } from '../../src/keys/data-key-ring.ts'
+import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { createLocalKeyProvider } from '../../src/keys/local-key-provider.ts'
 import { deleteTokenSetsOfConnector } from '../../src/token-sets/token-set.repository.ts'
 import { createTokenSetService, type TokenSetService } from '../../src/token-sets/token-set.service.ts'
@@ -28,7 +28,7 @@ export interface CliEnvironment {
   serviceEnv: Record<string, string>
   rootKeys: Record<string, string>
   withDatabase<T>(
-    work: (db: TestDatabase, tokenSets: TokenSetService, refreshSettings: RefreshSettingsService) => Promise<T>,
+    work: (db: TestDatabase, tokenSets: TokenSetService, refreshSettings: RefreshSettingsService, keyRing: DataKeyRing) => Promise<T>,
     rootKeyIds?: string[],
   ): Promise<T>
   run(args: string[], options?: { env?: Record<string, string>; killAfterMs?: number }): Promise<CliRun>
@@ -88,6 +88,7 @@ export async function createCliEnvironment(t: Test): Promise<CliEnvironment> {
             egress,
             deleteTokenSetsOfConnector: (trx, key) => deleteTokenSetsOfConnector(trx, key.tenantId, key.connectorType, key.connectorId),
           }),
+          keyRing,
         )
       } finally {
         await release(db)

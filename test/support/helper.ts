@@ -4,7 +4,16 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { createLocalJWKSet } from 'jose'
 import { sql } from 'kysely'
 import type { Test } from 'tap'
-import { buildApp, DEFAULT_OUTBOX, DEFAULT_REFRESH, type EgressOptions, type OverloadOptions, type RefreshOptions } from '../../src/app.ts'
+import {
+  buildApp,
+  DEFAULT_AUDIT_SEAL,
+  DEFAULT_OUTBOX,
+  DEFAULT_REFRESH,
+  type EgressOptions,
+  type OverloadOptions,
+  type RefreshOptions,
+} from '../../src/app.ts'
+import type { AuditSealerOptions } from '../../src/audit/audit-digests.ts'
 import { type Authenticator, createAuthenticator } from '../../src/auth/authenticator.ts'
 import { createDataKeyRing, type DataKeyRing } from '../../src/keys/data-key-ring.ts'
 import { instrumentKeyProvider, type ObservedKeyProvider } from '../../src/keys/instrumented-key-provider.ts'
@@ -113,6 +122,7 @@ export async function buildTestApp(
     refresh?: Partial<RefreshOptions>
     egress?: Partial<EgressOptions>
     outbox?: Partial<OutboxOptions>
+    auditSeal?: Partial<AuditSealerOptions>
   } = {},
 ): Promise<TestContext> {
   const logs: string[] = []
@@ -152,6 +162,8 @@ export async function buildTestApp(
     // Tests work off the outbox by hand (app.webhookDelivery.deliverDue(), app.revocations.revokeDue())
     // unless they ask for polling.
     outbox: { ...DEFAULT_OUTBOX, pollIntervalMs: 0, timeoutMs: 2000, ...options.outbox },
+    // Likewise the audit sealer (app.auditSealer.sealNow()).
+    auditSeal: { ...DEFAULT_AUDIT_SEAL, intervalMs: 0, settleMs: 20, ...options.auditSeal },
   })
   t.teardown(() => app.close())
   const client = withDefaultAuthorization(app, `Bearer ${await issuer.mint({}, { expiresIn: 3600 })}`)
