@@ -73,3 +73,15 @@ export async function settledHorizon(trx: OperatorTransaction, settleMs: number)
   const result = await sql<{ horizon: Date }>`SELECT now() - make_interval(secs => ${settleMs / 1000}) AS horizon`.execute(trx)
   return result.rows[0]!.horizon
 }
+
+/** Every tenant that has audit events, in order: a skip scan of the primary key, one probe per tenant. */
+export async function tenantsWithAuditEvents(trx: OperatorTransaction): Promise<string[]> {
+  const result = await sql<{ tenant_id: string }>`
+    WITH RECURSIVE walk AS (
+      (SELECT tenant_id FROM audit_events ORDER BY tenant_id LIMIT 1)
+      UNION ALL
+      SELECT (SELECT e.tenant_id FROM audit_events e WHERE e.tenant_id > walk.tenant_id ORDER BY e.tenant_id LIMIT 1)
+      FROM walk WHERE walk.tenant_id IS NOT NULL)
+    SELECT tenant_id FROM walk WHERE tenant_id IS NOT NULL`.execute(trx)
+  return result.rows.map((row) => row.tenant_id)
+}

@@ -1,18 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { closeSync, createWriteStream, fstatSync, ftruncateSync, openSync, readSync, type WriteStream } from 'node:fs'
-import { insertAuditEvent } from '../audit/audit.repository.ts'
+import { closeSync, createWriteStream, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, type WriteStream } from 'node:fs'
+import path from 'node:path'
+import type { Kysely } from 'kysely'
+import { insertAuditEvent, tenantsWithAuditEvents } from '../audit/audit.repository.ts'
 import type { DroppedRange } from '../audit/audit-chain.ts'
 import { findAuditDigests } from '../audit/audit-digest.repository.ts'
 import { sealRetentionCut } from '../audit/audit-digests.ts'
-import { exportAuditEvents } from '../audit/audit-export.ts'
+import { type AuditExportResult, exportAuditEvents } from '../audit/audit-export.ts'
 import { verifyAuditTrail } from '../audit/audit-verify.ts'
+import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction, type OperatorTransaction } from '../db/tenant-scope.ts'
 import { type DroppedAuditPartitionRow, dropAuditPartitions } from '../db/vault-functions.ts'
 import { findDataKey } from '../key-lifecycle/key-lifecycle.repository.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { EXIT, UsageError, withRuntime } from './key-commands.ts'
-import { createOutput, type OutputFormat, table } from './output.ts'
+import { createOutput, type OutputFormat, type Progress, table } from './output.ts'
 
 /** How far back from the end of an export file its last complete line is looked for. */
 const TAIL_BYTES = 64 * 1024
@@ -55,48 +58,79 @@ async function writeTo(stream: NodeJS.WritableStream | WriteStream, line: string
   if (!stream.write(line)) await once(stream, 'drain')
 }
 
+interface ExportOptions {
+  batch: number
+  settleSeconds: number
+  format?: OutputFormat
+}
+
+/** Where an export into `output` starts: after its last complete event, or `after` when it is new. */
+function resumeAfter(output: string | undefined, after: string | undefined): string | undefined {
+  if (output === undefined) return after
+  let existing: string | undefined
+  try {
+    existing = resumePointOf(output)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  if (existing !== undefined && after !== undefined)
+    throw new UsageError('--after and a non-empty --output file: the file says where to resume')
+  return existing ?? after
+}
+
+/** One tenant's export into stdout or a file, on an open database; resolves with what it wrote. */
+async function exportTenant(
+  db: Kysely<DB>,
+  tenantId: string,
+  target: { output?: string; after?: string },
+  options: ExportOptions & { signal: AbortSignal; progress: Progress },
+): Promise<AuditExportResult> {
+  const afterId = resumeAfter(target.output, target.after)
+  const sink = target.output === undefined ? process.stdout : createWriteStream(target.output, { flags: 'a' })
+  try {
+    return await exportAuditEvents(db, (line) => writeTo(sink, line), {
+      tenantId,
+      afterId,
+      batch: options.batch,
+      settleMs: options.settleSeconds * 1000,
+      signal: options.signal,
+      onProgress: (done, total) => options.progress.update(done, total),
+    })
+  } finally {
+    if (sink !== process.stdout) {
+      const file = sink as WriteStream
+      await new Promise<void>((resolve) => file.end(resolve))
+    }
+  }
+}
+
+/** Runs `work` with Ctrl-C and SIGTERM turned into an abort the export stops at, between pages. */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController()
+  const stop = () => abort.abort()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    return await work(abort.signal)
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  }
+}
+
 /**
  * `audit export`: a tenant's audit events as NDJSON on stdout or into a file. With a file, a second run
  * continues where the first stopped (interrupted, or simply run again later): no event twice, none lost.
  * Progress and the summary go to stderr, so stdout carries only events.
  */
-export async function auditExport(options: {
-  tenant: string
-  output?: string
-  after?: string
-  batch: number
-  settleSeconds: number
-  format?: OutputFormat
-}): Promise<number> {
-  let afterId = options.after
-  if (options.output !== undefined) {
-    let existing: string | undefined
-    try {
-      existing = resumePointOf(options.output)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    }
-    if (existing !== undefined && afterId !== undefined)
-      throw new UsageError('--after and a non-empty --output file: the file says where to resume')
-    afterId = existing ?? afterId
-  }
+export async function auditExport(options: ExportOptions & { tenant: string; output?: string; after?: string }): Promise<number> {
+  // A wrong --after with a non-empty file is refused before the database is opened.
+  resumeAfter(options.output, options.after)
   const status = createOutput(options.format ?? (process.stderr.isTTY === true ? 'table' : 'json'), process.stderr)
   const progress = status.progress('events')
-  const abort = new AbortController()
-  const stop = () => abort.abort()
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
-  const sink = options.output === undefined ? process.stdout : createWriteStream(options.output, { flags: 'a' })
-  try {
-    return await withRuntime(async ({ database }) => {
-      const result = await exportAuditEvents(database.db, (line) => writeTo(sink, line), {
-        tenantId: options.tenant,
-        afterId,
-        batch: options.batch,
-        settleMs: options.settleSeconds * 1000,
-        signal: abort.signal,
-        onProgress: (done, total) => progress.update(done, total),
-      })
+  return interruptible((signal) =>
+    withRuntime(async ({ database }) => {
+      const result = await exportTenant(database.db, options.tenant, options, { ...options, signal, progress })
       progress.stop()
       status.result({ tenantId: options.tenant, ...result, settledUntil: result.settledUntil.toISOString() }, () =>
         result.interrupted
@@ -104,15 +138,43 @@ export async function auditExport(options: {
           : `exported ${result.exported} events of ${options.tenant} up to ${result.settledUntil.toISOString()} (last id ${result.lastId ?? 'none'})`,
       )
       return result.interrupted ? EXIT.interrupted : EXIT.done
-    })
-  } finally {
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
-    if (sink !== process.stdout) {
-      const file = sink as WriteStream
-      await new Promise<void>((resolve) => file.end(resolve))
-    }
-  }
+    }),
+  )
+}
+
+/**
+ * `audit export --all-tenants --output-dir DIR`: every tenant's events, one file per tenant
+ * (DIR/<tenant>.ndjson), each exported and resumed exactly like a single tenant's file. The tenants are
+ * those with events (read from the trail's primary key, a skip scan), so a shredded tenant's trail is
+ * exported too. Each tenant's file is read in its own id order: a later run picks up every tenant's new
+ * events, whichever tenant the last one stopped in.
+ */
+export async function auditExportAll(options: ExportOptions & { outputDir: string }): Promise<number> {
+  mkdirSync(options.outputDir, { recursive: true })
+  const status = createOutput(options.format ?? (process.stderr.isTTY === true ? 'table' : 'json'), process.stderr)
+  const progress = status.progress('events')
+  return interruptible((signal) =>
+    withRuntime(async ({ database }) => {
+      const tenants = await inOperatorTransaction(database.db, (trx) => tenantsWithAuditEvents(trx))
+      let exported = 0
+      let done = 0
+      for (const tenantId of tenants) {
+        const output = path.join(options.outputDir, `${tenantId}.ndjson`)
+        const result = await exportTenant(database.db, tenantId, { output }, { ...options, signal, progress })
+        exported += result.exported
+        if (result.interrupted) break
+        done += 1
+      }
+      progress.stop()
+      const interrupted = done < tenants.length
+      status.result({ outputDir: options.outputDir, tenants: tenants.length, tenantsDone: done, exported, interrupted }, () =>
+        interrupted
+          ? `interrupted after ${done} of ${tenants.length} tenants (${exported} events); run the command again to resume`
+          : `exported ${exported} events of ${tenants.length} tenants into ${options.outputDir}`,
+      )
+      return interrupted ? EXIT.interrupted : EXIT.done
+    }),
+  )
 }
 
 /**

@@ -1,8 +1,18 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { tenantIdSchema } from '../schemas/ids.ts'
 import { SERVICE_VERSION } from '../version.ts'
-import { auditDigests, auditExport, auditRetention, auditVerify } from './audit-commands.ts'
-import { EXIT, keysDestroy, keysReencrypt, keysRotate, keysRotateRoot, keysStatus, tenantsShred, verify } from './key-commands.ts'
+import { auditDigests, auditExport, auditExportAll, auditRetention, auditVerify } from './audit-commands.ts'
+import {
+  EXIT,
+  keysDestroy,
+  keysReencrypt,
+  keysRotate,
+  keysRotateRoot,
+  keysStatus,
+  tenantsShred,
+  UsageError,
+  verify,
+} from './key-commands.ts'
 import type { OutputFormat } from './output.ts'
 import { dbBootstrap, migrate, tokenMint } from './setup-commands.ts'
 
@@ -184,9 +194,13 @@ export async function runCommandLine(argv: string[]): Promise<number> {
   withFormat(
     audit
       .command('export')
-      .description("stream a tenant's audit events as NDJSON (stdout, or a file that a second run continues)")
-      .requiredOption('--tenant <id>', 'the tenant', tenantId)
+      .description(
+        "stream a tenant's audit events as NDJSON (stdout, or a file that a second run continues); or every tenant's, a file each",
+      )
+      .option('--tenant <id>', 'the tenant', tenantId)
+      .option('--all-tenants', 'every tenant with events, each into DIR/<tenant>.ndjson (needs --output-dir)', false)
       .option('--output <file>', 'append to this file; if it holds events, continue after its last one')
+      .option('--output-dir <dir>', 'with --all-tenants: the directory of the per-tenant files')
       .option('--after <id>', 'start after this event id (the last one a previous export wrote)', auditId)
       .option('--batch <n>', 'events per page (held in memory at once)', positiveInteger, 1000)
       .option(
@@ -197,12 +211,25 @@ export async function runCommandLine(argv: string[]): Promise<number> {
       )
       .addHelpText(
         'after',
-        `${examples('audit export --tenant acme --output acme-audit.ndjson', 'audit export --tenant acme --after 41822 | jq -c .')}
+        `${examples(
+          'audit export --tenant acme --output acme-audit.ndjson',
+          'audit export --tenant acme --after 41822 | jq -c .',
+          'audit export --all-tenants --output-dir /audit',
+        )}
 
 Events go to stdout or the file; progress and the summary to stderr (a bar on a terminal, JSON otherwise).`,
       ),
     'by terminal',
-  ).action((options) => run(auditExport({ ...options, format: formatOf(options) })))
+  ).action((options) => {
+    if (options.allTenants === true) {
+      if (options.tenant !== undefined || options.output !== undefined || options.after !== undefined || options.outputDir === undefined)
+        return run(Promise.reject(new UsageError('--all-tenants takes --output-dir, and neither --tenant, --output nor --after')))
+      return run(auditExportAll({ ...options, format: formatOf(options) }))
+    }
+    if (options.tenant === undefined || options.outputDir !== undefined)
+      return run(Promise.reject(new UsageError('name a tenant (--tenant T), or every tenant (--all-tenants --output-dir DIR)')))
+    return run(auditExport({ ...options, format: formatOf(options) }))
+  })
   withFormat(
     audit
       .command('verify')
