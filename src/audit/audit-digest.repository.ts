@@ -1,7 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
 import type { AuditDigestsTable, DB } from '../db/schema.ts'
 import type { OperatorTransaction, TenantTransaction } from '../db/tenant-scope.ts'
-import type { SealedEvent } from './audit-chain.ts'
+import type { SealedEvent } from './audit-entries.ts'
 
 export type AuditDigestRow = Selectable<AuditDigestsTable>
 

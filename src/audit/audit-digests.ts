@@ -9,8 +9,8 @@ import { auditTenantsToSeal } from '../db/vault-functions.ts'
 import { findActiveDataKey } from '../keys/data-key.repository.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { createPoller } from '../outbox/outbox-worker.ts'
-import { type DroppedRange, packEntries } from './audit-chain.ts'
 import { auditIdsDrawn, findEventsToSeal, insertAuditDigest, lastAuditDigest, transactionHorizon } from './audit-digest.repository.ts'
+import { type DroppedRange, packEntries } from './audit-entries.ts'
 
 const NOTHING = Buffer.alloc(0)
 /** Events per digest at most: a busy tenant's round is several digests, each one row of ~32 bytes an event. */

@@ -2,9 +2,9 @@ import type { Kysely } from 'kysely'
 import type { DB } from '../db/schema.ts'
 import { inOperatorTransaction, type OperatorTransaction } from '../db/tenant-scope.ts'
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
-import { compareRange, type DroppedRange, describeProblem, type TrailProblem, unpackEntries } from './audit-chain.ts'
 import { type AuditDigestRow, countEventsAfter, findAuditDigests, findEventsToSeal } from './audit-digest.repository.ts'
 import { openAuditDigest } from './audit-digests.ts'
+import { compareRange, type DroppedRange, describeProblem, type TrailProblem, unpackEntries } from './audit-entries.ts'
 
 export type AuditTrailProblem = TrailProblem | { kind: 'digest_forged'; digest: number } | { kind: 'digest_missing'; digest: number }
 
