@@ -9,7 +9,8 @@ import { encodeBinding } from '../crypto/associated-data.ts'
 export const AUDIT_EVENT_LABEL = 'secret-vault/audit-event/v1'
 /** A content hash is SHA-256 cut to 128 bits: a second preimage still costs 2^128. */
 const HASH_BYTES = 16
-const ENTRY_BYTES = 8 + 8 + HASH_BYTES
+/** An entry: id (u64), occurred_at in microseconds (u64), content hash. */
+export const ENTRY_BYTES = 8 + 8 + HASH_BYTES
 
 /** An event as a digest covers it; its id as a decimal string (bigint), its time in microseconds. */
 export interface SealedEvent {

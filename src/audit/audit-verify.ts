@@ -4,7 +4,7 @@ import { inOperatorTransaction, type OperatorTransaction } from '../db/tenant-sc
 import type { DataKeyRing } from '../keys/data-key-ring.ts'
 import { type AuditDigestRow, countEventsAfter, findAuditDigests, findEventsToSeal } from './audit-digest.repository.ts'
 import { openAuditDigest } from './audit-digests.ts'
-import { compareRange, type DroppedRange, describeProblem, type TrailProblem, unpackEntries } from './audit-entries.ts'
+import { compareRange, type DroppedRange, describeProblem, ENTRY_BYTES, type TrailProblem, unpackEntries } from './audit-entries.ts'
 
 export type AuditTrailProblem = TrailProblem | { kind: 'digest_forged'; digest: number } | { kind: 'digest_missing'; digest: number }
 
@@ -73,6 +73,7 @@ export async function verifyAuditTrail(
         return report
       }
       const dropped: DroppedRange[] = []
+      let total = 0
       let previous: { number: number; throughId: string } | undefined
       let problem: AuditTrailProblem | undefined
       await eachDigest(trx, options.tenantId, async (row) => {
@@ -95,6 +96,7 @@ export async function verifyAuditTrail(
           return false
         }
         if (row.cut !== null) dropped.push(...(JSON.parse(row.cut) as DroppedRange[]))
+        total += row.entries.length / ENTRY_BYTES
         previous = { number, throughId: String(row.through_id) }
         report.digests += 1
         report.lastSealedAt = row.sealed_at.toISOString()
@@ -121,7 +123,7 @@ export async function verifyAuditTrail(
         report.checked += compared.checked
         report.droppedByRetention += compared.dropped
         done += entries.length
-        options.onProgress?.(done, done)
+        options.onProgress?.(done, total)
         problem = compared.problem
         return problem === undefined
       })
