@@ -68,7 +68,7 @@ export interface AppDeps {
   keepAlive?: KeepAliveOptions
   /** How this replica works off the outbox: webhook deliveries and refresh-token revocations (see src/outbox). */
   outbox?: OutboxOptions
-  /** How this replica seals the audit chain (see src/audit/audit-digests.ts). */
+  /** How this replica seals audit events into digests (see src/audit/audit-digests.ts). */
   auditSeal?: AuditSealerOptions
   /** The embedded default only: its development issuer's token endpoint (client credentials). */
   developmentIssuer?: DevelopmentIssuerOptions
@@ -145,7 +145,7 @@ declare module 'fastify' {
     webhookDelivery: WebhookDelivery
     /** This replica's revocations of refresh tokens left behind; tests may revoke what is due now. */
     revocations: RefreshTokenRevocation
-    /** This replica's sealing of audit chain heads; tests may seal now. */
+    /** This replica's sealing of audit events into digests; tests may seal now. */
     auditSealer: AuditSealer
   }
 }

@@ -115,8 +115,8 @@ export const configSchema = z
     VAULT_OUTBOX_TIMEOUT_MS: integer(SERVICE_DEFAULTS.outboxTimeoutMs, 100, 60_000),
     VAULT_OUTBOX_RETRY_HOURS: integer(SERVICE_DEFAULTS.outboxRetryHours, 1, 168),
     VAULT_OUTBOX_RETENTION_DAYS: integer(SERVICE_DEFAULTS.outboxRetentionDays, 1, 365),
-    // How often every replica seals the audit chain heads of the tenants whose trail grew: an event is
-    // tamper-evident from the next seal on. 0 never seals (verify then checks links only).
+    // How often every replica seals, per tenant, the audit events recorded since its last digest: an event
+    // is tamper-evident from the next round on. 0 never seals (verify then has nothing to check against).
     VAULT_AUDIT_SEAL_INTERVAL_SECONDS: integer(SERVICE_DEFAULTS.auditSealIntervalSeconds, 0, 86_400),
     VAULT_AUDIT_SEAL_BATCH: integer(SERVICE_DEFAULTS.auditSealBatch, 1, 100_000),
     // Only "true" turns it on: a typo must not open plain http for client secrets.

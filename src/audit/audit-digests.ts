@@ -13,8 +13,11 @@ import { auditIdsDrawn, findEventsToSeal, insertAuditDigest, lastAuditDigest, tr
 import { type DroppedRange, packEntries } from './audit-entries.ts'
 
 const NOTHING = Buffer.alloc(0)
-/** Events per digest at most: a busy tenant's round is several digests, each one row of ~32 bytes an event. */
-const EVENTS_PER_DIGEST = 20_000
+/**
+ * Events per digest at most (32 bytes each: a digest of 64 KiB). A busy tenant's round is several digests;
+ * the key lifecycle reads digests in pages of hundreds like every sealed record, so a digest stays small.
+ */
+const EVENTS_PER_DIGEST = 2048
 
 /** The seal of a digest: AES-256-GCM over nothing, bound to every column of the row (a MAC). */
 export function sealAuditDigest(key: KeyObject, row: AuditDigestBinding, keyVersion: number): Buffer {
@@ -128,7 +131,7 @@ export function createAuditSealer(deps: {
     const through = await horizon()
     if (through === undefined) return 0
     let sealed = 0
-    for (const { tenant_id } of await auditTenantsToSeal(deps.db, deps.options.batch, through)) {
+    for (const tenant_id of await auditTenantsToSeal(deps.db, deps.options.batch, through)) {
       try {
         const stored = await sealTenant(tenant_id, through)
         sealed += stored

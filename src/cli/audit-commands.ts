@@ -58,6 +58,29 @@ async function writeTo(stream: NodeJS.WritableStream | WriteStream, line: string
   if (!stream.write(line)) await once(stream, 'drain')
 }
 
+/** Runs `work` with a line writer into stdout or appending to `output`, closed (flushed) after. */
+async function withSink<T>(output: string | undefined, work: (write: (line: string) => Promise<void>) => Promise<T>): Promise<T> {
+  const sink = output === undefined ? process.stdout : createWriteStream(output, { flags: 'a' })
+  try {
+    return await work((line) => writeTo(sink, line))
+  } finally {
+    if (sink !== process.stdout) {
+      const file = sink as WriteStream
+      await new Promise<void>((resolve) => file.end(resolve))
+    }
+  }
+}
+
+/** Where a file of NDJSON lines ends by `key` (resumePointOf); undefined for a missing or empty file. */
+function resumePointIfAny(file: string, key: 'id' | 'number'): string | undefined {
+  try {
+    return resumePointOf(file, key)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+}
+
 interface ExportOptions {
   batch: number
   settleSeconds: number
@@ -67,12 +90,7 @@ interface ExportOptions {
 /** Where an export into `output` starts: after its last complete event, or `after` when it is new. */
 function resumeAfter(output: string | undefined, after: string | undefined): string | undefined {
   if (output === undefined) return after
-  let existing: string | undefined
-  try {
-    existing = resumePointOf(output)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
+  const existing = resumePointIfAny(output, 'id')
   if (existing !== undefined && after !== undefined)
     throw new UsageError('--after and a non-empty --output file: the file says where to resume')
   return existing ?? after
@@ -86,22 +104,16 @@ async function exportTenant(
   options: ExportOptions & { signal: AbortSignal; progress: Progress },
 ): Promise<AuditExportResult> {
   const afterId = resumeAfter(target.output, target.after)
-  const sink = target.output === undefined ? process.stdout : createWriteStream(target.output, { flags: 'a' })
-  try {
-    return await exportAuditEvents(db, (line) => writeTo(sink, line), {
+  return withSink(target.output, (write) =>
+    exportAuditEvents(db, write, {
       tenantId,
       afterId,
       batch: options.batch,
       settleMs: options.settleSeconds * 1000,
       signal: options.signal,
       onProgress: (done, total) => options.progress.update(done, total),
-    })
-  } finally {
-    if (sink !== process.stdout) {
-      const file = sink as WriteStream
-      await new Promise<void>((resolve) => file.end(resolve))
-    }
-  }
+    }),
+  )
 }
 
 /** Runs `work` with Ctrl-C and SIGTERM turned into an abort the export stops at, between pages. */
@@ -180,8 +192,8 @@ export async function auditExportAll(options: ExportOptions & { outputDir: strin
 /**
  * `audit retention`: drops the audit trail's months that ended more than `olderThanDays` ago, whole
  * partitions at a time (a dry run counts them). In the transaction of the drop, before it, each tenant
- * that loses events gets a retention digest sealing where each lane's retained history begins (so
- * `audit verify` counts nothing dropped as deleted) and records the drop in its own trail.
+ * that loses events gets a retention digest sealing the months it loses (so `audit verify` counts nothing
+ * the command dropped as deleted) and records the drop in its own trail.
  */
 export async function auditRetention(options: { olderThanDays: number; dryRun: boolean; format: OutputFormat }): Promise<number> {
   const output = createOutput(options.format)
@@ -260,7 +272,7 @@ async function sealRetentionCuts(
   return uncut
 }
 
-/** `audit verify`: checks a tenant's trail against its chain and digests; exit 1 on the first problem found. */
+/** `audit verify`: checks a tenant's trail against its digests; exit 1 on the first problem found. */
 export async function auditVerify(options: { tenant: string; format: OutputFormat }): Promise<number> {
   const output = createOutput(options.format)
   // Progress on stderr (a bar on a terminal, JSON lines otherwise), so stdout carries only the report.
@@ -285,37 +297,30 @@ export async function auditVerify(options: { tenant: string; format: OutputForma
  * and entries base64, never the data key). With a file, a second run continues after its last digest.
  */
 export async function auditDigests(options: { tenant: string; output?: string; format?: OutputFormat }): Promise<number> {
-  let after = 0
-  if (options.output !== undefined) {
-    try {
-      after = Number(resumePointOf(options.output, 'number') ?? 0)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    }
-  }
+  let after = Number(options.output === undefined ? 0 : (resumePointIfAny(options.output, 'number') ?? 0))
   const status = createOutput(options.format ?? (process.stderr.isTTY === true ? 'table' : 'json'), process.stderr)
-  const sink = options.output === undefined ? process.stdout : createWriteStream(options.output, { flags: 'a' })
-  try {
-    return await withRuntime(async ({ database }) => {
+  return withRuntime(({ database }) =>
+    withSink(options.output, async (write) => {
       let exported = 0
       for (;;) {
         const page = await inOperatorTransaction(database.db, (trx) =>
           findAuditDigests(trx, { tenantId: options.tenant, afterNumber: after, limit: 100 }),
         )
         for (const row of page) {
-          const line = {
-            tenant_id: row.tenant_id,
-            number: String(row.number),
-            kind: row.kind,
-            sealed_at: row.sealed_at.toISOString(),
-            after_id: String(row.after_id),
-            through_id: String(row.through_id),
-            entries: Buffer.from(row.entries).toString('base64'),
-            cut: row.cut === null ? null : JSON.parse(row.cut),
-            key_version: row.key_version,
-            seal: Buffer.from(row.seal).toString('base64'),
-          }
-          await writeTo(sink, `${JSON.stringify(line)}\n`)
+          await write(
+            `${JSON.stringify({
+              tenant_id: row.tenant_id,
+              number: String(row.number),
+              kind: row.kind,
+              sealed_at: row.sealed_at.toISOString(),
+              after_id: String(row.after_id),
+              through_id: String(row.through_id),
+              entries: Buffer.from(row.entries).toString('base64'),
+              cut: row.cut === null ? null : JSON.parse(row.cut),
+              key_version: row.key_version,
+              seal: Buffer.from(row.seal).toString('base64'),
+            })}\n`,
+          )
           after = Number(row.number)
           exported += 1
         }
@@ -326,11 +331,6 @@ export async function auditDigests(options: { tenant: string; output?: string; f
         () => `exported ${exported} digests of ${options.tenant} (last number ${after === 0 ? 'none' : after})`,
       )
       return EXIT.done
-    })
-  } finally {
-    if (sink !== process.stdout) {
-      const file = sink as WriteStream
-      await new Promise<void>((resolve) => file.end(resolve))
-    }
-  }
+    }),
+  )
 }

@@ -399,15 +399,13 @@ export async function dropAuditPartitions(db: Kysely<DB>, before: Date, dryRun: 
   return result.rows
 }
 
-/** A tenant with audit events no digest covers yet, up to the sealer's horizon. */
-export interface AuditTenantToSeal {
-  tenant_id: string
-  last_number: string
-  sealed_through: string
-}
-
-/** vault_audit_tenants_to_seal: at most `limit` tenants with a data key and events after their last digest, up to `through`. */
-export async function auditTenantsToSeal(db: Kysely<DB>, limit: number, through: string): Promise<AuditTenantToSeal[]> {
-  const result = await sql<AuditTenantToSeal>`SELECT * FROM vault_audit_tenants_to_seal(${limit}, ${through}::bigint)`.execute(db)
-  return result.rows
+/**
+ * vault_audit_tenants_to_seal: at most `limit` tenants with a data key and events after their last digest,
+ * up to `through`. The sealer reads where each tenant's last digest ended again, under the tenant's lock.
+ */
+export async function auditTenantsToSeal(db: Kysely<DB>, limit: number, through: string): Promise<string[]> {
+  const result = await sql<{ tenant_id: string }>`SELECT tenant_id FROM vault_audit_tenants_to_seal(${limit}, ${through}::bigint)`.execute(
+    db,
+  )
+  return result.rows.map((row) => row.tenant_id)
 }

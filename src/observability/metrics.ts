@@ -179,7 +179,7 @@ export function createMetrics({ countTtlMs = COUNT_TTL_MS }: { countTtlMs?: numb
     }),
     auditSeals: new Counter({
       name: 'secret_vault_audit_seals_total',
-      help: "Audit digests sealing tenants' chain heads, by outcome (sealed, failed)",
+      help: "Audit digests sealed over tenants' new events, by outcome (sealed, failed)",
       labelNames: ['outcome'],
       registers: [registry],
     }),

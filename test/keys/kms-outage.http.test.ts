@@ -190,3 +190,29 @@ t.test('a keep-alive sweep during a KMS outage reports an error, asks no provide
   t.same(await sweeper.app.server.keepAlive.sweep(), ['refreshed'], 'with KMS back, the next sweep keeps it alive')
   t.equal(fake.requests[0]!.form.refresh_token, 'ghr_idle_secret')
 })
+
+t.test('audit sealing during a KMS outage fails loudly, stores nothing, and seals once KMS is back', async (t) => {
+  const writer = await appWithColdCache(t)
+  const tenant = uniqueTenant('sealing')
+  t.equal((await push(writer.app, { tenant }, githubPush('gho_sealed_later'))).statusCode, 201)
+  const digests = async () =>
+    (await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_digests WHERE tenant_id = ${tenant}`.execute(database.admin)).rows[0]!.n
+
+  // Another replica, its cache cold: the tenant's data key cannot be unwrapped while KMS is down.
+  const sealer = await appWithColdCache(t)
+  kms.mode = 'outage'
+  t.teardown(() => {
+    kms.mode = 'ok'
+  })
+  await sealer.app.server.auditSealer.sealNow()
+  t.equal(await digests(), 0, 'no digest without the key')
+  t.match((await sealer.app.inject({ method: 'GET', url: '/metrics' })).body, /secret_vault_audit_seals_total\{outcome="failed"\} [1-9]/)
+  const logged = sealer.logs.filter((line) => line.includes('audit sealing failed') && line.includes(tenant))
+  t.equal(logged.length, 1, 'the tenant named in the log line')
+  t.notMatch(logged[0], /gho_sealed_later/, 'never a token')
+
+  kms.mode = 'ok'
+  t.ok((await sealer.app.server.auditSealer.sealNow()) >= 1)
+  t.equal(await digests(), 1, 'sealed by the next round')
+  t.match((await sealer.app.inject({ method: 'GET', url: '/metrics' })).body, /secret_vault_audit_seals_total\{outcome="sealed"\} [1-9]/)
+})
