@@ -17,10 +17,11 @@ interface Call<K, V> {
 /**
  * Calls made during one turn of the event loop go to `run` together, so that they share one statement:
  * one round trip, one parse and plan, one commit for all of them. While a statement of this kind is
- * running, further calls wait and leave together once it has answered: under load a batch grows to hold
- * whatever arrived while the last one ran, and each kind of statement keeps one backend busy per replica
- * instead of many (tiny batches each paying a commit). An idle service sends each call at the end of its
- * turn. A batch that reaches MAX_BATCH leaves at once, running or not: waiting cannot make it larger.
+ * running, further calls wait and leave together the moment it has answered, before its callers carry on:
+ * under load a batch grows to hold whatever arrived while the last one ran, each kind of statement keeps
+ * one backend busy per replica instead of many (tiny batches each paying a commit), and that backend works
+ * on the next batch while this process answers the last one. An idle service sends each call at the end
+ * of its turn. A batch that reaches MAX_BATCH leaves at once, running or not: waiting cannot make it larger.
  * Nothing is cached: every call reaches the database. `run` answers with one value per key, in order.
  */
 export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>): (key: K) => Promise<V> {
@@ -37,25 +38,28 @@ export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>
     } catch (error) {
       answer = Promise.reject(error)
     }
-    // The next batch is scheduled before these callers carry on, so it leaves at the end of this turn.
-    const answered = () => {
+    // What waited for this answer leaves before these callers carry on, and they carry on only after it has
+    // been handed to the driver (a later phase of this turn of the event loop): the database runs the next
+    // batch while this process answers the last one, instead of each waiting for the other.
+    const answered = (settle: () => void) => {
       running--
-      scheduleTurnEnd()
+      if (pending.length > 0) sendPending()
+      setImmediate(settle)
     }
     answer.then(
-      (values) => {
-        answered()
-        if (values.length !== calls.length) {
-          const error = new Error(`a batched run answered ${values.length} values for ${calls.length} keys`)
+      (values) =>
+        answered(() => {
+          if (values.length !== calls.length) {
+            const error = new Error(`a batched run answered ${values.length} values for ${calls.length} keys`)
+            for (const call of calls) call.reject(error)
+          } else {
+            for (const [i, call] of calls.entries()) call.resolve(values[i]!)
+          }
+        }),
+      (error: unknown) =>
+        answered(() => {
           for (const call of calls) call.reject(error)
-        } else {
-          for (const [i, call] of calls.entries()) call.resolve(values[i]!)
-        }
-      },
-      (error: unknown) => {
-        answered()
-        for (const call of calls) call.reject(error)
-      },
+        }),
     )
   }
 

@@ -107,6 +107,24 @@ t.test('while a batch runs, later calls wait and leave together once it has answ
   t.same(await Promise.all(later), [2, 3, 4])
 })
 
+t.test('the waiting batch leaves before the callers of the answered one carry on', async (t) => {
+  const { batches, load, release } = heldRecorder()
+  const first = load(1)
+  await nextTurn()
+  const second = load(2)
+  await nextTurn()
+  t.same(batches, [[1]])
+  let seenByFirstCaller: number[][] = []
+  const firstCarriedOn = first.then(() => {
+    seenByFirstCaller = batches.map((batch) => [...batch])
+  })
+  release(0)
+  await firstCarriedOn
+  t.same(seenByFirstCaller, [[1], [2]], 'the database has the next batch while this process answers the last one')
+  release(1)
+  t.equal(await second, 2)
+})
+
 t.test('a full batch leaves at once, even while another runs', async (t) => {
   const { batches, load, release } = heldRecorder()
   const first = load(0)
