@@ -49,6 +49,9 @@ const RELEASED: Record<string, string> = {
   // 2026-12-07: audit digests.
   'migrations/2026-12-07-0007-audit-digests.ts': 'e2e572602a0fe5b5e9c28188d8a956b009bcaa7084b8c57aef4641f48817955c',
   'functions/vault_audit_tenants_to_seal.v1.sql': '0d90999ad857bb80d540e0a80b05eb84f41128ffce431aa031a0ccb79e6b6f59',
+  // 2026-12-08: the connection-event trigger returns at once when nobody hears and nothing revokes.
+  'migrations/2026-12-08-0008-connection-events-early-exit.ts': '9a390ac381e7e61e2924a826147075a1d271afe6373ace1c071752509ed51121',
+  'functions/vault_connection_events.v2.sql': 'da82e8c76633667b9afe2c931da783a83643496cb322449d891fabf72161a682',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))

@@ -135,6 +135,30 @@ t.test('re-consent revokes the replaced refresh token; a push that keeps it, eve
   t.equal(fake.requests.at(-1)!.form.refresh_token, 'ghr_second', 'the kept token still refreshes')
 })
 
+t.test('a tenant without webhook endpoints still revokes what re-consent and unlink leave behind', async (t) => {
+  // The connection-event trigger skips its work for a change nobody hears only when nothing revokes either.
+  const tenant = uniqueTenant('quiet')
+  const fake = await startFakeTokenEndpoint(t)
+  const res = await app.inject({
+    method: 'PUT',
+    url: `/v1/tenants/${tenant}/connectors/social/github/refresh-settings`,
+    payload: { token_endpoint: fake.tokenEndpoint, revocation_endpoint: fake.revocationEndpoint, client_id: 'c', client_secret: 's' },
+  })
+  t.equal(res.statusCode, 201, res.body)
+  await pushWithRefresh(tenant, 'alice', 'ghr_quiet_first')
+  clock.now = new Date(clock.now.getTime() + 1000)
+  await pushWithRefresh(tenant, 'alice', 'ghr_quiet_second')
+  t.equal(await queued(tenant), 1, 're-consent queued the replaced token')
+  t.match((await app.inject({ method: 'DELETE', url: connectionPath({ tenant }) })).json(), { revocations_scheduled: 1 })
+  t.same(await revokeDue(), ['revoked', 'revoked'])
+  t.same(
+    fake.revocations.map((r) => r.form.token),
+    ['ghr_quiet_first', 'ghr_quiet_second'],
+  )
+  const events = await sql<{ n: number }>`SELECT count(*)::int AS n FROM events WHERE tenant_id = ${tenant}`.execute(database.admin)
+  t.equal(events.rows[0]!.n, 0, 'and no event is kept for nobody')
+})
+
 t.test('a revocation endpoint that is down is retried; given up after the retry period, the token is erased', async (t) => {
   const tenant = uniqueTenant('down')
   const fake = await startFakeTokenEndpoint(t)
