@@ -14,15 +14,33 @@ interface Call<K, V> {
   reject: (error: unknown) => void
 }
 
+/** Every kind's turn end that is due and has not run yet: see settleAfterTurnEnds. */
+const turnEnds = new Set<() => void>()
+
+/**
+ * Runs `settle` (an answered batch's callers carrying on) once every batch due to leave at this turn's end,
+ * of any kind, has been handed to the driver: a request that arrived in the same turn as an answer goes to
+ * the database before that answer's callers are finished, not after. Those batches leave here and `settle`
+ * waits for the next turn, so that the driver's own steps are not queued behind the callers'.
+ */
+function settleAfterTurnEnds(settle: () => void): void {
+  setImmediate(() => {
+    if (turnEnds.size === 0) return settle()
+    for (const turnEnd of [...turnEnds]) turnEnd()
+    setImmediate(settle)
+  })
+}
+
 /**
  * Calls made during one turn of the event loop go to `run` together, so that they share one statement:
  * one round trip, one parse and plan, one commit for all of them. While a statement of this kind is
  * running, further calls wait and leave together the moment it has answered, before its callers carry on:
  * under load a batch grows to hold whatever arrived while the last one ran, each kind of statement keeps
  * one backend busy per replica instead of many (tiny batches each paying a commit), and that backend works
- * on the next batch while this process answers the last one. An idle service sends each call at the end
- * of its turn. A batch that reaches MAX_BATCH leaves at once, running or not: waiting cannot make it larger.
- * Nothing is cached: every call reaches the database. `run` answers with one value per key, in order.
+ * on the next batch while this process answers the last one (so do calls of any kind that arrived with the
+ * answer: settleAfterTurnEnds). An idle service sends each call at the end of its turn. A batch that
+ * reaches MAX_BATCH leaves at once, running or not: waiting cannot make it larger. Nothing is cached: every
+ * call reaches the database. `run` answers with one value per key, in order.
  */
 export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>): (key: K) => Promise<V> {
   let pending: Call<K, V>[] = []
@@ -44,7 +62,7 @@ export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>
     const answered = (settle: () => void) => {
       running--
       if (pending.length > 0) sendPending()
-      setImmediate(settle)
+      settleAfterTurnEnds(settle)
     }
     answer.then(
       (values) =>
@@ -73,7 +91,9 @@ export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>
 
   // After the I/O of this turn (every request that arrived with it), not after the current callback.
   function atTurnEnd(): void {
+    if (!turnEndScheduled) return
     turnEndScheduled = false
+    turnEnds.delete(atTurnEnd)
     if (pending.length === 0) return
     if (running === 0) sendPending()
     else waitLimit ??= setTimeout(sendPending, MAX_WAIT_MS)
@@ -82,6 +102,7 @@ export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>
   function scheduleTurnEnd(): void {
     if (turnEndScheduled) return
     turnEndScheduled = true
+    turnEnds.add(atTurnEnd)
     setImmediate(atTurnEnd)
   }
 

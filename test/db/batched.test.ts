@@ -125,6 +125,31 @@ t.test('the waiting batch leaves before the callers of the answered one carry on
   t.equal(await second, 2)
 })
 
+t.test('a call of another kind made in the turn of an answer leaves before the callers of that answer carry on', async (t) => {
+  let answer!: (keys: readonly number[]) => void
+  const answered = new Promise<readonly number[]>((resolve) => {
+    answer = resolve
+  })
+  const load = batched(() => answered)
+  const otherBatches: number[][] = []
+  const loadOther = batched(async (keys: readonly number[]) => {
+    otherBatches.push([...keys])
+    return keys
+  })
+  const first = load(1)
+  await nextTurn()
+  // Runs right after the batch's own handler, in the turn that answers: like a request arriving with it.
+  const other = answered.then(() => loadOther(2))
+  let seenByFirstCaller: number[][] = []
+  const firstCarriedOn = first.then(() => {
+    seenByFirstCaller = otherBatches.map((batch) => [...batch])
+  })
+  answer([1])
+  await firstCarriedOn
+  t.same(seenByFirstCaller, [[2]], 'the other kind went to the database first')
+  t.equal(await other, 2)
+})
+
 t.test('a full batch leaves at once, even while another runs', async (t) => {
   const { batches, load, release } = heldRecorder()
   const first = load(0)
