@@ -45,7 +45,6 @@ function settleAfterTurnEnds(settle: () => void): void {
 export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>): (key: K) => Promise<V> {
   let pending: Call<K, V>[] = []
   let running = 0
-  let turnEndScheduled = false
   let waitLimit: NodeJS.Timeout | undefined
 
   function send(calls: Call<K, V>[]): void {
@@ -57,8 +56,8 @@ export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>
       answer = Promise.reject(error)
     }
     // What waited for this answer leaves before these callers carry on, and they carry on only after it has
-    // been handed to the driver (a later phase of this turn of the event loop): the database runs the next
-    // batch while this process answers the last one, instead of each waiting for the other.
+    // been handed to the driver (a later phase of this turn, or the next turn: settleAfterTurnEnds): the
+    // database runs the next batch while this process answers the last one, instead of each waiting.
     const answered = (settle: () => void) => {
       running--
       if (pending.length > 0) sendPending()
@@ -90,18 +89,16 @@ export function batched<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>
   }
 
   // After the I/O of this turn (every request that arrived with it), not after the current callback.
+  // Runs once per scheduling: from its own setImmediate or from settleAfterTurnEnds, whichever comes first.
   function atTurnEnd(): void {
-    if (!turnEndScheduled) return
-    turnEndScheduled = false
-    turnEnds.delete(atTurnEnd)
+    if (!turnEnds.delete(atTurnEnd)) return
     if (pending.length === 0) return
     if (running === 0) sendPending()
     else waitLimit ??= setTimeout(sendPending, MAX_WAIT_MS)
   }
 
   function scheduleTurnEnd(): void {
-    if (turnEndScheduled) return
-    turnEndScheduled = true
+    if (turnEnds.has(atTurnEnd)) return
     turnEnds.add(atTurnEnd)
     setImmediate(atTurnEnd)
   }
