@@ -11,7 +11,7 @@ import type { TokenSetKey } from './token-set.repository.ts'
 import type { PushTokenSetBody } from './token-set.schemas.ts'
 
 // The rules of a push, in one place: what a push writes, given the push and what it is based on. The
-// database function that writes it only compares and swaps (db/functions/vault_write_token_sets.v1.sql).
+// database function that writes it only compares and swaps (db/functions/vault_write_token_sets.v2.sql).
 
 /** A validated push, normalised once. */
 export interface Push {

@@ -50,7 +50,7 @@ function toAccessTokenResponse(row: functions.ReadTokenSetRow, accessToken: stri
 }
 
 /**
- * Reads act on the read statement's verdict (db/functions/vault_read_token_sets.v1.sql, the one home of the
+ * Reads act on the read statement's verdict (db/functions/vault_read_token_sets.v2.sql, the one home of the
  * rule): served as stored (and recorded by that statement), refused, or refreshed first — after which the
  * set is read again, without refreshing, so that what is served is decided and recorded the same way.
  */

@@ -230,6 +230,31 @@ t.test('writes: every outcome in one batch, across tenants, each as if alone, ea
   )
 })
 
+t.test('writes: a connection named twice in one call is written in call order, the second seeing the first', async (t) => {
+  const tenant = uniqueTenant('twice')
+  const carol = await seed(tenant, 'carol')
+  const erin = await seed(tenant, 'erin')
+  const records = [
+    writeOf(tenant, 'erin', erin, 'erin-first'),
+    { ...writeOf(tenant, 'carol', carol, 'unused'), write: false as const },
+    writeOf(tenant, 'erin', erin, 'erin-second'),
+    writeOf(tenant, 'carol', carol, 'carol-new'),
+  ]
+  const results = await functions.writeTokenSets(database.db, records, { waitForLocks: false })
+  t.same(
+    results.map((result) => result.status),
+    ['updated', 'ignored_stale', 'changed', 'updated'],
+    'the second write of erin saw a row the first had replaced; carol was unchanged by its event-only record',
+  )
+  t.same(Buffer.from((await stored(tenant, 'erin'))!.access_token_sealed), Buffer.from('erin-first'))
+  t.same(Buffer.from((await stored(tenant, 'carol'))!.access_token_sealed), Buffer.from('carol-new'))
+  t.same(
+    (await eventsOf(records.map((r) => r.request_id))).map((e) => e.request_id).sort(),
+    [0, 1, 3].map((i) => records[i]!.request_id).sort(),
+    'an event for each record that got an outcome',
+  )
+})
+
 t.test('writes: what the caller saw must still hold, or nothing is written or recorded', async (t) => {
   const [tenant, other] = [uniqueTenant('cas'), uniqueTenant('cas-other')]
   const alice = await seed(tenant, 'alice', new Date(Date.now() - 60_000))
