@@ -85,9 +85,11 @@ BEGIN
           ON CONFLICT ON CONSTRAINT token_sets_user_connector_key DO NOTHING
           RETURNING ts
         ), seen AS (
-          -- A held row is what its record saw, unless another transaction wrote it first.
+          -- A held row is what its record saw, unless another transaction wrote it first; and the record
+          -- is still allowed now that the row is held.
           SELECT w.n, ts AS row FROM w JOIN token_sets ts ON ts.tenant_id = tenant AND ts.id = w.id
-          WHERE ts.id = ANY (held) AND ts.write_id = w.expected_write_id AND ts.key_version = w.expected_key_version
+          WHERE w.allowed AND ts.id = ANY (held)
+            AND ts.write_id = w.expected_write_id AND ts.key_version = w.expected_key_version
         ), updated AS (
           UPDATE token_sets AS ts SET
             target = w.target, issuer = w.issuer, provider_subject = w.provider_subject, token_type = w.token_type,
