@@ -51,6 +51,7 @@ BEGIN
     PERFORM set_config('vault.tenant_id', tenant, true);
     FOR round IN 1..rounds LOOP
       -- The rows the records of this round saw, locked in connection order (others wait or are skipped).
+      -- One query written twice: SKIP LOCKED cannot be a parameter, and EXECUTE would plan it on every call.
       IF p_wait_for_locks THEN
         SELECT coalesce(array_agg(l.id), '{}') INTO held FROM (
           SELECT ts.id FROM vault_token_set_writes(p_writes, tenant, round) w

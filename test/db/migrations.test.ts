@@ -55,7 +55,7 @@ const RELEASED: Record<string, string> = {
   // 2026-12-08: a tenant's records of a push batch are written together.
   'migrations/2026-12-08-0009-token-set-writes-together.ts': '5fd33e3d05e141ad0c23f702ed8e972e7f7dfe8e49e8a8c14b01264d7b39b15d',
   'functions/vault_token_set_writes.v1.sql': '4f526fd09c2fc9fceb62e0475e8b1606b426e41dd4e75d76e6a850357a360b4a',
-  'functions/vault_write_token_sets.v2.sql': '6afb9e67150e3f123ea97b69f95093384b241f75cc491e40886f322dadb6b0f3',
+  'functions/vault_write_token_sets.v2.sql': 'b440d416178e9bd5546ec84bdef5e5eefff2f3ad13183461d6618276a938aefd',
 }
 
 const files = ['migrations', 'functions'].flatMap((folder) => readdirSync(path.join(dbDir, folder)).map((name) => `${folder}/${name}`))
